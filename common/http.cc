@@ -1,0 +1,110 @@
+#include "http.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace rl::common {
+namespace {
+
+std::string_view ErrorCodeFor(int status) {
+  switch (status) {
+    case 400:
+      return "invalid_argument";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    case 415:
+      return "unsupported_media_type";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal" : "bad_request";
+  }
+}
+
+}  // namespace
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message) {
+  SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+bool IsJsonContentType(const httplib::Request& req) {
+  std::string type = req.get_header_value("Content-Type");
+  type = type.substr(0, type.find(';'));
+  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
+             type.end());
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  return type == "application/json";
+}
+
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) {
+  server.set_tcp_nodelay(true);
+  server.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
+  server.set_write_timeout(options.write_timeout_ms / 1000, (options.write_timeout_ms % 1000) * 1000);
+  server.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  server.set_keep_alive_max_count(options.keep_alive_max_requests);
+  server.set_payload_max_length(options.max_body_bytes);
+  const size_t threads = static_cast<size_t>(options.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string_view code = ErrorCodeFor(res.status);
+    std::string message = res.status == 413 ? "request body is too large"
+                          : res.status == 404 ? "no such endpoint"
+                                              : std::string(code);
+    SendError(res, res.status, code, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("http: handler for {} {} threw: {}", req.method, req.path, what);
+    SendError(res, 500, "internal", "internal error");
+  });
+}
+
+}  // namespace rl::common
+
+#include <thread>
+
+#include "signals.h"
+
+namespace rl::common {
+
+bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
+                      const std::string& banner) {
+  int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
+    spdlog::error("cannot listen on {}:{}", host, port);
+    return false;
+  }
+  std::thread http_thread([&server] { server.listen_after_bind(); });
+  spdlog::info("listening on {}:{} ({})", host, bound, banner);
+  int sig = WaitForTerminationSignal();
+  spdlog::info("signal {} received: stopping", sig);
+  server.stop();
+  http_thread.join();
+  return true;
+}
+
+}  // namespace rl::common

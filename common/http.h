@@ -1,0 +1,44 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace rl::common {
+
+struct HttpServerOptions {
+  int threads = 64;                 // HTTP_THREADS: worker pool; one per open keep-alive connection
+  int read_timeout_ms = 5000;       // HTTP_READ_TIMEOUT_MS: slow clients are cut off after this
+  int write_timeout_ms = 5000;      // HTTP_WRITE_TIMEOUT_MS
+  int keep_alive_timeout_s = 5;     // HTTP_KEEPALIVE_TIMEOUT_S: idle keep-alive connections close
+  int keep_alive_max_requests = 10000;  // HTTP_KEEPALIVE_MAX_REQUESTS per connection
+  size_t max_body_bytes = 4096;     // larger bodies get 413
+};
+
+// Applies the options and the project's defaults to a server: TCP_NODELAY (without it keep-alive
+// requests stall ~40 ms on delayed ACKs), timeouts, a bounded pool, a JSON body for every error
+// httplib answers itself (404, 413, ...), and a JSON 500 for any exception that escapes a handler.
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options);
+
+// Writes `body` as the JSON response.
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
+
+// Writes {"error": {"code": code, "message": message}}.
+void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message);
+
+// True if the Content-Type is application/json, parameters such as charset allowed.
+bool IsJsonContentType(const httplib::Request& req);
+
+}  // namespace rl::common
+
+namespace rl::common {
+
+// Binds host:port (port 0: any free port), serves on a background thread, and blocks until
+// SIGTERM or SIGINT (BlockTerminationSignals() must have been called); then stops the server,
+// letting in-flight requests finish. Returns false if the address cannot be bound.
+bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
+                      const std::string& banner);
+
+}  // namespace rl::common

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "status.h"
+
+namespace rl::limiter {
+
+inline constexpr size_t kMaxUserIdBytes = 128;
+inline constexpr size_t kMaxActionBytes = 64;
+inline constexpr size_t kMaxApiKeyBytes = 256;
+inline constexpr size_t kMaxCheckBodyBytes = 4096;
+
+// A validated POST /check body.
+struct CheckRequest {
+  std::string user_id;
+  std::string action = "default";
+  int64_t cost = 1;
+  std::string api_key;  // optional; not used by the default policy yet
+};
+
+// 1..128 bytes of valid UTF-8 with no control characters (C0, DEL, C1).
+bool IsValidUserId(std::string_view user_id);
+// [A-Za-z0-9_.:-]{1,64}
+bool IsValidAction(std::string_view action);
+
+// Parses and validates a JSON body. Pure: no I/O. Unknown fields are ignored (forward
+// compatibility); known fields of the wrong type or out of range are errors whose message names
+// the field. `max_cost` is the bucket capacity.
+common::Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost);
+
+}  // namespace rl::limiter

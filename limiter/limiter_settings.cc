@@ -1,0 +1,73 @@
+#include "limiter_settings.h"
+
+#include <unistd.h>
+
+#include <random>
+
+namespace rl::limiter {
+
+namespace {
+
+std::string DefaultLimiterId() {
+  char host[64] = "limiter";
+  gethostname(host, sizeof(host) - 1);
+  std::random_device rd;
+  char suffix[16];
+  snprintf(suffix, sizeof(suffix), "%08x", rd());
+  return std::string(host) + "-" + suffix;
+}
+
+}  // namespace
+
+common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env) {
+  LimiterSettings s;
+  s.policy.limiter_id = DefaultLimiterId();
+  common::SettingsLoader load(env);
+  load.String("LIMITER_HOST", &s.host, true);
+  load.Int("LIMITER_PORT", &s.port, 0, 65535);
+  load.String("REDIS_URL", &s.redis_url, true);
+  load.Int("REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
+  load.OneOf("FAIL_MODE", &s.fail_mode, {"open", "closed"});
+  load.Int("FAIL_CLOSED_RETRY_AFTER_MS", &s.policy.fail_closed_retry_after_ms, 1, 3600000);
+  load.Int("DEFAULT_CAPACITY", &s.policy.bucket.capacity, 1, 1'000'000'000);
+  load.Double("DEFAULT_REFILL_PER_SEC", &s.policy.bucket.refill_per_sec, 0.0, 1e9);
+  load.String("LIMITER_ID", &s.policy.limiter_id, true);
+  load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
+  load.String("KAFKA_TOPIC", &s.kafka.topic, true);
+  load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
+  load.Int("KAFKA_REPLICATION_FACTOR", &s.kafka.replication_factor, 1, 100);
+  load.Int("KAFKA_QUEUE_MAX_MESSAGES", &s.kafka.queue_max_messages, 1, 10'000'000);
+  load.Int("KAFKA_LINGER_MS", &s.kafka.linger_ms, 0, 10000);
+  load.Int("KAFKA_MESSAGE_TIMEOUT_MS", &s.kafka.message_timeout_ms, 1000, 3'600'000);
+  load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
+  load.Int("HEALTH_KAFKA_TIMEOUT_MS", &s.health_kafka_timeout_ms, 1, 60000);
+  load.Int("HTTP_THREADS", &s.http.threads, 1, 4096);
+  load.Int("HTTP_READ_TIMEOUT_MS", &s.http.read_timeout_ms, 1, 600000);
+  load.Int("HTTP_WRITE_TIMEOUT_MS", &s.http.write_timeout_ms, 1, 600000);
+  load.Int("HTTP_KEEPALIVE_TIMEOUT_S", &s.http.keep_alive_timeout_s, 1, 3600);
+  load.Int("HTTP_KEEPALIVE_MAX_REQUESTS", &s.http.keep_alive_max_requests, 1, 10'000'000);
+  load.OneOf("LOG_LEVEL", &s.log_level, {"trace", "debug", "info", "warn", "error", "off"});
+  if (auto status = load.Finish(); !status.ok()) return status;
+  s.policy.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
+  s.http.max_body_bytes = kMaxCheckBodyBytes;
+  return s;
+}
+
+std::string LimiterHelp() {
+  return R"(limiter: answers POST /check from Redis and publishes one event per decision to Kafka.
+
+Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
+  LIMITER_HOST=127.0.0.1   LIMITER_PORT=8080          LIMITER_ID=<hostname>-<random>
+  REDIS_URL=redis://127.0.0.1:6379                    REDIS_TIMEOUT_MS=50
+  FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
+  DEFAULT_CAPACITY=10      DEFAULT_REFILL_PER_SEC=1
+  KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_PARTITIONS=12
+  KAFKA_REPLICATION_FACTOR=1    KAFKA_QUEUE_MAX_MESSAGES=100000  KAFKA_LINGER_MS=5
+  KAFKA_MESSAGE_TIMEOUT_MS=300000  KAFKA_FLUSH_TIMEOUT_MS=10000  HEALTH_KAFKA_TIMEOUT_MS=500
+  HTTP_THREADS=64  HTTP_READ_TIMEOUT_MS=5000  HTTP_WRITE_TIMEOUT_MS=5000
+  HTTP_KEEPALIVE_TIMEOUT_S=5  HTTP_KEEPALIVE_MAX_REQUESTS=10000
+  LOG_LEVEL=info
+)";
+}
+
+}  // namespace rl::limiter

@@ -1,0 +1,121 @@
+// Composition root of the limiter: the only place that builds the Redis pool, the Kafka producer
+// and the HTTP server, and wires them to the decision service.
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "clock.h"
+#include "decision_service.h"
+#include "http.h"
+#include "http_api.h"
+#include "kafka_event_publisher.h"
+#include "kafka_producer.h"
+#include "limiter_settings.h"
+#include "logging.h"
+#include "metrics.h"
+#include "redis_client.h"
+#include "redis_decision_store.h"
+#include "signals.h"
+
+using namespace rl;
+
+namespace {
+
+limiter::HealthReport CheckHealth(limiter::DecisionStore& store, common::KafkaProducer& producer,
+                                  int kafka_timeout_ms) {
+  int64_t redis_us = 0;
+  int64_t kafka_us = 0;
+  common::Status redis = store.Ping(&redis_us);
+  common::Status kafka = producer.ProbeBroker(kafka_timeout_ms, &kafka_us);
+  nlohmann::json body = {
+      {"status", redis.ok() ? (kafka.ok() ? "ok" : "degraded") : "unavailable"},
+      {"redis", {{"ok", redis.ok()}, {"latency_ms", redis_us / 1000.0}}},
+      {"kafka",
+       {{"ok", kafka.ok()},
+        {"latency_ms", kafka_us / 1000.0},
+        {"topic_ready", producer.topic_ready()},
+        {"queued_events", producer.QueueLength()}}}};
+  if (!redis.ok()) body["redis"]["error"] = redis.message();
+  if (!kafka.ok()) body["kafka"]["error"] = kafka.message();
+  // Kafka being down does not stop decisions (events are buffered), so only Redis decides 503.
+  return {redis.ok() ? 200 : 503, body};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::cout << limiter::LimiterHelp();
+    return 0;
+  }
+  common::BlockTerminationSignals();
+  auto env = common::EnvSource::FromProcess();
+  if (!env.ok()) {
+    std::cerr << "limiter: " << env.status().message() << "\n";
+    return 2;
+  }
+  auto settings = limiter::LoadLimiterSettings(env.value());
+  if (!settings.ok()) {
+    std::cerr << "limiter: bad configuration: " << settings.status().message() << "\n";
+    return 2;
+  }
+  const limiter::LimiterSettings& s = settings.value();
+  if (auto st = common::SetupLogging("limiter", s.log_level); !st.ok()) {
+    std::cerr << "limiter: " << st.message() << "\n";
+    return 2;
+  }
+  auto endpoint = common::ParseRedisUrl(s.redis_url);
+  if (!endpoint.ok()) {
+    std::cerr << "limiter: bad configuration: REDIS_URL: " << endpoint.status().message() << "\n";
+    return 2;
+  }
+
+  common::SystemClock clock;
+  common::MetricsRegistry metrics;
+  common::RedisPool redis({.endpoint = endpoint.value(),
+                           .timeout_ms = s.redis_timeout_ms,
+                           .script_reloads = &metrics.AddCounter(
+                               "rl_redis_script_reloads_total",
+                               "EVALSHA answered NOSCRIPT and the script was sent again")});
+  limiter::RedisDecisionStore store(redis, clock);
+
+  auto producer = common::KafkaProducer::Create(
+      s.kafka,
+      {.delivered = &metrics.AddCounter("rl_events_delivered_total",
+                                        "Decision events acknowledged by Kafka"),
+       .delivery_failed = &metrics.AddCounter("rl_events_delivery_failed_total",
+                                              "Decision events Kafka never acknowledged"),
+       .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
+                                       "Producer recreated after a fatal error")},
+      clock);
+  if (!producer.ok()) {
+    std::cerr << "limiter: bad configuration: " << producer.status().message() << "\n";
+    return 2;
+  }
+  common::KafkaProducer& kafka = *producer.value();
+  metrics.AddGaugeFn("rl_events_queued", "Decision events waiting in the local producer queue", {},
+                     [&kafka] { return static_cast<double>(kafka.QueueLength()); });
+  limiter::KafkaEventPublisher publisher(kafka, metrics, clock);
+  limiter::DecisionService service(store, publisher, clock, metrics, s.policy);
+
+  httplib::Server server;
+  common::ConfigureServer(server, s.http);
+  limiter::LimiterApi api{service,
+                          [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+                          metrics, clock};
+  limiter::RegisterLimiterRoutes(server, api);
+  const std::string banner = fmt::format(
+      "redis {}, kafka {}, topic {}, fail mode {}, capacity {}, refill {}/s, id {}",
+      endpoint->Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode, s.policy.bucket.capacity,
+      s.policy.bucket.refill_per_sec, s.policy.limiter_id);
+  if (!common::ServeUntilSignal(server, s.host, s.port, banner)) return 1;
+  int64_t left = kafka.Flush(s.kafka_flush_timeout_ms);
+  if (left > 0) {
+    spdlog::warn("events: {} events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are lost", left,
+                 s.kafka_flush_timeout_ms);
+  } else {
+    spdlog::info("events: all events delivered");
+  }
+  return 0;
+}
