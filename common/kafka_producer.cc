@@ -56,6 +56,12 @@ extern "C" void DeliveryTrampoline(rd_kafka_t* rk, const rd_kafka_message_t* m, 
 extern "C" void ErrorTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   OnError(rk, err, reason, opaque);
 }
+// librdkafka's own log lines, through spdlog so that they share the service's format.
+extern "C" void LogTrampoline(const rd_kafka_t*, int level, const char* facility, const char* buf) {
+  auto spd = level <= 3 ? spdlog::level::err : level <= 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(spd, "kafka: {}: {}", facility, buf);
+}
 
 }  // namespace
 
@@ -114,6 +120,7 @@ Result<std::shared_ptr<KafkaProducer::Handle>> KafkaProducer::NewHandle() {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, DeliveryTrampoline);
   rd_kafka_conf_set_error_cb(conf, ErrorTrampoline);
+  rd_kafka_conf_set_log_cb(conf, LogTrampoline);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -194,7 +201,15 @@ Status KafkaProducer::CreateTopic(Handle& handle) {
   rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(handle.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(admin, 5000, err, sizeof(err));
   rd_kafka_CreateTopics(handle.rk, &topic, 1, admin, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 10000);
+  // Wait up to 10 s for the answer, in slices, so that shutdown is not held up.
+  rd_kafka_event_t* event = nullptr;
+  for (int waited_ms = 0; event == nullptr && waited_ms < 10000; waited_ms += 200) {
+    {
+      std::lock_guard lock(stop_mu_);
+      if (stopping_) break;
+    }
+    event = rd_kafka_queue_poll(queue, 200);
+  }
   Status status = Status::Unavailable("no answer from the broker");
   if (event != nullptr) {
     if (rd_kafka_event_error(event)) {

@@ -1,0 +1,329 @@
+// The limiter's decision path against a real redis-server and a real Kafka broker, through real
+// limiter processes.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "algorithm/token_bucket.h"
+#include "clock.h"
+#include "keys.h"
+#include "redis_decision_store.h"
+#include "support.h"
+
+namespace rl::testing {
+namespace {
+
+using nlohmann::json;
+
+KafkaBroker* g_kafka = nullptr;
+
+class KafkaEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { g_kafka = new KafkaBroker(); }
+  void TearDown() override {
+    g_kafka->Stop();
+    delete g_kafka;
+  }
+};
+
+// Value of one Prometheus sample line, e.g. `rl_decisions_total{outcome="allowed"}`.
+double MetricValue(httplib::Client& client, const std::string& sample) {
+  auto res = client.Get("/metrics");
+  if (!res) return -1;
+  size_t at = res->body.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(res->body.substr(at + sample.size() + 2));
+}
+
+class LimiterIntegrationTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ServiceProcess> StartLimiter(Env extra = {}) {
+    Env env = {{"REDIS_URL", redis_.url()},
+               {"KAFKA_BROKERS", g_kafka->bootstrap()},
+               {"KAFKA_TOPIC", topic_},
+               {"KAFKA_PARTITIONS", "3"},
+               {"DEFAULT_CAPACITY", "5"},
+               {"DEFAULT_REFILL_PER_SEC", "0.001"},
+               {"HTTP_THREADS", "32"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
+  }
+  static json Body(const httplib::Result& res) { return json::parse(res->body, nullptr, false); }
+
+  RedisServer redis_;
+  const std::string topic_ =
+      std::string("rl.test.") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+};
+
+TEST_F(LimiterIntegrationTest, BurstAcrossTwoLimitersAdmitsExactlyCapacity) {
+  constexpr int kCapacity = 40;
+  constexpr int kRequests = 3 * kCapacity;
+  auto a = StartLimiter({{"DEFAULT_CAPACITY", std::to_string(kCapacity)}});
+  auto b = StartLimiter({{"DEFAULT_CAPACITY", std::to_string(kCapacity)}});
+  std::atomic<int> next{0}, allowed{0}, blocked{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = (t % 2 ? a : b)->Client();
+      while (next.fetch_add(1) < kRequests) {
+        auto res = PostCheck(*client, R"({"user_id":"burst-user"})");
+        if (res && res->status == 200) {
+          ++allowed;
+        } else if (res && res->status == 429) {
+          ++blocked;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), kCapacity);
+  EXPECT_EQ(blocked.load(), kRequests - kCapacity);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_F(LimiterIntegrationTest, LuaScriptAgreesWithTheReferenceModelStepByStep) {
+  common::SystemClock clock;
+  limiter::RedisDecisionStore store(redis_.client(), clock);
+  const limiter::TokenBucketParams params{7, 0.37};
+  const std::string key = limiter::BucketKey("model-user", "default");
+  std::mt19937 rng(12345);
+  for (int step = 0; step < 200; ++step) {
+    // Move the stored update time back by a random 0..4 s so that refills of every size,
+    // fractions included, are exercised without waiting.
+    auto stored = redis_.Must({"HMGET", key, "tokens", "ts"});
+    std::optional<limiter::BucketState> prior;
+    if (stored.elements[1].type == common::RedisValue::Type::kString) {
+      int64_t rewound = std::stoll(stored.elements[1].str) - static_cast<int64_t>(rng() % 4'000'000);
+      redis_.Must({"HSET", key, "ts", std::to_string(rewound)});
+      prior = limiter::BucketState{std::stod(stored.elements[0].str), rewound};
+    }
+    const int64_t cost = 1 + static_cast<int64_t>(rng() % 3);
+    auto answer = store.Consume({key, params, cost});
+    ASSERT_TRUE(answer.ok()) << answer.status().message();
+    auto after = redis_.Must({"HMGET", key, "tokens", "ts"});
+    const int64_t now_us = std::stoll(after.elements[1].str);
+
+    limiter::BucketDecision model = limiter::DecideTokenBucket(prior, now_us, params, cost);
+    char model_tokens[64];
+    std::snprintf(model_tokens, sizeof(model_tokens), "%.17g", model.state.tokens);
+    ASSERT_EQ(answer->allowed, model.allowed) << "step " << step;
+    ASSERT_EQ(answer->remaining, model.remaining) << "step " << step;
+    ASSERT_EQ(answer->reset_ms, model.reset_ms) << "step " << step;
+    ASSERT_EQ(answer->retry_after_ms, model.retry_after_ms) << "step " << step;
+    ASSERT_EQ(after.elements[0].str, model_tokens) << "step " << step;
+    const int64_t ttl = redis_.Must({"PTTL", key}).integer;
+    ASSERT_GT(ttl, model.ttl_ms - 1000) << "step " << step;
+    ASSERT_LE(ttl, model.ttl_ms) << "step " << step;
+  }
+}
+
+TEST_F(LimiterIntegrationTest, WaitingRefillsTheBucketByTheRightAmountFractionsIncluded) {
+  auto limiter = StartLimiter({{"DEFAULT_CAPACITY", "3"}, {"DEFAULT_REFILL_PER_SEC", "0.5"}});
+  auto client = limiter->Client();
+  const std::string body = R"({"user_id":"refill-user"})";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(PostCheck(*client, body)->status, 200);
+  auto blocked = PostCheck(*client, body);
+  ASSERT_EQ(blocked->status, 429);
+  EXPECT_GT(Body(blocked)["retry_after_ms"].get<int64_t>(), 1900);  // 1 token at 0.5/s: 2 s
+  EXPECT_EQ(blocked->get_header_value("Retry-After"), "2");
+
+  // Pretend 3 s passed since the last update: 1.5 tokens come back. One request of cost 1 is
+  // allowed and the half token stays, so the next waits ~1 s for the other half.
+  redis_.Must({"HINCRBY", limiter::BucketKey("refill-user", "default"), "ts", "-3000000"});
+  auto allowed = PostCheck(*client, body);
+  ASSERT_EQ(allowed->status, 200);
+  EXPECT_EQ(Body(allowed)["remaining"], 0);
+  auto again = PostCheck(*client, body);
+  ASSERT_EQ(again->status, 429);
+  int64_t retry = Body(again)["retry_after_ms"].get<int64_t>();
+  EXPECT_GT(retry, 900);
+  EXPECT_LE(retry, 1000);
+}
+
+TEST_F(LimiterIntegrationTest, RealTimeRefillAdmitsAgainAfterRetryAfter) {
+  auto limiter = StartLimiter({{"DEFAULT_CAPACITY", "1"}, {"DEFAULT_REFILL_PER_SEC", "20"}});
+  auto client = limiter->Client();
+  const std::string body = R"({"user_id":"clock-user"})";
+  ASSERT_EQ(PostCheck(*client, body)->status, 200);
+  auto blocked = PostCheck(*client, body);
+  ASSERT_EQ(blocked->status, 429);
+  int64_t retry_ms = Body(blocked)["retry_after_ms"].get<int64_t>();
+  EXPECT_LE(retry_ms, 50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(retry_ms + 5));  // the refill under test
+  EXPECT_EQ(PostCheck(*client, body)->status, 200);
+}
+
+TEST_F(LimiterIntegrationTest, EveryDecisionIsPublishedToKafkaAndSigtermFlushesThem) {
+  auto limiter = StartLimiter();
+  auto client = limiter->Client();
+  common::SystemClock clock;
+  const int64_t start_ms = clock.NowMs();
+  std::vector<int> statuses;
+  for (int i = 0; i < 8; ++i) {
+    statuses.push_back(
+        PostCheck(*client, R"({"user_id":"event-user","action":"login","cost":1})")->status);
+  }
+  limiter->process().Signal(SIGTERM);
+  ASSERT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
+
+  auto events = ReadDecisions(g_kafka->bootstrap(), topic_, 8, 60s);
+  ASSERT_EQ(events.size(), 8u);
+  std::sort(events.begin(), events.end(), [](const auto& x, const auto& y) {
+    return std::stoll(x.event_id().substr(x.event_id().rfind('-') + 1)) <
+           std::stoll(y.event_id().substr(y.event_id().rfind('-') + 1));
+  });
+  std::set<std::string> ids;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    ids.insert(e.event_id());
+    EXPECT_EQ(e.user_id(), "event-user");
+    EXPECT_EQ(e.action(), "login");
+    EXPECT_EQ(e.rule(), "default");
+    EXPECT_EQ(e.cost(), 1);
+    EXPECT_EQ(e.limit(), 5);
+    EXPECT_EQ(e.outcome(), i < 5 ? events::v1::OUTCOME_ALLOWED : events::v1::OUTCOME_BLOCKED);
+    EXPECT_EQ(e.allowed(), statuses[i] == 200);
+    EXPECT_EQ(e.remaining(), i < 5 ? 4 - static_cast<int64_t>(i) : 0);
+    EXPECT_EQ(e.event_id().rfind(e.limiter_id() + "-", 0), 0u);
+    EXPECT_GE(e.ts_ms(), start_ms - 1000);
+    EXPECT_LE(e.ts_ms(), clock.NowMs() + 1000);
+  }
+  EXPECT_EQ(ids.size(), 8u);
+}
+
+void ExpectFailModeAndRecovery(RedisServer& redis, ServiceProcess& limiter, bool kill,
+                               int expected_status, const std::string& expected_outcome) {
+  auto client = limiter.Client();
+  const std::string body = R"({"user_id":"fail-user"})";
+  ASSERT_EQ(PostCheck(*client, body)->status, 200);
+  kill ? redis.Kill() : redis.Pause();
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto res = PostCheck(*client, body);
+    auto elapsed = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, expected_status);
+    EXPECT_EQ(json::parse(res->body)["outcome"], expected_outcome);
+    // REDIS_TIMEOUT_MS is 50; the margin is generous so a busy CI machine does not flake.
+    EXPECT_LT(elapsed, 750ms);
+    if (expected_status == 503) EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  }
+  EXPECT_GE(MetricValue(*client, "rl_decisions_total{outcome=\"" + expected_outcome + "\"}"), 5);
+  kill ? redis.Start() : redis.Resume();
+  // Recovered means Redis decides again. After a pause the answer may be "blocked": commands
+  // that timed out were still in Redis's socket buffers and ran on SIGCONT, charging the bucket.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto res = PostCheck(*client, body);
+        std::string outcome =
+            res ? json::parse(res->body, nullptr, false).value("outcome", "") : "";
+        return outcome == "allowed" || outcome == "blocked";
+      },
+      10s))
+      << "no recovery after Redis came back";
+}
+
+TEST_F(LimiterIntegrationTest, FailOpenAllowsWhileRedisIsDeadAndRecovers) {
+  auto limiter = StartLimiter({{"FAIL_MODE", "open"}});
+  ExpectFailModeAndRecovery(redis_, *limiter, /*kill=*/true, 200, "fail_open");
+}
+
+TEST_F(LimiterIntegrationTest, FailClosedAnswers503WhileRedisIsDeadAndRecovers) {
+  auto limiter = StartLimiter({{"FAIL_MODE", "closed"}});
+  ExpectFailModeAndRecovery(redis_, *limiter, /*kill=*/true, 503, "fail_closed");
+}
+
+TEST_F(LimiterIntegrationTest, PausedRedisHitsTheTimeoutAndRecovers) {
+  auto limiter = StartLimiter({{"FAIL_MODE", "open"}, {"REDIS_TIMEOUT_MS", "50"}});
+  ExpectFailModeAndRecovery(redis_, *limiter, /*kill=*/false, 200, "fail_open");
+}
+
+TEST_F(LimiterIntegrationTest, ScriptFlushIsSurvivedByReloadingTheScript) {
+  auto limiter = StartLimiter();
+  auto client = limiter->Client();
+  ASSERT_EQ(PostCheck(*client, R"({"user_id":"noscript"})")->status, 200);
+  redis_.Must({"SCRIPT", "FLUSH"});
+  auto res = PostCheck(*client, R"({"user_id":"noscript"})");
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(Body(res)["remaining"], 3);
+  EXPECT_GE(MetricValue(*client, "rl_redis_script_reloads_total"), 1);
+}
+
+struct BadRequest {
+  const char* name;
+  std::string content_type;
+  std::string body;
+  int status;
+  const char* code;
+};
+
+TEST_F(LimiterIntegrationTest, BadInputsGetA4xxJsonErrorAndTouchNothing) {
+  auto limiter = StartLimiter();
+  auto client = limiter->Client();
+  const std::vector<BadRequest> cases = {
+      {"text_content_type", "text/plain", R"({"user_id":"u"})", 415, "unsupported_media_type"},
+      {"form_content_type", "application/x-www-form-urlencoded", "user_id=u", 415, "unsupported_media_type"},
+      {"empty_body", "application/json", "", 400, "invalid_argument"},
+      {"truncated", "application/json", R"({"user_id":)", 400, "invalid_argument"},
+      {"not_object", "application/json", "[1,2]", 400, "invalid_argument"},
+      {"missing_user", "application/json", "{}", 400, "invalid_argument"},
+      {"long_user", "application/json", "{\"user_id\":\"" + std::string(200, 'x') + "\"}", 400, "invalid_argument"},
+      {"control_user", "application/json", R"({"user_id":"a\nb"})", 400, "invalid_argument"},
+      {"bad_action", "application/json", R"({"user_id":"u","action":"a/b"})", 400, "invalid_argument"},
+      {"zero_cost", "application/json", R"({"user_id":"u","cost":0})", 400, "invalid_argument"},
+      {"cost_above_capacity", "application/json", R"({"user_id":"u","cost":6})", 400, "invalid_argument"},
+      {"string_cost", "application/json", R"({"user_id":"u","cost":"2"})", 400, "invalid_argument"},
+      {"deeply_nested", "application/json", std::string(1000, '[') + std::string(1000, ']'), 400, "invalid_argument"},
+      {"oversized", "application/json", "{\"user_id\":\"u\",\"pad\":\"" + std::string(5000, 'p') + "\"}", 413, "payload_too_large"},
+  };
+  for (const auto& c : cases) {
+    auto res = client->Post("/check", c.body, c.content_type);
+    ASSERT_TRUE(res) << c.name;
+    EXPECT_EQ(res->status, c.status) << c.name;
+    json body = json::parse(res->body, nullptr, false);
+    EXPECT_EQ(body["error"]["code"], c.code) << c.name << ": " << res->body;
+    EXPECT_TRUE(body["error"]["message"].is_string()) << c.name;
+  }
+  auto get = client->Get("/check");
+  EXPECT_EQ(get->status, 405);
+  auto missing = client->Get("/no/such/path");
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(json::parse(missing->body, nullptr, false)["error"]["code"], "not_found");
+
+  EXPECT_EQ(redis_.Must({"DBSIZE"}).integer, 0) << "a bad request reached Redis";
+  EXPECT_EQ(MetricValue(*client, "rl_decisions_total{outcome=\"allowed\"}"), 0);
+  EXPECT_EQ(MetricValue(*client, "rl_events_enqueued_total"), 0);
+  // The service still answers well-formed requests afterwards.
+  EXPECT_EQ(PostCheck(*client, R"({"user_id":"u"})")->status, 200);
+}
+
+TEST_F(LimiterIntegrationTest, HealthReportsRedisAndKafka) {
+  auto limiter = StartLimiter();
+  auto client = limiter->Client();
+  ASSERT_TRUE(Eventually([&] { return Body(client->Get("/health"))["status"] == "ok"; }, 30s));
+  json health = Body(client->Get("/health"));
+  EXPECT_EQ(health["redis"]["ok"], true);
+  EXPECT_EQ(health["kafka"]["ok"], true);
+  EXPECT_EQ(health["kafka"]["topic_ready"], true);
+  redis_.Kill();
+  auto res = client->Get("/health");
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(Body(res)["redis"]["ok"], false);
+}
+
+}  // namespace
+}  // namespace rl::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new rl::testing::KafkaEnvironment());
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,305 @@
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "event_codec.h"
+
+extern char** environ;
+
+namespace rl::testing {
+
+namespace fs = std::filesystem;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    throw std::runtime_error("FreePort: bind failed");
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  fs::path dir = fs::path(RL_TEST_TMP_DIR) /
+                 (prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
+                  std::to_string(rd() % 100000));
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string BinaryPath(const std::string& name) {
+  return std::string(RL_BINARY_DIR) + "/" + name + "/" + name;
+}
+
+std::string SourcePath(const std::string& relative) {
+  return std::string(RL_SOURCE_DIR) + "/" + relative;
+}
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const Env& extra_env,
+                           const std::string& log)
+    : log_(log) {
+  Env env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  // Tests must not pick up a developer's .env from the working directory.
+  env["ENV_FILE"] = "/dev/null";
+  for (const auto& [k, v] : extra_env) env[k] = v;
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp, args;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& a : argv_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    setpgid(0, 0);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  close(log_fd);
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+}
+
+ChildProcess::~ChildProcess() {
+  if (Running()) {
+    Signal(SIGKILL);
+    WaitExit(10s);
+  }
+}
+
+bool ChildProcess::Running() {
+  if (exit_code_) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+void ChildProcess::Signal(int sig) {
+  if (!exit_code_) kill(pid_, sig);
+}
+
+std::optional<int> ChildProcess::WaitExit(std::chrono::milliseconds timeout) {
+  Eventually([this] { return !Running(); }, timeout);
+  return exit_code_;
+}
+
+std::string ChildProcess::LogTail(size_t bytes) const {
+  std::ifstream in(log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string all = ss.str();
+  return all.size() > bytes ? all.substr(all.size() - bytes) : all;
+}
+
+RedisServer::RedisServer() : port_(FreePort()), dir_(MakeTempDir("redis")) {
+  client_ = std::make_unique<common::RedisPool>(common::RedisPoolOptions{
+      .endpoint = {.host = "127.0.0.1", .port = port_}, .timeout_ms = 2000});
+  Start();
+}
+
+void RedisServer::Start() {
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_},
+      Env{}, dir_ + "/redis.log");
+  bool up = Eventually(
+      [this] {
+        auto r = client_->Command({"PING"});
+        return r.ok() && r->str == "PONG";
+      },
+      10s);
+  if (!up) throw std::runtime_error("redis-server did not start: " + process_->LogTail());
+}
+
+void RedisServer::Kill() {
+  process_->Signal(SIGKILL);
+  process_->WaitExit(10s);
+}
+void RedisServer::Pause() { process_->Signal(SIGSTOP); }
+void RedisServer::Resume() { process_->Signal(SIGCONT); }
+
+common::RedisValue RedisServer::Must(const std::vector<std::string>& argv) {
+  auto r = client_->Command(argv);
+  if (!r.ok()) throw std::runtime_error("redis: " + r.status().message());
+  return r.value();
+}
+
+namespace {
+
+// A throwaway librdkafka consumer handle (no group), for metadata and reads.
+rd_kafka_t* NewConsumer(const std::string& brokers) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "rl-tests", err, sizeof(err));
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+  rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));  // polling a starting broker is noisy
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (rk == nullptr) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
+  return rk;
+}
+
+// Partition count of `topic`, 0 if it does not exist (yet).
+int PartitionCount(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  int count = 0;
+  if (rd_kafka_metadata(rk, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      count = md->topics[0].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(t);
+  return count;
+}
+
+}  // namespace
+
+KafkaBroker::KafkaBroker()
+    : port_(FreePort()), controller_port_(FreePort()), dir_(MakeTempDir("kafka")) {
+  Start();
+}
+
+void KafkaBroker::Start() {
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{SourcePath("scripts/kafka-run"), dir_, std::to_string(port_),
+                               std::to_string(controller_port_), "3"},
+      Env{{"KAFKA_HEAP_MB", "512"}}, dir_ + "/stdout.log");
+  rd_kafka_t* rk = NewConsumer(bootstrap());
+  bool up = Eventually(
+      [&] {
+        const rd_kafka_metadata_t* md = nullptr;
+        if (rd_kafka_metadata(rk, 0, nullptr, &md, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return !process_->Running();  // stop waiting if it died
+        }
+        bool has_broker = md->broker_cnt > 0;
+        rd_kafka_metadata_destroy(md);
+        return has_broker;
+      },
+      90s);
+  rd_kafka_destroy(rk);
+  if (!up || !process_->Running()) {
+    throw std::runtime_error("kafka did not start: " + process_->LogTail() + "\n" + dir_);
+  }
+}
+
+void KafkaBroker::Stop() {
+  process_->Signal(SIGTERM);
+  if (!process_->WaitExit(60s)) {
+    process_->Signal(SIGKILL);
+    process_->WaitExit(10s);
+  }
+}
+
+std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers, const std::string& topic,
+                                                size_t expected, std::chrono::milliseconds timeout) {
+  std::vector<events::v1::Decision> out;
+  rd_kafka_t* rk = NewConsumer(brokers);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int partitions = 0;
+  Eventually([&] { return (partitions = PartitionCount(rk, topic)) > 0; }, timeout);
+  if (partitions > 0) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        auto d = events::DecodeDecision(
+            std::string_view(static_cast<const char*>(m->payload), m->len));
+        if (d && std::string_view(static_cast<const char*>(m->key), m->key_len) == d->user_id()) {
+          out.push_back(*d);
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable,
+                               Env env)
+    : port_(FreePort()) {
+  env[port_variable] = std::to_string(port_);
+  if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "info";
+  std::string dir = MakeTempDir(binary);
+  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath(binary)}, env,
+                                            dir + "/" + binary + ".log");
+  auto client = Client();
+  bool up = Eventually(
+      [&] { return static_cast<bool>(client->Get("/health")) || !process_->Running(); }, 30s);
+  if (!up || !process_->Running()) {
+    throw std::runtime_error(binary + " did not start: " + process_->LogTail());
+  }
+}
+
+std::unique_ptr<httplib::Client> ServiceProcess::Client() const {
+  auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
+  client->set_tcp_nodelay(true);
+  client->set_connection_timeout(2);
+  client->set_read_timeout(10);
+  return client;
+}
+
+httplib::Result PostCheck(httplib::Client& client, const std::string& body) {
+  return client.Post("/check", body, "application/json");
+}
+
+}  // namespace rl::testing

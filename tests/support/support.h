@@ -1,0 +1,117 @@
+#pragma once
+// Real servers for integration and fault tests: redis-server, a KRaft Kafka broker (the project's
+// scripts/kafka-run) and the project's own binaries, each a child process on free loopback ports,
+// killed when its owner goes out of scope (and by the kernel if the test process dies).
+
+#include <httplib.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "decision.pb.h"
+#include "redis_client.h"
+
+namespace rl::testing {
+
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+// A loopback port that was free a moment ago.
+int FreePort();
+// A fresh directory under the build tree's test-tmp/, named after `prefix`.
+std::string MakeTempDir(const std::string& prefix);
+// Path of a built binary ("limiter", "gateway", "analytics-worker").
+std::string BinaryPath(const std::string& name);
+// Path inside the source tree.
+std::string SourcePath(const std::string& relative);
+
+// Polls `condition` every few milliseconds until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// A child process with its output in a log file.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const Env& extra_env, const std::string& log);
+  ~ChildProcess();  // SIGKILL if still running
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool Running();
+  void Signal(int sig);
+  // Waits for the exit; the exit code (128+signal if killed), or nullopt on timeout.
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout);
+  const std::string& log_path() const { return log_; }
+  std::string LogTail(size_t bytes = 4000) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+  std::string log_;
+};
+
+// redis-server on a loopback port, no persistence. Restartable on the same port.
+class RedisServer {
+ public:
+  RedisServer();
+  void Start();
+  void Kill();     // SIGKILL
+  void Pause();    // SIGSTOP: connections open, nothing answered
+  void Resume();   // SIGCONT
+  int port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  // A client for assertions (separate from the code under test).
+  common::RedisPool& client() { return *client_; }
+  common::RedisValue Must(const std::vector<std::string>& argv);
+
+ private:
+  int port_;
+  std::string dir_;
+  std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<common::RedisPool> client_;
+};
+
+// A single-node KRaft Kafka broker from scripts/kafka-run.
+class KafkaBroker {
+ public:
+  KafkaBroker();
+  void Start();  // waits until the broker answers metadata requests
+  void Stop();   // SIGTERM, waits for a clean exit
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  int controller_port_;
+  std::string dir_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Reads decision events from every partition of `topic`, from the beginning, until `expected`
+// events arrived or `timeout` passed. Returns what it read.
+std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers, const std::string& topic,
+                                                size_t expected, std::chrono::milliseconds timeout);
+
+// One of the project's binaries on a free port, started with `env` (plus the port variable) and
+// ready once GET /health answers at all.
+class ServiceProcess {
+ public:
+  ServiceProcess(const std::string& binary, const std::string& port_variable, Env env);
+  int port() const { return port_; }
+  std::unique_ptr<httplib::Client> Client() const;
+  ChildProcess& process() { return *process_; }
+
+ private:
+  int port_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// POST /check with a JSON body.
+httplib::Result PostCheck(httplib::Client& client, const std::string& body);
+
+}  // namespace rl::testing
