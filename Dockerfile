@@ -1,0 +1,20 @@
+# One image with all three binaries; docker-compose.yml picks the binary per service.
+FROM debian:bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config librdkafka-dev libhiredis-dev libcpp-httplib-dev \
+      libssl-dev nlohmann-json3-dev libspdlog-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DRL_BUILD_TESTS=OFF \
+    && cmake --build /build -j2
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      librdkafka1 libhiredis0.14 libcpp-httplib0.11 libspdlog1.10 libprotobuf32 libyaml-cpp0.7 \
+      libssl3 curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /build/limiter/limiter /build/gateway/gateway \
+     /build/analytics-worker/analytics-worker /usr/local/bin/
+USER nobody
+CMD ["limiter"]
