@@ -37,50 +37,54 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
                   "application/json");
 }
 
-void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message) {
+void SendError(httplib::Response& res, int status, std::string_view code,
+               std::string_view message) {
   SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
 bool IsJsonContentType(const httplib::Request& req) {
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));
-  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
-             type.end());
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  type.erase(
+      std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
+      type.end());
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return type == "application/json";
 }
 
 void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) {
   server.set_tcp_nodelay(true);
   server.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
-  server.set_write_timeout(options.write_timeout_ms / 1000, (options.write_timeout_ms % 1000) * 1000);
+  server.set_write_timeout(options.write_timeout_ms / 1000,
+                           (options.write_timeout_ms % 1000) * 1000);
   server.set_keep_alive_timeout(options.keep_alive_timeout_s);
   server.set_keep_alive_max_count(options.keep_alive_max_requests);
   server.set_payload_max_length(options.max_body_bytes);
   const size_t threads = static_cast<size_t>(options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string_view code = ErrorCodeFor(res.status);
-    std::string message = res.status == 413 ? "request body is too large"
-                          : res.status == 404 ? "no such endpoint"
-                                              : std::string(code);
-    SendError(res, res.status, code, message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                  std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("http: handler for {} {} threw: {}", req.method, req.path, what);
-    SendError(res, 500, "internal", "internal error");
-  });
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string_view code = ErrorCodeFor(res.status);
+        std::string message = res.status == 413   ? "request body is too large"
+                              : res.status == 404 ? "no such endpoint"
+                                                  : std::string(code);
+        SendError(res, res.status, code, message);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("http: handler for {} {} threw: {}", req.method, req.path, what);
+        SendError(res, 500, "internal", "internal error");
+      });
 }
 
 }  // namespace rl::common
@@ -93,7 +97,8 @@ namespace rl::common {
 
 bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
                       const std::string& banner) {
-  int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  int bound =
+      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     spdlog::error("cannot listen on {}:{}", host, port);
     return false;

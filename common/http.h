@@ -9,12 +9,12 @@
 namespace rl::common {
 
 struct HttpServerOptions {
-  int threads = 64;                 // HTTP_THREADS: worker pool; one per open keep-alive connection
-  int read_timeout_ms = 5000;       // HTTP_READ_TIMEOUT_MS: slow clients are cut off after this
-  int write_timeout_ms = 5000;      // HTTP_WRITE_TIMEOUT_MS
-  int keep_alive_timeout_s = 5;     // HTTP_KEEPALIVE_TIMEOUT_S: idle keep-alive connections close
+  int threads = 64;              // HTTP_THREADS: worker pool; one per open keep-alive connection
+  int read_timeout_ms = 5000;    // HTTP_READ_TIMEOUT_MS: slow clients are cut off after this
+  int write_timeout_ms = 5000;   // HTTP_WRITE_TIMEOUT_MS
+  int keep_alive_timeout_s = 5;  // HTTP_KEEPALIVE_TIMEOUT_S: idle keep-alive connections close
   int keep_alive_max_requests = 10000;  // HTTP_KEEPALIVE_MAX_REQUESTS per connection
-  size_t max_body_bytes = 4096;     // larger bodies get 413
+  size_t max_body_bytes = 4096;         // larger bodies get 413
 };
 
 // Applies the options and the project's defaults to a server: TCP_NODELAY (without it keep-alive

@@ -58,8 +58,10 @@ extern "C" void ErrorTrampoline(rd_kafka_t* rk, int err, const char* reason, voi
 }
 // librdkafka's own log lines, through spdlog so that they share the service's format.
 extern "C" void LogTrampoline(const rd_kafka_t*, int level, const char* facility, const char* buf) {
-  auto spd = level <= 3 ? spdlog::level::err : level <= 4 ? spdlog::level::warn
-             : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  auto spd = level <= 3   ? spdlog::level::err
+             : level <= 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
   spdlog::log(spd, "kafka: {}: {}", facility, buf);
 }
 
@@ -138,11 +140,11 @@ std::shared_ptr<KafkaProducer::Handle> KafkaProducer::CurrentHandle() const {
 
 KafkaProducer::Enqueued KafkaProducer::Produce(std::string_view key, std::string_view value) {
   auto handle = CurrentHandle();
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      handle->rk, RD_KAFKA_V_TOPIC(options_.topic.c_str()),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(handle->rk, RD_KAFKA_V_TOPIC(options_.topic.c_str()),
+                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Enqueued::kQueued;
   return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? Enqueued::kQueueFull : Enqueued::kFailed;
 }
@@ -193,12 +195,12 @@ void KafkaProducer::PollLoop() {
 
 Status KafkaProducer::CreateTopic(Handle& handle) {
   char err[512];
-  rd_kafka_NewTopic_t* topic =
-      rd_kafka_NewTopic_new(options_.topic.c_str(), options_.partitions,
-                            options_.replication_factor, err, sizeof(err));
+  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(options_.topic.c_str(), options_.partitions,
+                                                     options_.replication_factor, err, sizeof(err));
   if (topic == nullptr) return Status::InvalidArgument(err);
   rd_kafka_queue_t* queue = rd_kafka_queue_new(handle.rk);
-  rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(handle.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t* admin =
+      rd_kafka_AdminOptions_new(handle.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(admin, 5000, err, sizeof(err));
   rd_kafka_CreateTopics(handle.rk, &topic, 1, admin, queue);
   // Wait up to 10 s for the answer, in slices, so that shutdown is not held up.
@@ -217,7 +219,8 @@ Status KafkaProducer::CreateTopic(Handle& handle) {
     } else if (const auto* result = rd_kafka_event_CreateTopics_result(event)) {
       size_t count = 0;
       const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
-      rd_kafka_resp_err_t code = count ? rd_kafka_topic_result_error(topics[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
+      rd_kafka_resp_err_t code =
+          count ? rd_kafka_topic_result_error(topics[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
       if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         status = Status::Ok();
       } else {

@@ -53,7 +53,8 @@ Histogram::Histogram(std::vector<double> bounds)
 void Histogram::Observe(double value) {
   size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
   counts_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_micro_.fetch_add(static_cast<uint64_t>(std::max(0.0, value) * 1e6), std::memory_order_relaxed);
+  sum_micro_.fetch_add(static_cast<uint64_t>(std::max(0.0, value) * 1e6),
+                       std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> Histogram::CumulativeCounts() const {
@@ -155,8 +156,8 @@ std::string MetricsRegistry::RenderPrometheus() const {
                std::to_string(counts.back()) + "\n";
         out += name + "_sum" + RenderLabels(s->labels) + " " + FormatDouble(s->histogram->Sum()) +
                "\n";
-        out += name + "_count" + RenderLabels(s->labels) + " " + std::to_string(counts.back()) +
-               "\n";
+        out +=
+            name + "_count" + RenderLabels(s->labels) + " " + std::to_string(counts.back()) + "\n";
       }
     }
   }

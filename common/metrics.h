@@ -48,7 +48,7 @@ class Histogram {
  private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds_.size() + 1 (for +Inf)
-  std::atomic<uint64_t> sum_micro_{0};                // sum in millionths, lock-free
+  std::atomic<uint64_t> sum_micro_{0};               // sum in millionths, lock-free
 };
 
 // Default latency buckets in seconds, 100 µs .. 2.5 s.

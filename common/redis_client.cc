@@ -120,7 +120,8 @@ Result<redisContext*> RedisPool::Acquire() {
     }
   }
   const RedisEndpoint& ep = options_.endpoint;
-  redisContext* c = redisConnectWithTimeout(ep.host.c_str(), ep.port, ToTimeval(options_.timeout_ms));
+  redisContext* c =
+      redisConnectWithTimeout(ep.host.c_str(), ep.port, ToTimeval(options_.timeout_ms));
   if (c == nullptr) return Status::Unavailable("redis connect: out of memory");
   if (c->err) {
     Status s = ContextError(c, "redis connect");
@@ -130,8 +131,9 @@ Result<redisContext*> RedisPool::Acquire() {
   redisSetTimeout(c, ToTimeval(options_.timeout_ms));
   std::vector<std::vector<std::string>> setup;
   if (!ep.password.empty()) {
-    setup.push_back(ep.username.empty() ? std::vector<std::string>{"AUTH", ep.password}
-                                        : std::vector<std::string>{"AUTH", ep.username, ep.password});
+    setup.push_back(ep.username.empty()
+                        ? std::vector<std::string>{"AUTH", ep.password}
+                        : std::vector<std::string>{"AUTH", ep.username, ep.password});
   }
   if (ep.db != 0) setup.push_back({"SELECT", std::to_string(ep.db)});
   for (const auto& argv : setup) {

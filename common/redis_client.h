@@ -52,8 +52,8 @@ class LuaScript {
 
 struct RedisPoolOptions {
   RedisEndpoint endpoint;
-  int timeout_ms = 50;    // connect and per-command timeout
-  size_t max_idle = 256;  // idle connections kept for reuse
+  int timeout_ms = 50;                // connect and per-command timeout
+  size_t max_idle = 256;              // idle connections kept for reuse
   Counter* script_reloads = nullptr;  // optional: NOSCRIPT fallbacks taken
 };
 

@@ -12,8 +12,10 @@ namespace rl::common {
 namespace {
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -31,7 +33,8 @@ Result<std::map<std::string, std::string>> EnvSource::ParseDotEnv(std::string_vi
     if (line.substr(0, 7) == "export ") line = Trim(line.substr(7));
     size_t eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      return Status::InvalidArgument(".env line " + std::to_string(line_no) + ": expected KEY=VALUE");
+      return Status::InvalidArgument(".env line " + std::to_string(line_no) +
+                                     ": expected KEY=VALUE");
     }
     std::string_view key = Trim(line.substr(0, eq));
     std::string_view value = Trim(line.substr(eq + 1));

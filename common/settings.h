@@ -17,7 +17,8 @@ class EnvSource {
   // Reads the real environment (and the .env file as described above).
   static Result<EnvSource> FromProcess();
   // For tests: exactly these variables.
-  explicit EnvSource(const std::map<std::string, std::string>& vars) : vars_(vars.begin(), vars.end()) {}
+  explicit EnvSource(const std::map<std::string, std::string>& vars)
+      : vars_(vars.begin(), vars.end()) {}
 
   // Parses `KEY=VALUE` lines (comments, blank lines, `export ` and surrounding quotes allowed).
   static Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text);

@@ -49,7 +49,8 @@ DecisionService::DecisionService(DecisionStore& store, EventPublisher& publisher
       blocked_(metrics.AddCounter(kDecisions, kDecisionsHelp, {{"outcome", "blocked"}})),
       fail_open_(metrics.AddCounter(kDecisions, kDecisionsHelp, {{"outcome", "fail_open"}})),
       fail_closed_(metrics.AddCounter(kDecisions, kDecisionsHelp, {{"outcome", "fail_closed"}})),
-      store_unavailable_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "unavailable"}})),
+      store_unavailable_(
+          metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "unavailable"}})),
       store_timeout_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "timeout"}})),
       store_error_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "error"}})),
       store_log_(clock) {}

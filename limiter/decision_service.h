@@ -17,11 +17,11 @@ namespace rl::limiter {
 enum class FailMode { kOpen, kClosed };
 
 struct DecisionPolicy {
-  TokenBucketParams bucket;                  // DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SEC
-  std::string rule = "default";              // name reported in answers, headers and events
-  FailMode fail_mode = FailMode::kOpen;      // FAIL_MODE
-  int64_t fail_closed_retry_after_ms = 1000; // FAIL_CLOSED_RETRY_AFTER_MS
-  std::string limiter_id;                    // LIMITER_ID, prefix of every event_id
+  TokenBucketParams bucket;                   // DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SEC
+  std::string rule = "default";               // name reported in answers, headers and events
+  FailMode fail_mode = FailMode::kOpen;       // FAIL_MODE
+  int64_t fail_closed_retry_after_ms = 1000;  // FAIL_CLOSED_RETRY_AFTER_MS
+  std::string limiter_id;                     // LIMITER_ID, prefix of every event_id
 };
 
 // The answer to one check, before it is mapped to HTTP.

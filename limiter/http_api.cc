@@ -2,6 +2,7 @@
 
 #include "event_codec.h"
 #include "http.h"
+#include "service.h"
 
 namespace rl::limiter {
 
@@ -26,7 +27,8 @@ Headers RateLimitHeaders(const CheckResult& r) {
     h.emplace_back("X-RateLimit-Reset", reset);
   }
   if (!r.allowed) {
-    h.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, CeilSeconds(r.retry_after_ms))));
+    h.emplace_back("Retry-After",
+                   std::to_string(std::max<int64_t>(1, CeilSeconds(r.retry_after_ms))));
   }
   return h;
 }
@@ -84,9 +86,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     HealthReport report = api.health();
     common::SendJson(res, report.status, report.body);
   });
-  server.Get("/metrics", [&api](const httplib::Request&, httplib::Response& res) {
-    res.set_content(api.metrics.RenderPrometheus(), "text/plain; version=0.0.4");
-  });
+  common::ServeMetrics(server, api.metrics);
 }
 
 }  // namespace rl::limiter

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,7 +11,6 @@
 #include "clock.h"
 #include "decision_service.h"
 #include "metrics.h"
-#include <nlohmann/json.hpp>
 
 namespace rl::limiter {
 

@@ -23,9 +23,9 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   LimiterSettings s;
   s.policy.limiter_id = DefaultLimiterId();
   common::SettingsLoader load(env);
-  load.String("LIMITER_HOST", &s.host, true);
-  load.Int("LIMITER_PORT", &s.port, 0, 65535);
-  load.String("REDIS_URL", &s.redis_url, true);
+  common::LoadServiceSettings(load, "LIMITER", &s.service);
+  std::string redis_url = "redis://127.0.0.1:6379";
+  load.String("REDIS_URL", &redis_url, true);
   load.Int("REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
   load.OneOf("FAIL_MODE", &s.fail_mode, {"open", "closed"});
   load.Int("FAIL_CLOSED_RETRY_AFTER_MS", &s.policy.fail_closed_retry_after_ms, 1, 3600000);
@@ -41,15 +41,12 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("KAFKA_MESSAGE_TIMEOUT_MS", &s.kafka.message_timeout_ms, 1000, 3'600'000);
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("HEALTH_KAFKA_TIMEOUT_MS", &s.health_kafka_timeout_ms, 1, 60000);
-  load.Int("HTTP_THREADS", &s.http.threads, 1, 4096);
-  load.Int("HTTP_READ_TIMEOUT_MS", &s.http.read_timeout_ms, 1, 600000);
-  load.Int("HTTP_WRITE_TIMEOUT_MS", &s.http.write_timeout_ms, 1, 600000);
-  load.Int("HTTP_KEEPALIVE_TIMEOUT_S", &s.http.keep_alive_timeout_s, 1, 3600);
-  load.Int("HTTP_KEEPALIVE_MAX_REQUESTS", &s.http.keep_alive_max_requests, 1, 10'000'000);
-  load.OneOf("LOG_LEVEL", &s.log_level, {"trace", "debug", "info", "warn", "error", "off"});
   if (auto status = load.Finish(); !status.ok()) return status;
+  auto redis = common::ParseRedisUrl(redis_url);
+  if (!redis.ok()) return common::Status::InvalidArgument("REDIS_URL: " + redis.status().message());
+  s.redis = redis.value();
   s.policy.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
-  s.http.max_body_bytes = kMaxCheckBodyBytes;
+  s.service.http.max_body_bytes = kMaxCheckBodyBytes;
   return s;
 }
 

@@ -2,7 +2,6 @@
 // and the HTTP server, and wires them to the decision service.
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 #include <iostream>
 
 #include "clock.h"
@@ -16,6 +15,7 @@
 #include "metrics.h"
 #include "redis_client.h"
 #include "redis_decision_store.h"
+#include "service.h"
 #include "signals.h"
 
 using namespace rl;
@@ -28,14 +28,13 @@ limiter::HealthReport CheckHealth(limiter::DecisionStore& store, common::KafkaPr
   int64_t kafka_us = 0;
   common::Status redis = store.Ping(&redis_us);
   common::Status kafka = producer.ProbeBroker(kafka_timeout_ms, &kafka_us);
-  nlohmann::json body = {
-      {"status", redis.ok() ? (kafka.ok() ? "ok" : "degraded") : "unavailable"},
-      {"redis", {{"ok", redis.ok()}, {"latency_ms", redis_us / 1000.0}}},
-      {"kafka",
-       {{"ok", kafka.ok()},
-        {"latency_ms", kafka_us / 1000.0},
-        {"topic_ready", producer.topic_ready()},
-        {"queued_events", producer.QueueLength()}}}};
+  nlohmann::json body = {{"status", redis.ok() ? (kafka.ok() ? "ok" : "degraded") : "unavailable"},
+                         {"redis", {{"ok", redis.ok()}, {"latency_ms", redis_us / 1000.0}}},
+                         {"kafka",
+                          {{"ok", kafka.ok()},
+                           {"latency_ms", kafka_us / 1000.0},
+                           {"topic_ready", producer.topic_ready()},
+                           {"queued_events", producer.QueueLength()}}}};
   if (!redis.ok()) body["redis"]["error"] = redis.message();
   if (!kafka.ok()) body["kafka"]["error"] = kafka.message();
   // Kafka being down does not stop decisions (events are buffered), so only Redis decides 503.
@@ -45,35 +44,24 @@ limiter::HealthReport CheckHealth(limiter::DecisionStore& store, common::KafkaPr
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+  if (common::WantsHelp(argc, argv)) {
     std::cout << limiter::LimiterHelp();
     return 0;
   }
   common::BlockTerminationSignals();
   auto env = common::EnvSource::FromProcess();
-  if (!env.ok()) {
-    std::cerr << "limiter: " << env.status().message() << "\n";
-    return 2;
-  }
+  if (!env.ok()) return common::ReportBadConfiguration("limiter", env.status());
   auto settings = limiter::LoadLimiterSettings(env.value());
-  if (!settings.ok()) {
-    std::cerr << "limiter: bad configuration: " << settings.status().message() << "\n";
-    return 2;
-  }
+  if (!settings.ok()) return common::ReportBadConfiguration("limiter", settings.status());
   const limiter::LimiterSettings& s = settings.value();
-  if (auto st = common::SetupLogging("limiter", s.log_level); !st.ok()) {
-    std::cerr << "limiter: " << st.message() << "\n";
-    return 2;
-  }
-  auto endpoint = common::ParseRedisUrl(s.redis_url);
-  if (!endpoint.ok()) {
-    std::cerr << "limiter: bad configuration: REDIS_URL: " << endpoint.status().message() << "\n";
-    return 2;
+  if (auto st = common::SetupLogging("limiter", s.service.log_level); !st.ok()) {
+    return common::ReportBadConfiguration("limiter", st);
   }
 
   common::SystemClock clock;
   common::MetricsRegistry metrics;
-  common::RedisPool redis({.endpoint = endpoint.value(),
+  common::RegisterProcessMetrics(metrics, clock);
+  common::RedisPool redis({.endpoint = s.redis,
                            .timeout_ms = s.redis_timeout_ms,
                            .script_reloads = &metrics.AddCounter(
                                "rl_redis_script_reloads_total",
@@ -89,10 +77,7 @@ int main(int argc, char** argv) {
        .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
                                        "Producer recreated after a fatal error")},
       clock);
-  if (!producer.ok()) {
-    std::cerr << "limiter: bad configuration: " << producer.status().message() << "\n";
-    return 2;
-  }
+  if (!producer.ok()) return common::ReportBadConfiguration("limiter", producer.status());
   common::KafkaProducer& kafka = *producer.value();
   metrics.AddGaugeFn("rl_events_queued", "Decision events waiting in the local producer queue", {},
                      [&kafka] { return static_cast<double>(kafka.QueueLength()); });
@@ -100,16 +85,16 @@ int main(int argc, char** argv) {
   limiter::DecisionService service(store, publisher, clock, metrics, s.policy);
 
   httplib::Server server;
-  common::ConfigureServer(server, s.http);
+  common::ConfigureServer(server, s.service.http);
   limiter::LimiterApi api{service,
                           [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
                           metrics, clock};
   limiter::RegisterLimiterRoutes(server, api);
-  const std::string banner = fmt::format(
-      "redis {}, kafka {}, topic {}, fail mode {}, capacity {}, refill {}/s, id {}",
-      endpoint->Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode, s.policy.bucket.capacity,
-      s.policy.bucket.refill_per_sec, s.policy.limiter_id);
-  if (!common::ServeUntilSignal(server, s.host, s.port, banner)) return 1;
+  const std::string banner =
+      fmt::format("redis {}, kafka {}, topic {}, fail mode {}, capacity {}, refill {}/s, id {}",
+                  s.redis.Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
+                  s.policy.bucket.capacity, s.policy.bucket.refill_per_sec, s.policy.limiter_id);
+  if (!common::ServeUntilSignal(server, s.service.host, s.service.port, banner)) return 1;
   int64_t left = kafka.Flush(s.kafka_flush_timeout_ms);
   if (left > 0) {
     spdlog::warn("events: {} events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are lost", left,

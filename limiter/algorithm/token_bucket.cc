@@ -24,7 +24,8 @@ BucketDecision DecideTokenBucket(const std::optional<BucketState>& prior, int64_
   if (d.allowed) {
     tokens = tokens - static_cast<double>(cost);
   } else {
-    d.retry_after_ms = static_cast<int64_t>(std::ceil((static_cast<double>(cost) - tokens) * 1000.0 / rate));
+    d.retry_after_ms =
+        static_cast<int64_t>(std::ceil((static_cast<double>(cost) - tokens) * 1000.0 / rate));
   }
   d.state = BucketState{tokens, updated_us};
   d.remaining = static_cast<int64_t>(std::floor(tokens));

@@ -44,12 +44,9 @@ double MetricValue(httplib::Client& client, const std::string& sample) {
 class LimiterIntegrationTest : public ::testing::Test {
  protected:
   std::unique_ptr<ServiceProcess> StartLimiter(Env extra = {}) {
-    Env env = {{"REDIS_URL", redis_.url()},
-               {"KAFKA_BROKERS", g_kafka->bootstrap()},
-               {"KAFKA_TOPIC", topic_},
-               {"KAFKA_PARTITIONS", "3"},
-               {"DEFAULT_CAPACITY", "5"},
-               {"DEFAULT_REFILL_PER_SEC", "0.001"},
+    Env env = {{"REDIS_URL", redis_.url()}, {"KAFKA_BROKERS", g_kafka->bootstrap()},
+               {"KAFKA_TOPIC", topic_},     {"KAFKA_PARTITIONS", "3"},
+               {"DEFAULT_CAPACITY", "5"},   {"DEFAULT_REFILL_PER_SEC", "0.001"},
                {"HTTP_THREADS", "32"}};
     for (auto& [k, v] : extra) env[k] = v;
     return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
@@ -101,7 +98,8 @@ TEST_F(LimiterIntegrationTest, LuaScriptAgreesWithTheReferenceModelStepByStep) {
     auto stored = redis_.Must({"HMGET", key, "tokens", "ts"});
     std::optional<limiter::BucketState> prior;
     if (stored.elements[1].type == common::RedisValue::Type::kString) {
-      int64_t rewound = std::stoll(stored.elements[1].str) - static_cast<int64_t>(rng() % 4'000'000);
+      int64_t rewound =
+          std::stoll(stored.elements[1].str) - static_cast<int64_t>(rng() % 4'000'000);
       redis_.Must({"HSET", key, "ts", std::to_string(rewound)});
       prior = limiter::BucketState{std::stod(stored.elements[0].str), rewound};
     }
@@ -270,19 +268,25 @@ TEST_F(LimiterIntegrationTest, BadInputsGetA4xxJsonErrorAndTouchNothing) {
   auto client = limiter->Client();
   const std::vector<BadRequest> cases = {
       {"text_content_type", "text/plain", R"({"user_id":"u"})", 415, "unsupported_media_type"},
-      {"form_content_type", "application/x-www-form-urlencoded", "user_id=u", 415, "unsupported_media_type"},
+      {"form_content_type", "application/x-www-form-urlencoded", "user_id=u", 415,
+       "unsupported_media_type"},
       {"empty_body", "application/json", "", 400, "invalid_argument"},
       {"truncated", "application/json", R"({"user_id":)", 400, "invalid_argument"},
       {"not_object", "application/json", "[1,2]", 400, "invalid_argument"},
       {"missing_user", "application/json", "{}", 400, "invalid_argument"},
-      {"long_user", "application/json", "{\"user_id\":\"" + std::string(200, 'x') + "\"}", 400, "invalid_argument"},
+      {"long_user", "application/json", "{\"user_id\":\"" + std::string(200, 'x') + "\"}", 400,
+       "invalid_argument"},
       {"control_user", "application/json", R"({"user_id":"a\nb"})", 400, "invalid_argument"},
-      {"bad_action", "application/json", R"({"user_id":"u","action":"a/b"})", 400, "invalid_argument"},
+      {"bad_action", "application/json", R"({"user_id":"u","action":"a/b"})", 400,
+       "invalid_argument"},
       {"zero_cost", "application/json", R"({"user_id":"u","cost":0})", 400, "invalid_argument"},
-      {"cost_above_capacity", "application/json", R"({"user_id":"u","cost":6})", 400, "invalid_argument"},
+      {"cost_above_capacity", "application/json", R"({"user_id":"u","cost":6})", 400,
+       "invalid_argument"},
       {"string_cost", "application/json", R"({"user_id":"u","cost":"2"})", 400, "invalid_argument"},
-      {"deeply_nested", "application/json", std::string(1000, '[') + std::string(1000, ']'), 400, "invalid_argument"},
-      {"oversized", "application/json", "{\"user_id\":\"u\",\"pad\":\"" + std::string(5000, 'p') + "\"}", 413, "payload_too_large"},
+      {"deeply_nested", "application/json", std::string(1000, '[') + std::string(1000, ']'), 400,
+       "invalid_argument"},
+      {"oversized", "application/json",
+       "{\"user_id\":\"u\",\"pad\":\"" + std::string(5000, 'p') + "\"}", 413, "payload_too_large"},
   };
   for (const auto& c : cases) {
     auto res = client->Post("/check", c.body, c.content_type);

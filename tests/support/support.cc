@@ -45,9 +45,9 @@ int FreePort() {
 std::string MakeTempDir(const std::string& prefix) {
   static std::atomic<int> counter{0};
   std::random_device rd;
-  fs::path dir = fs::path(RL_TEST_TMP_DIR) /
-                 (prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
-                  std::to_string(rd() % 100000));
+  fs::path dir =
+      fs::path(RL_TEST_TMP_DIR) / (prefix + "-" + std::to_string(getpid()) + "-" +
+                                   std::to_string(counter++) + "-" + std::to_string(rd() % 100000));
   fs::create_directories(dir);
   return dir.string();
 }
@@ -183,7 +183,8 @@ rd_kafka_t* NewConsumer(const std::string& brokers) {
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
   rd_kafka_conf_set(conf, "group.id", "rl-tests", err, sizeof(err));
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-  rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));  // polling a starting broker is noisy
+  rd_kafka_conf_set(conf, "log_level", "0", err,
+                    sizeof(err));  // polling a starting broker is noisy
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (rk == nullptr) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
   return rk;
@@ -242,8 +243,9 @@ void KafkaBroker::Stop() {
   }
 }
 
-std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers, const std::string& topic,
-                                                size_t expected, std::chrono::milliseconds timeout) {
+std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
+                                                const std::string& topic, size_t expected,
+                                                std::chrono::milliseconds timeout) {
   std::vector<events::v1::Decision> out;
   rd_kafka_t* rk = NewConsumer(brokers);
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -260,8 +262,8 @@ std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers, cons
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
       if (m == nullptr) continue;
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        auto d = events::DecodeDecision(
-            std::string_view(static_cast<const char*>(m->payload), m->len));
+        auto d =
+            events::DecodeDecision(std::string_view(static_cast<const char*>(m->payload), m->len));
         if (d && std::string_view(static_cast<const char*>(m->key), m->key_len) == d->user_id()) {
           out.push_back(*d);
         }
@@ -274,8 +276,7 @@ std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers, cons
   return out;
 }
 
-ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable,
-                               Env env)
+ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable, Env env)
     : port_(FreePort()) {
   env[port_variable] = std::to_string(port_);
   if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "info";

@@ -61,9 +61,9 @@ class RedisServer {
  public:
   RedisServer();
   void Start();
-  void Kill();     // SIGKILL
-  void Pause();    // SIGSTOP: connections open, nothing answered
-  void Resume();   // SIGCONT
+  void Kill();    // SIGKILL
+  void Pause();   // SIGSTOP: connections open, nothing answered
+  void Resume();  // SIGCONT
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // A client for assertions (separate from the code under test).
@@ -94,8 +94,9 @@ class KafkaBroker {
 
 // Reads decision events from every partition of `topic`, from the beginning, until `expected`
 // events arrived or `timeout` passed. Returns what it read.
-std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers, const std::string& topic,
-                                                size_t expected, std::chrono::milliseconds timeout);
+std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
+                                                const std::string& topic, size_t expected,
+                                                std::chrono::milliseconds timeout);
 
 // One of the project's binaries on a free port, started with `env` (plus the port variable) and
 // ready once GET /health answers at all.

@@ -55,7 +55,6 @@ TEST(SettingsLoader, ParsesValidValues) {
   EXPECT_TRUE(on);
 }
 
-
 class SettingsLoaderRejects : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(SettingsLoaderRejects, BadDecimalsNamingTheVariable) {

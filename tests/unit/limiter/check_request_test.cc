@@ -14,7 +14,8 @@ TEST(ParseCheckRequest, OnlyUserIdIsRequired) {
 }
 
 TEST(ParseCheckRequest, ReadsEveryField) {
-  auto r = ParseCheckRequest(R"({"user_id":"ü-1","action":"api.v2:read","cost":3,"api_key":"k"})", 10);
+  auto r =
+      ParseCheckRequest(R"({"user_id":"ü-1","action":"api.v2:read","cost":3,"api_key":"k"})", 10);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->user_id, "ü-1");
   EXPECT_EQ(r->action, "api.v2:read");
@@ -57,20 +58,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"null_user", R"({"user_id":null})", "user_id must be a string"},
         BadBody{"number_user", R"({"user_id":7})", "user_id must be a string"},
         BadBody{"empty_user", R"({"user_id":""})", "user_id must be 1..128"},
-        BadBody{"long_user", "{\"user_id\":\"" + std::string(129, 'a') + "\"}", "user_id must be 1..128"},
+        BadBody{"long_user", "{\"user_id\":\"" + std::string(129, 'a') + "\"}",
+                "user_id must be 1..128"},
         BadBody{"control_char_user", R"({"user_id":"a\u0001b"})", "user_id must be 1..128"},
         BadBody{"nul_user", R"({"user_id":"a\u0000b"})", "user_id must be 1..128"},
         BadBody{"c1_control_user", R"({"user_id":"a\u0085b"})", "user_id must be 1..128"},
         BadBody{"bad_action_char", R"({"user_id":"u","action":"a b"})", "action must match"},
         BadBody{"empty_action", R"({"user_id":"u","action":""})", "action must match"},
-        BadBody{"long_action", "{\"user_id\":\"u\",\"action\":\"" + std::string(65, 'a') + "\"}", "action must match"},
+        BadBody{"long_action", "{\"user_id\":\"u\",\"action\":\"" + std::string(65, 'a') + "\"}",
+                "action must match"},
         BadBody{"brace_action", R"({"user_id":"u","action":"{x}"})", "action must match"},
         BadBody{"number_action", R"({"user_id":"u","action":1})", "action must be a string"},
         BadBody{"zero_cost", R"({"user_id":"u","cost":0})", "cost must be an integer from 1 to 10"},
         BadBody{"negative_cost", R"({"user_id":"u","cost":-1})", "cost must be an integer"},
         BadBody{"cost_above_capacity", R"({"user_id":"u","cost":11})", "cost must be an integer"},
         BadBody{"huge_cost", R"({"user_id":"u","cost":1e400})", "not valid JSON"},
-        BadBody{"huge_integer_cost", R"({"user_id":"u","cost":18446744073709551615})", "cost must be an integer"},
+        BadBody{"huge_integer_cost", R"({"user_id":"u","cost":18446744073709551615})",
+                "cost must be an integer"},
         BadBody{"fractional_cost", R"({"user_id":"u","cost":1.5})", "cost must be an integer"},
         BadBody{"string_cost", R"({"user_id":"u","cost":"1"})", "cost must be an integer"},
         BadBody{"null_cost", R"({"user_id":"u","cost":null})", "cost must be an integer"},

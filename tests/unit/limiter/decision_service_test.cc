@@ -100,7 +100,8 @@ TEST_F(DecisionServiceTest, FailClosedAnswers503WithRetryAfter) {
   EXPECT_EQ(r.HttpStatus(), 503);
   EXPECT_EQ(r.retry_after_ms, 2500);
   EXPECT_EQ(Counted("fail_closed"), 1u);
-  EXPECT_EQ(metrics_.AddCounter("rl_redis_errors_total", "", {{"kind", "unavailable"}}).Value(), 1u);
+  EXPECT_EQ(metrics_.AddCounter("rl_redis_errors_total", "", {{"kind", "unavailable"}}).Value(),
+            1u);
 }
 
 TEST_F(DecisionServiceTest, RecoversByItselfWhenTheStoreReturns) {

@@ -20,8 +20,8 @@ TEST(BucketKey, EscapesBracesAndPercentInUserIds) {
 TEST(BucketKey, IsInjectiveForTrickyIds) {
   // Pairs that a naive "rl:" + user + ":" + action would map to the same key.
   const std::vector<std::pair<std::string, std::string>> inputs = {
-      {"a:b", "c"}, {"a", "b:c"}, {"a}", "x"}, {"a%7D", "x"}, {"a}:x", "y"},
-      {"a", "}:x:y"}, {"", "a"}, {"{a}", "b"}, {"%", "a"}, {"%25", "a"}};
+      {"a:b", "c"},   {"a", "b:c"}, {"a}", "x"},  {"a%7D", "x"}, {"a}:x", "y"},
+      {"a", "}:x:y"}, {"", "a"},    {"{a}", "b"}, {"%", "a"},    {"%25", "a"}};
   std::set<std::string> keys;
   for (const auto& [user, action] : inputs) keys.insert(BucketKey(user, action));
   EXPECT_EQ(keys.size(), inputs.size());

@@ -22,8 +22,7 @@ class MemoryDecisionStore final : public DecisionStore {
     if (failure_) return *failure_;
     std::optional<BucketState> prior;
     if (auto it = buckets_.find(request.key); it != buckets_.end()) prior = it->second;
-    BucketDecision d =
-        DecideTokenBucket(prior, clock_.MonotonicUs(), request.params, request.cost);
+    BucketDecision d = DecideTokenBucket(prior, clock_.MonotonicUs(), request.params, request.cost);
     buckets_[request.key] = d.state;
     return BucketAnswer{d.allowed, d.remaining, d.reset_ms, d.retry_after_ms, clock_.NowMs()};
   }

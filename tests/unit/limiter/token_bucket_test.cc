@@ -90,7 +90,7 @@ TEST(TokenBucket, CostTakesSeveralTokensAtOnce) {
   EXPECT_TRUE(b.Take(7).allowed);
   BucketDecision d = b.Take(4);
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(d.remaining, 3);       // a blocked request takes nothing
+  EXPECT_EQ(d.remaining, 3);  // a blocked request takes nothing
   EXPECT_EQ(d.retry_after_ms, 1000);
   EXPECT_TRUE(b.Take(3).allowed);
 }
