@@ -1,44 +1,71 @@
-// Composition root of the analytics worker. In this first slice it only serves /health and
-// /metrics; consuming rl.decisions.v1 comes with the analytics issue.
-#include <iostream>
+// Composition root of the analytics worker: builds the Redis pool, the sink, the consumer loop,
+// the Kafka consumer and the health server, and runs the loop on its own thread until SIGTERM.
+#include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "analytics_sink.h"
 #include "clock.h"
+#include "consumer_loop.h"
 #include "http.h"
+#include "kafka_consumer.h"
 #include "logging.h"
 #include "metrics.h"
+#include "redis_client.h"
 #include "service.h"
-#include "settings.h"
 #include "signals.h"
+#include "worker_settings.h"
 
 using namespace rl;
 
 int main(int argc, char** argv) {
   if (common::WantsHelp(argc, argv)) {
-    std::cout << "analytics-worker: folds decision events into per-user counters.\n"
-                 "Settings (environment or .env): WORKER_HOST=127.0.0.1 WORKER_PORT=8090 "
-                 "LOG_LEVEL=info HTTP_THREADS=64 (see .env)\n";
+    std::cout << analytics::WorkerHelp();
     return 0;
   }
   common::BlockTerminationSignals();
   auto env = common::EnvSource::FromProcess();
   if (!env.ok()) return common::ReportBadConfiguration("analytics-worker", env.status());
-  common::ServiceSettings s{.port = 8090};
-  common::SettingsLoader load(env.value());
-  common::LoadServiceSettings(load, "WORKER", &s);
-  if (auto st = load.Finish(); !st.ok())
-    return common::ReportBadConfiguration("analytics-worker", st);
-  if (auto st = common::SetupLogging("analytics-worker", s.log_level); !st.ok()) {
+  auto settings = analytics::LoadWorkerSettings(env.value());
+  if (!settings.ok()) return common::ReportBadConfiguration("analytics-worker", settings.status());
+  const analytics::WorkerSettings& s = settings.value();
+  if (auto st = common::SetupLogging("analytics-worker", s.service.log_level); !st.ok()) {
     return common::ReportBadConfiguration("analytics-worker", st);
   }
 
   common::SystemClock clock;
   common::MetricsRegistry metrics;
   common::RegisterProcessMetrics(metrics, clock);
+  common::RedisPool redis({.endpoint = s.redis, .timeout_ms = s.redis_timeout_ms});
+  analytics::RedisAnalyticsSink sink(redis, s.kafka.topic, clock);
+  analytics::ConsumerLoop loop(sink, clock, metrics, s.loop);
+  auto consumer = common::KafkaConsumer::Create(s.kafka, &loop, clock);
+  if (!consumer.ok()) return common::ReportBadConfiguration("analytics-worker", consumer.status());
+
+  std::atomic<bool> stop{false};
+  std::thread consumer_thread([&] { loop.Run(*consumer.value(), stop); });
+
   httplib::Server server;
-  common::ConfigureServer(server, s.http);
-  server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-    common::SendJson(res, 200, {{"status", "ok"}, {"service", "analytics-worker"}});
+  common::ConfigureServer(server, s.service.http);
+  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    int64_t latency_us = 0;
+    common::Status redis_status = sink.Ping(&latency_us);
+    nlohmann::json body = {
+        {"status", redis_status.ok() ? "ok" : "unavailable"},
+        {"redis", {{"ok", redis_status.ok()}, {"latency_ms", latency_us / 1000.0}}},
+        {"assigned_partitions", loop.assigned_partitions()}};
+    if (!redis_status.ok()) body["redis"]["error"] = redis_status.message();
+    common::SendJson(res, redis_status.ok() ? 200 : 503, body);
   });
   common::ServeMetrics(server, metrics);
-  return common::ServeUntilSignal(server, s.host, s.port, "analytics-worker") ? 0 : 1;
+  const std::string banner =
+      fmt::format("analytics redis {}, kafka {}, topic {}, group {}", s.redis.Describe(),
+                  s.kafka.brokers, s.kafka.topic, s.kafka.group);
+  bool served = common::ServeUntilSignal(server, s.service.host, s.service.port, banner);
+  stop = true;
+  consumer_thread.join();
+  spdlog::info("left the consumer group; bye");
+  return served ? 0 : 1;
 }

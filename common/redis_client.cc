@@ -204,4 +204,12 @@ Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<st
   return reply;
 }
 
+Status RedisPool::Ping(const Clock& clock, int64_t* latency_us) {
+  int64_t start = clock.MonotonicUs();
+  auto reply = Command({"PING"});
+  *latency_us = clock.MonotonicUs() - start;
+  if (!reply.ok()) return reply.status();
+  return reply->is_error() ? Status::Unavailable(reply->str) : Status::Ok();
+}
+
 }  // namespace rl::common

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "clock.h"
 #include "metrics.h"
 #include "status.h"
 
@@ -74,6 +75,9 @@ class RedisPool {
   // EVALSHA, and on NOSCRIPT (after a restart, failover or SCRIPT FLUSH) EVAL once.
   Result<RedisValue> Eval(const LuaScript& script, const std::vector<std::string>& keys,
                           const std::vector<std::string>& args);
+
+  // PING; ok with the round-trip time in *latency_us, or why Redis did not answer.
+  Status Ping(const Clock& clock, int64_t* latency_us);
 
   const RedisEndpoint& endpoint() const { return options_.endpoint; }
 

@@ -8,8 +8,6 @@
 
 namespace rl::limiter {
 
-inline constexpr size_t kMaxUserIdBytes = 128;
-inline constexpr size_t kMaxActionBytes = 64;
 inline constexpr size_t kMaxApiKeyBytes = 256;
 inline constexpr size_t kMaxCheckBodyBytes = 4096;
 
@@ -20,11 +18,6 @@ struct CheckRequest {
   int64_t cost = 1;
   std::string api_key;  // optional; not used by the default policy yet
 };
-
-// 1..128 bytes of valid UTF-8 with no control characters (C0, DEL, C1).
-bool IsValidUserId(std::string_view user_id);
-// [A-Za-z0-9_.:-]{1,64}
-bool IsValidAction(std::string_view action);
 
 // Parses and validates a JSON body. Pure: no I/O. Unknown fields are ignored (forward
 // compatibility); known fields of the wrong type or out of range are errors whose message names

@@ -42,13 +42,6 @@ Result<BucketAnswer> RedisDecisionStore::Consume(const BucketRequest& request) {
   return ParseTokenBucketReply(reply.value());
 }
 
-Status RedisDecisionStore::Ping(int64_t* latency_us) {
-  int64_t start = clock_.MonotonicUs();
-  auto reply = redis_.Command({"PING"});
-  *latency_us = clock_.MonotonicUs() - start;
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Unavailable(reply->str);
-  return Status::Ok();
-}
+Status RedisDecisionStore::Ping(int64_t* latency_us) { return redis_.Ping(clock_, latency_us); }
 
 }  // namespace rl::limiter

@@ -21,30 +21,10 @@ namespace {
 
 using nlohmann::json;
 
-KafkaBroker* g_kafka = nullptr;
-
-class KafkaEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { g_kafka = new KafkaBroker(); }
-  void TearDown() override {
-    g_kafka->Stop();
-    delete g_kafka;
-  }
-};
-
-// Value of one Prometheus sample line, e.g. `rl_decisions_total{outcome="allowed"}`.
-double MetricValue(httplib::Client& client, const std::string& sample) {
-  auto res = client.Get("/metrics");
-  if (!res) return -1;
-  size_t at = res->body.find("\n" + sample + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(res->body.substr(at + sample.size() + 2));
-}
-
 class LimiterIntegrationTest : public ::testing::Test {
  protected:
   std::unique_ptr<ServiceProcess> StartLimiter(Env extra = {}) {
-    Env env = {{"REDIS_URL", redis_.url()}, {"KAFKA_BROKERS", g_kafka->bootstrap()},
+    Env env = {{"REDIS_URL", redis_.url()}, {"KAFKA_BROKERS", SharedKafka().bootstrap()},
                {"KAFKA_TOPIC", topic_},     {"KAFKA_PARTITIONS", "3"},
                {"DEFAULT_CAPACITY", "5"},   {"DEFAULT_REFILL_PER_SEC", "0.001"},
                {"HTTP_THREADS", "32"}};
@@ -172,7 +152,7 @@ TEST_F(LimiterIntegrationTest, EveryDecisionIsPublishedToKafkaAndSigtermFlushesT
   limiter->process().Signal(SIGTERM);
   ASSERT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
 
-  auto events = ReadDecisions(g_kafka->bootstrap(), topic_, 8, 60s);
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic_, 8, 60s);
   ASSERT_EQ(events.size(), 8u);
   std::sort(events.begin(), events.end(), [](const auto& x, const auto& y) {
     return std::stoll(x.event_id().substr(x.event_id().rfind('-') + 1)) <
@@ -325,9 +305,3 @@ TEST_F(LimiterIntegrationTest, HealthReportsRedisAndKafka) {
 
 }  // namespace
 }  // namespace rl::testing
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new rl::testing::KafkaEnvironment());
-  return RUN_ALL_TESTS();
-}

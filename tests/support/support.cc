@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -243,6 +244,11 @@ void KafkaBroker::Stop() {
   }
 }
 
+KafkaBroker& SharedKafka() {
+  static std::unique_ptr<KafkaBroker> broker = std::make_unique<KafkaBroker>();
+  return *broker;
+}
+
 std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
                                                 const std::string& topic, size_t expected,
                                                 std::chrono::milliseconds timeout) {
@@ -276,6 +282,102 @@ std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
   return out;
 }
 
+void CreateTopic(const std::string& brokers, const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof(err));
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_CreateTopics(rk, &t, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy(t);
+  bool visible = Eventually([&] { return PartitionCount(rk, topic) == partitions; }, 30s);
+  rd_kafka_destroy(rk);
+  if (!visible) throw std::runtime_error("topic " + topic + " was not created");
+}
+
+namespace {
+extern "C" void TestDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  static_cast<EventProducer*>(opaque)->CountDelivery(m->err == RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+}  // namespace
+
+EventProducer::EventProducer(const std::string& brokers, const std::string& topic) : topic_(topic) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (auto [k, v] : std::map<std::string, std::string>{{"bootstrap.servers", brokers},
+                                                        {"enable.idempotence", "true"},
+                                                        {"acks", "all"},
+                                                        {"linger.ms", "5"},
+                                                        {"log_level", "3"}}) {
+    rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_dr_msg_cb(conf, TestDelivery);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (rk == nullptr) throw std::runtime_error(err);
+  rk_ = rk;
+  poller_ = std::thread([this] {
+    while (!stop_) rd_kafka_poll(static_cast<rd_kafka_t*>(rk_), 50);
+  });
+}
+
+EventProducer::~EventProducer() {
+  stop_ = true;
+  poller_.join();
+  rd_kafka_destroy(static_cast<rd_kafka_t*>(rk_));
+}
+
+void EventProducer::Produce(const std::string& key, const std::string& value, int partition) {
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      static_cast<rd_kafka_t*>(rk_), RD_KAFKA_V_TOPIC(topic_.c_str()),
+      RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
+  }
+}
+
+bool EventProducer::Flush(std::chrono::milliseconds timeout) {
+  return rd_kafka_flush(static_cast<rd_kafka_t*>(rk_), static_cast<int>(timeout.count())) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+events::v1::Decision MakeDecision(const std::string& user_id, bool allowed, int64_t ts_ms,
+                                  const std::string& action) {
+  static std::atomic<uint64_t> sequence{0};
+  events::v1::Decision d;
+  d.set_event_id("test-" + std::to_string(++sequence));
+  d.set_ts_ms(ts_ms);
+  d.set_user_id(user_id);
+  d.set_action(action);
+  d.set_rule("default");
+  d.set_outcome(allowed ? events::v1::OUTCOME_ALLOWED : events::v1::OUTCOME_BLOCKED);
+  d.set_allowed(allowed);
+  d.set_limit(10);
+  d.set_cost(1);
+  d.set_limiter_id("test");
+  return d;
+}
+
+int64_t HashInt(RedisServer& redis, const std::string& key, const std::string& field) {
+  auto v = redis.Must({"HGET", key, field});
+  return v.type == common::RedisValue::Type::kString ? std::stoll(v.str) : 0;
+}
+
+double MetricValue(httplib::Client& client, const std::string& sample) {
+  auto res = client.Get("/metrics");
+  if (!res) return -1;
+  size_t at = res->body.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(res->body.substr(at + sample.size() + 2));
+}
+
 ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable, Env env)
     : port_(FreePort()) {
   env[port_variable] = std::to_string(port_);
@@ -297,6 +399,55 @@ std::unique_ptr<httplib::Client> ServiceProcess::Client() const {
   client->set_connection_timeout(2);
   client->set_read_timeout(10);
   return client;
+}
+
+std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
+                                            const std::string& topic, const std::string& group) {
+  return std::make_unique<ServiceProcess>(
+      "analytics-worker", "WORKER_PORT",
+      Env{{"ANALYTICS_REDIS_URL", redis.url()},
+          {"KAFKA_BROKERS", brokers},
+          {"KAFKA_TOPIC", topic},
+          {"KAFKA_GROUP", group},
+          {"ANALYTICS_BATCH_MAX_MS", "100"},
+          // The broker's minimum: a killed worker's partitions move on after 6 s.
+          {"KAFKA_SESSION_TIMEOUT_MS", "6000"}});
+}
+
+void ProduceStream(EventProducer& producer, const StreamShape& shape, std::atomic<int>& progress) {
+  common::SystemClock clock;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < shape.count; ++i) {
+    const std::string user = "user-" + std::to_string(i % shape.users);
+    producer.Produce(user, events::EncodeDecision(MakeDecision(user, i % 3 != 0, clock.NowMs())));
+    progress = i + 1;
+    if (i % 500 == 499) {  // pace the stream so that faults land in the middle of it
+      std::this_thread::sleep_until(start + shape.duration * (i + 1) / shape.count);
+    }
+  }
+}
+
+void ExpectExactlyTheStream(RedisServer& redis, const StreamShape& shape) {
+  auto blocked_among = [](int first_index, int count, int step) {
+    int blocked = 0;
+    for (int i = first_index; i < count; i += step) blocked += (i % 3 == 0);
+    return blocked;
+  };
+  const int total_blocked = blocked_among(0, shape.count, 1);
+  EXPECT_EQ(HashInt(redis, "rla:global", "total"), shape.count);
+  EXPECT_EQ(HashInt(redis, "rla:global", "blocked"), total_blocked);
+  EXPECT_EQ(HashInt(redis, "rla:global", "allowed"), shape.count - total_blocked);
+  int wrong_users = 0;
+  for (int u = 0; u < shape.users; ++u) {
+    const std::string key = "rla:u:{user-" + std::to_string(u) + "}";
+    const int total = shape.count / shape.users + (u < shape.count % shape.users ? 1 : 0);
+    const int blocked = blocked_among(u, shape.count, shape.users);
+    if (HashInt(redis, key, "total") != total || HashInt(redis, key, "blocked") != blocked ||
+        HashInt(redis, key, "allowed") != total - blocked) {
+      ++wrong_users;
+    }
+  }
+  EXPECT_EQ(wrong_users, 0) << "users whose counts differ from what was produced";
 }
 
 httplib::Result PostCheck(httplib::Client& client, const std::string& body) {

@@ -6,12 +6,14 @@
 #include <httplib.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "decision.pb.h"
@@ -92,11 +94,51 @@ class KafkaBroker {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// A broker shared by every test of one test binary: started on first use, killed at exit.
+KafkaBroker& SharedKafka();
+
 // Reads decision events from every partition of `topic`, from the beginning, until `expected`
 // events arrived or `timeout` passed. Returns what it read.
 std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
                                                 const std::string& topic, size_t expected,
                                                 std::chrono::milliseconds timeout);
+
+// Creates `topic` with `partitions` partitions (replication 1) and waits until it is visible.
+void CreateTopic(const std::string& brokers, const std::string& topic, int partitions);
+
+// An idempotent test producer (acks=all) that counts what the broker acknowledged. Produce()
+// blocks while the local queue is full rather than dropping. Thread-safe.
+class EventProducer {
+ public:
+  EventProducer(const std::string& brokers, const std::string& topic);
+  ~EventProducer();
+  // partition -1: by key.
+  void Produce(const std::string& key, const std::string& value, int partition = -1);
+  // Waits until everything produced was acknowledged or failed; false on timeout.
+  bool Flush(std::chrono::milliseconds timeout);
+  uint64_t acked() const { return acked_.load(); }
+  uint64_t failed() const { return failed_.load(); }
+  void CountDelivery(bool ok) { (ok ? acked_ : failed_)++; }
+
+ private:
+  void* rk_;  // rd_kafka_t
+  std::string topic_;
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+// A decision event as the limiter would publish it.
+events::v1::Decision MakeDecision(const std::string& user_id, bool allowed, int64_t ts_ms,
+                                  const std::string& action = "default");
+
+// HGET key field as an integer (0 when missing).
+int64_t HashInt(RedisServer& redis, const std::string& key, const std::string& field);
+
+// Value of one Prometheus sample line of a service's /metrics, e.g.
+// `rl_decisions_total{outcome="allowed"}`; -1 if absent.
+double MetricValue(httplib::Client& client, const std::string& sample);
 
 // One of the project's binaries on a free port, started with `env` (plus the port variable) and
 // ready once GET /health answers at all.
@@ -111,6 +153,23 @@ class ServiceProcess {
   int port_;
   std::unique_ptr<ChildProcess> process_;
 };
+
+// An analytics worker of consumer group `group` on `topic`, writing to `redis`.
+std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
+                                            const std::string& topic, const std::string& group);
+
+// A deterministic stream of decision events: event i is for user "user-<i % users>" and is
+// blocked when i % 3 == 0. ProduceStream spreads `count` events evenly over `duration`, adding
+// each to `progress` once handed to the producer.
+struct StreamShape {
+  int count = 0;
+  int users = 100;
+  std::chrono::milliseconds duration{5000};
+};
+void ProduceStream(EventProducer& producer, const StreamShape& shape, std::atomic<int>& progress);
+// Checks the analytics in `redis` hold exactly the stream: global and per-user totals,
+// allowed and blocked.
+void ExpectExactlyTheStream(RedisServer& redis, const StreamShape& shape);
 
 // POST /check with a JSON body.
 httplib::Result PostCheck(httplib::Client& client, const std::string& body);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "identifiers.h"
+
 namespace rl::limiter {
 namespace {
 
@@ -81,18 +83,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"number_api_key", R"({"user_id":"u","api_key":5})", "api_key must be a string"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST(IsValidUserId, AcceptsMultibyteUtf8UpToTheByteLimit) {
-  EXPECT_TRUE(IsValidUserId("ユーザー"));
-  EXPECT_TRUE(IsValidUserId(std::string(128, 'a')));
-  EXPECT_TRUE(IsValidUserId("a:b{c}%"));
+TEST(IsValidUserIdRule, AcceptsMultibyteUtf8UpToTheByteLimit) {
+  EXPECT_TRUE(common::IsValidUserId("ユーザー"));
+  EXPECT_TRUE(common::IsValidUserId(std::string(128, 'a')));
+  EXPECT_TRUE(common::IsValidUserId("a:b{c}%"));
 }
 
-TEST(IsValidUserId, RejectsMalformedUtf8) {
-  EXPECT_FALSE(IsValidUserId("\xc0\xaf"));          // overlong '/'
-  EXPECT_FALSE(IsValidUserId("\xed\xa0\x80"));      // UTF-16 surrogate
-  EXPECT_FALSE(IsValidUserId("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(IsValidUserId("\xe3\x81"));          // truncated sequence
-  EXPECT_FALSE(IsValidUserId("a\x7f"));             // DEL
+TEST(IsValidUserIdRule, RejectsMalformedUtf8) {
+  EXPECT_FALSE(common::IsValidUserId("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(common::IsValidUserId("\xed\xa0\x80"));      // UTF-16 surrogate
+  EXPECT_FALSE(common::IsValidUserId("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(common::IsValidUserId("\xe3\x81"));          // truncated sequence
+  EXPECT_FALSE(common::IsValidUserId("a\x7f"));             // DEL
 }
 
 }  // namespace

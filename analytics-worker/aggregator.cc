@@ -1,0 +1,44 @@
+#include "aggregator.h"
+
+#include <map>
+#include <tuple>
+
+#include "analytics_keys.h"
+#include "event_codec.h"
+
+namespace rl::analytics {
+
+std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decision>& decisions,
+                                            int64_t retention_minutes) {
+  using Kind = AnalyticsOp::Kind;
+  std::map<std::tuple<Kind, std::string, std::string>, int64_t> sums;
+  std::map<std::string, int64_t> expiries;
+  auto add = [&sums](Kind kind, const std::string& key, const std::string& field, int64_t n) {
+    sums[{kind, key, field}] += n;
+  };
+  for (const auto& d : decisions) {
+    const std::string verdict = d.allowed() ? "allowed" : "blocked";
+    const std::string outcome = "o:" + std::string(events::OutcomeName(d.outcome()));
+    const std::string user = UserKey(d.user_id());
+    add(Kind::kHashIncrBy, user, "total", 1);
+    add(Kind::kHashIncrBy, user, verdict, 1);
+    add(Kind::kHashIncrBy, user, outcome, 1);
+    add(Kind::kHashIncrBy, user, "a:" + d.action() + ":" + verdict, 1);
+    const int64_t minute = d.ts_ms() / 60000;
+    const std::string minute_key = UserMinuteKey(d.user_id(), minute);
+    add(Kind::kHashIncrBy, minute_key, verdict, 1);
+    expiries[minute_key] = (minute + 1 + retention_minutes) * 60;
+    add(Kind::kHashIncrBy, kGlobalKey, "total", 1);
+    add(Kind::kHashIncrBy, kGlobalKey, verdict, 1);
+    add(Kind::kHashIncrBy, kGlobalKey, outcome, 1);
+    if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopBlockedKey, d.user_id(), 1);
+  }
+  std::vector<AnalyticsOp> ops;
+  ops.reserve(sums.size() + expiries.size());
+  for (const auto& [k, n] : sums)
+    ops.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
+  for (const auto& [key, at] : expiries) ops.push_back({Kind::kExpireAt, key, "", at});
+  return ops;
+}
+
+}  // namespace rl::analytics

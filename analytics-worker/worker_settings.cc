@@ -1,0 +1,48 @@
+#include "worker_settings.h"
+
+namespace rl::analytics {
+
+common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) {
+  WorkerSettings s;
+  common::SettingsLoader load(env);
+  common::LoadServiceSettings(load, "WORKER", &s.service);
+  std::string redis_url = "redis://127.0.0.1:6379";
+  load.String("REDIS_URL", &redis_url, true);
+  load.String("ANALYTICS_REDIS_URL", &redis_url, true);
+  load.Int("ANALYTICS_REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
+  load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
+  load.String("KAFKA_TOPIC", &s.kafka.topic, true);
+  load.String("KAFKA_GROUP", &s.kafka.group, true);
+  load.Int("KAFKA_SESSION_TIMEOUT_MS", &s.kafka.session_timeout_ms, 1000, 300000);
+  int64_t batch_max_events = static_cast<int64_t>(s.loop.batch_max_events);
+  load.Int("ANALYTICS_BATCH_MAX_EVENTS", &batch_max_events, 1, 100000);
+  load.Int("ANALYTICS_BATCH_MAX_MS", &s.loop.batch_max_ms, 1, 60000);
+  load.Int("ANALYTICS_RETENTION_MINUTES", &s.loop.retention_minutes, 1, 525600);
+  if (auto status = load.Finish(); !status.ok()) return status;
+  s.loop.batch_max_events = static_cast<size_t>(batch_max_events);
+  auto redis = common::ParseRedisUrl(redis_url);
+  if (!redis.ok()) {
+    return common::Status::InvalidArgument("ANALYTICS_REDIS_URL: " + redis.status().message());
+  }
+  s.redis = redis.value();
+  // A worker may start before the limiter created the topic: look for it every few seconds
+  // instead of librdkafka's default of five minutes.
+  s.kafka.extra_config["topic.metadata.refresh.interval.ms"] = "5000";
+  return s;
+}
+
+std::string WorkerHelp() {
+  return R"(analytics-worker: folds decision events from Kafka into per-user counters in Redis,
+exactly once (positions are stored with the counters, atomically).
+
+Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
+  WORKER_HOST=127.0.0.1  WORKER_PORT=8090 (health and metrics)
+  ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000
+  KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_GROUP=rl-analytics
+  KAFKA_SESSION_TIMEOUT_MS=10000
+  ANALYTICS_BATCH_MAX_EVENTS=1000  ANALYTICS_BATCH_MAX_MS=200  ANALYTICS_RETENTION_MINUTES=1440
+  HTTP_THREADS=64  LOG_LEVEL=info
+)";
+}
+
+}  // namespace rl::analytics

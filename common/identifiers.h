@@ -1,0 +1,22 @@
+#pragma once
+// Rules for the identifiers every service accepts, and their encoding inside Redis keys.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace rl::common {
+
+inline constexpr size_t kMaxUserIdBytes = 128;
+inline constexpr size_t kMaxActionBytes = 64;
+
+// 1..128 bytes of valid UTF-8 with no control characters (C0, DEL, C1).
+bool IsValidUserId(std::string_view user_id);
+// [A-Za-z0-9_.:-]{1,64}
+bool IsValidAction(std::string_view action);
+
+// Appends `part` with '%', '{' and '}' percent-encoded, so that "{" + escaped + "}" is a Redis
+// Cluster hash tag holding exactly this part, and distinct parts give distinct keys.
+void AppendKeyEscaped(std::string& key, std::string_view part);
+
+}  // namespace rl::common

@@ -1,0 +1,174 @@
+#include "gateway_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http.h"
+#include "identifiers.h"
+#include "service.h"
+
+namespace rl::gateway {
+
+using common::Result;
+using common::Status;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kForwardedHeaders[] = {"RateLimit-Policy",  "RateLimit",
+                                             "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                             "X-RateLimit-Reset", "Retry-After"};
+
+void CopyRateLimitHeaders(const LimiterAnswer& answer, httplib::Response& res) {
+  for (const char* name : kForwardedHeaders) {
+    auto it = answer.headers.find(name);
+    if (it != answer.headers.end()) res.set_header(name, it->second);
+  }
+}
+
+// The answer when no limiter answered: the same shape as a limiter's fail-mode answer.
+void SendFailMode(const GatewayOptions& options, httplib::Response& res) {
+  json body = {{"allowed", options.fail_open},
+               {"limit", 0},
+               {"remaining", 0},
+               {"reset_ms", 0},
+               {"retry_after_ms", 0},
+               {"rule", "gateway"},
+               {"outcome", options.fail_open ? "fail_open" : "fail_closed"}};
+  if (!options.fail_open) {
+    body["retry_after_ms"] = options.fail_closed_retry_after_ms;
+    res.set_header("Retry-After", std::to_string(std::max<int64_t>(
+                                      1, (options.fail_closed_retry_after_ms + 999) / 1000)));
+  }
+  common::SendJson(res, options.fail_open ? 200 : 503, body);
+}
+
+void SendResult(const Result<json>& result, httplib::Response& res) {
+  if (result.ok()) return common::SendJson(res, 200, result.value());
+  spdlog::warn("gateway: analytics query failed: {}", result.status().message());
+  common::SendError(res, 503, "unavailable", "analytics store unavailable");
+}
+
+}  // namespace
+
+Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action) {
+  json check = {{"action", action}};
+  if (!req.body.empty()) {
+    if (!common::IsJsonContentType(req)) {
+      return Status::InvalidArgument("a body must be JSON (Content-Type: application/json)");
+    }
+    json doc = json::parse(req.body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      return Status::InvalidArgument("body must be a JSON object");
+    }
+    if (auto user = doc.find("user_id"); user != doc.end()) {
+      if (!user->is_string()) return Status::InvalidArgument("user_id must be a string");
+      check["user_id"] = *user;
+    }
+  }
+  if (!check.contains("user_id") && req.has_header("X-User-Id")) {
+    check["user_id"] = req.get_header_value("X-User-Id");
+  }
+  if (!check.contains("user_id") && req.has_header("X-API-Key")) {
+    check["user_id"] = req.get_header_value("X-API-Key");
+    check["api_key"] = req.get_header_value("X-API-Key");
+  }
+  if (!check.contains("user_id")) {
+    return Status::InvalidArgument("a user is required: body user_id, X-User-Id or X-API-Key");
+  }
+  if (!common::IsValidUserId(check["user_id"].get_ref<const std::string&>())) {
+    return Status::InvalidArgument(
+        "user_id must be 1..128 bytes of UTF-8 without control characters");
+  }
+  return check.dump();
+}
+
+void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
+  common::Counter& fail_mode_answers = deps.metrics.AddCounter(
+      "rl_gateway_fail_mode_total", "Answers given by FAIL_MODE because no limiter answered",
+      {{"outcome", deps.options.fail_open ? "fail_open" : "fail_closed"}});
+  auto no_limiter = [&deps, &fail_mode_answers](httplib::Response& res) {
+    fail_mode_answers.Inc();
+    spdlog::warn("gateway: no limiter answered; answering {}",
+                 deps.options.fail_open ? "fail_open" : "fail_closed");
+    SendFailMode(deps.options, res);
+  };
+
+  server.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+    auto answer = deps.limiters.Check(req.body, req.get_header_value("Content-Type"));
+    if (!answer) return no_limiter(res);
+    CopyRateLimitHeaders(*answer, res);
+    res.status = answer->status;
+    res.set_content(answer->body, "application/json");
+  });
+
+  server.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+    auto check = ApiCheckBody(req, deps.options.api_action);
+    if (!check.ok())
+      return common::SendError(res, 400, "invalid_argument", check.status().message());
+    auto answer = deps.limiters.Check(check.value(), "application/json");
+    if (!answer) return no_limiter(res);
+    CopyRateLimitHeaders(*answer, res);
+    json decision = json::parse(answer->body, nullptr, false);
+    if (answer->status == 200) {
+      return common::SendJson(res, 200, {{"ok", true}, {"rate_limit", decision}});
+    }
+    if (answer->status == 429) {
+      return common::SendJson(
+          res, 429,
+          {{"error", {{"code", "rate_limited"}, {"message", "too many requests; retry later"}}},
+           {"rate_limit", decision}});
+    }
+    res.status = answer->status;  // 4xx from the limiter, or 503 fail_closed
+    res.set_content(answer->body, "application/json");
+  });
+
+  server.Get("/analytics", [&deps](const httplib::Request&, httplib::Response& res) {
+    SendResult(deps.analytics.Global(), res);
+  });
+  server.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
+    std::string by = req.has_param("by") ? req.get_param_value("by") : "blocked";
+    if (by != "blocked") {
+      return common::SendError(res, 400, "invalid_argument", "by must be blocked");
+    }
+    int limit = 10;
+    if (req.has_param("limit")) {
+      const std::string v = req.get_param_value("limit");
+      char* end = nullptr;
+      long parsed = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || parsed < 1 || parsed > 100) {
+        return common::SendError(res, 400, "invalid_argument",
+                                 "limit must be an integer from 1 to 100");
+      }
+      limit = static_cast<int>(parsed);
+    }
+    SendResult(deps.analytics.TopBlocked(limit), res);
+  });
+  server.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
+    const std::string user = req.matches[1];
+    if (!common::IsValidUserId(user)) {
+      return common::SendError(res, 400, "invalid_argument",
+                               "user must be 1..128 bytes of UTF-8 without control characters");
+    }
+    SendResult(deps.analytics.User(user), res);
+  });
+
+  server.Get("/health", [&deps](const httplib::Request&, httplib::Response& res) {
+    int64_t latency_us = 0;
+    Status redis = deps.ping_analytics(&latency_us);
+    json limiters = json::array();
+    bool any_limiter = false;
+    for (const auto& [url, ok] : deps.limiters.Health()) {
+      limiters.push_back({{"url", url}, {"ok", ok}});
+      any_limiter = any_limiter || ok;
+    }
+    json body = {{"status", any_limiter ? (redis.ok() ? "ok" : "degraded") : "unavailable"},
+                 {"analytics_redis", {{"ok", redis.ok()}, {"latency_ms", latency_us / 1000.0}}},
+                 {"limiters", limiters}};
+    common::SendJson(res, any_limiter ? 200 : 503, body);
+  });
+  common::ServeMetrics(server, deps.metrics);
+}
+
+}  // namespace rl::gateway

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+
+#include "analytics_query.h"
+#include "clock.h"
+#include "limiter_pool.h"
+#include "metrics.h"
+
+namespace rl::gateway {
+
+struct GatewayOptions {
+  bool fail_open = true;                      // FAIL_MODE=open|closed, when no limiter answers
+  int64_t fail_closed_retry_after_ms = 1000;  // FAIL_CLOSED_RETRY_AFTER_MS
+  std::string api_action = "api";             // the action POST /api is checked as
+};
+
+// Everything the routes use; must outlive the server.
+struct GatewayDeps {
+  LimiterBackend& limiters;
+  analytics::AnalyticsQuery& analytics;
+  std::function<common::Status(int64_t*)> ping_analytics;
+  common::MetricsRegistry& metrics;
+  GatewayOptions options;
+};
+
+// Picks the user of a POST /api request: the JSON body's user_id, else X-User-Id, else
+// X-API-Key (then also sent as api_key). Returns the /check body to send, or why there is none.
+// Pure.
+common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action);
+
+// Registers POST /check, POST /api, GET /analytics, GET /analytics/top, GET /analytics/<user>,
+// GET /health and GET /metrics.
+void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps);
+
+}  // namespace rl::gateway

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "logging.h"
+#include "metrics.h"
+#include "status.h"
+
+namespace rl::gateway {
+
+// What a limiter answered to POST /check.
+struct LimiterAnswer {
+  int status = 0;
+  std::string body;
+  httplib::Headers headers;
+};
+
+// The limiters behind the gateway. Thread-safe.
+class LimiterBackend {
+ public:
+  virtual ~LimiterBackend() = default;
+  // Sends POST /check to one limiter after another, round-robin, until one answers;
+  // nullopt if none did.
+  virtual std::optional<LimiterAnswer> Check(const std::string& body,
+                                             const std::string& content_type) = 0;
+  // GET /health of every limiter: its URL and whether it answered 200.
+  virtual std::vector<std::pair<std::string, bool>> Health() = 0;
+};
+
+struct LimiterPoolOptions {
+  std::vector<std::string> urls;     // LIMITER_URLS, "http://host:port" each
+  int timeout_ms = 1000;             // LIMITER_TIMEOUT_MS: connect and read timeout per try
+  size_t max_idle_per_limiter = 64;  // keep-alive connections kept per limiter
+};
+
+// Splits "http://a:1, http://b:2" into URLs, checking each is http://host:port.
+common::Result<std::vector<std::string>> ParseLimiterUrls(const std::string& list);
+
+// LimiterBackend over HTTP keep-alive connections, a small pool per limiter. A transport failure
+// (refused, reset, timed out) moves on to the next limiter and counts a failover.
+class HttpLimiterPool final : public LimiterBackend {
+ public:
+  HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
+                  const common::Clock& clock);
+  std::optional<LimiterAnswer> Check(const std::string& body,
+                                     const std::string& content_type) override;
+  std::vector<std::pair<std::string, bool>> Health() override;
+
+ private:
+  struct Limiter {
+    std::string url;
+    std::mutex mu;
+    std::vector<std::unique_ptr<httplib::Client>> idle;
+    common::Counter* failovers;
+  };
+  std::unique_ptr<httplib::Client> Acquire(Limiter& limiter);
+  void Release(Limiter& limiter, std::unique_ptr<httplib::Client> client);
+
+  const LimiterPoolOptions options_;
+  std::vector<std::unique_ptr<Limiter>> limiters_;
+  std::atomic<uint64_t> next_{0};
+  common::LogThrottle failure_log_;
+};
+
+}  // namespace rl::gateway

@@ -1,0 +1,211 @@
+// The analytics pipeline and the gateway against real Redis, Kafka, limiters and workers.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "analytics_keys.h"
+#include "event_codec.h"
+#include "support.h"
+
+namespace rl::testing {
+namespace {
+
+using nlohmann::json;
+
+class AnalyticsIntegrationTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ServiceProcess> StartLimiter(Env extra = {}) {
+    Env env = {{"REDIS_URL", redis_.url()}, {"KAFKA_BROKERS", SharedKafka().bootstrap()},
+               {"KAFKA_TOPIC", topic_},     {"KAFKA_PARTITIONS", "3"},
+               {"DEFAULT_CAPACITY", "5"},   {"DEFAULT_REFILL_PER_SEC", "0.001"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
+  }
+  std::unique_ptr<ServiceProcess> StartGateway(const std::vector<const ServiceProcess*>& limiters,
+                                               Env extra = {}) {
+    std::string urls;
+    for (const auto* l : limiters) {
+      urls +=
+          (urls.empty() ? "" : ",") + std::string("http://127.0.0.1:") + std::to_string(l->port());
+    }
+    Env env = {{"LIMITER_URLS", urls}, {"ANALYTICS_REDIS_URL", redis_.url()}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<ServiceProcess>("gateway", "GATEWAY_PORT", env);
+  }
+  static json Get(httplib::Client& client, const std::string& path) {
+    auto res = client.Get(path);
+    return res ? json::parse(res->body, nullptr, false) : json();
+  }
+
+  RedisServer redis_;
+  const std::string topic_ = std::string("rl.analytics.") +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string group_ = "group-" + topic_;
+};
+
+TEST_F(AnalyticsIntegrationTest, CountsMatchTheDecisionsMadeThroughTheGateway) {
+  auto limiter = StartLimiter();
+  auto gateway = StartGateway({limiter.get()});
+  auto workers = std::vector<std::unique_ptr<ServiceProcess>>();
+  workers.push_back(StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_));
+  workers.push_back(StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_));
+  auto client = gateway->Client();
+
+  // alice: 8 logins on a bucket of 5 (5 allowed, 3 blocked) and 2 searches (allowed).
+  int statuses[2] = {0, 0};
+  for (int i = 0; i < 8; ++i) {
+    auto res = PostCheck(*client, R"({"user_id":"alice","action":"login"})");
+    ASSERT_TRUE(res);
+    ++statuses[res->status == 200 ? 0 : 1];
+  }
+  EXPECT_EQ(statuses[0], 5);
+  EXPECT_EQ(statuses[1], 3);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(PostCheck(*client, R"({"user_id":"alice","action":"search"})")->status, 200);
+  }
+  // bob through the protected route, by header and by body: 6 calls, 5 allowed.
+  httplib::Headers as_bob = {{"X-User-Id", "bob"}};
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(client->Post("/api", as_bob, "", "application/json"));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(client->Post("/api", R"({"user_id":"bob"})", "application/json"));
+
+  ASSERT_TRUE(Eventually([&] { return Get(*client, "/analytics")["total"] == 16; }, 60s))
+      << Get(*client, "/analytics").dump();
+  json alice = Get(*client, "/analytics/alice");
+  EXPECT_EQ(alice["user_id"], "alice");
+  EXPECT_EQ(alice["total"], 10);
+  EXPECT_EQ(alice["allowed"], 7);
+  EXPECT_EQ(alice["blocked"], 3);
+  EXPECT_EQ(alice["by_action"]["login"], (json{{"allowed", 5}, {"blocked", 3}}));
+  EXPECT_EQ(alice["by_action"]["search"], (json{{"allowed", 2}, {"blocked", 0}}));
+  EXPECT_EQ(alice["by_outcome"]["allowed"], 7);
+  EXPECT_EQ(alice["by_outcome"]["blocked"], 3);
+  // Per-minute buckets by event time: one minute, or two if the test straddled a boundary.
+  int in_minutes = 0;
+  for (const auto& m : alice["last_minutes"]) {
+    in_minutes += m["allowed"].get<int>() + m["blocked"].get<int>();
+  }
+  EXPECT_EQ(in_minutes, 10) << alice.dump();
+  EXPECT_LE(alice["last_minutes"].size(), 2u);
+  json bob = Get(*client, "/analytics/bob");
+  EXPECT_EQ(bob["total"], 6);
+  EXPECT_EQ(bob["allowed"], 5);
+  EXPECT_EQ(bob["blocked"], 1);
+  EXPECT_EQ(bob["by_action"]["api"], (json{{"allowed", 5}, {"blocked", 1}}));
+
+  json global = Get(*client, "/analytics");
+  EXPECT_EQ(global["allowed"], 12);
+  EXPECT_EQ(global["blocked"], 4);
+  json top = Get(*client, "/analytics/top?by=blocked&limit=10");
+  ASSERT_EQ(top["users"].size(), 2u);
+  EXPECT_EQ(top["users"][0], (json{{"user_id", "alice"}, {"blocked", 3}}));
+  EXPECT_EQ(top["users"][1], (json{{"user_id", "bob"}, {"blocked", 1}}));
+
+  json nobody = Get(*client, "/analytics/nobody");
+  EXPECT_EQ(nobody, (json{{"user_id", "nobody"},
+                          {"total", 0},
+                          {"allowed", 0},
+                          {"blocked", 0},
+                          {"by_action", json::object()},
+                          {"by_outcome", json::object()},
+                          {"last_minutes", json::array()}}));
+}
+
+TEST_F(AnalyticsIntegrationTest, GatewayRejectsBadAnalyticsAndApiRequests) {
+  auto limiter = StartLimiter();
+  auto gateway = StartGateway({limiter.get()});
+  auto client = gateway->Client();
+  for (const char* path : {"/analytics/%01x", "/analytics/top?by=allowed", "/analytics/top?limit=0",
+                           "/analytics/top?limit=1000", "/analytics/top?limit=abc"}) {
+    auto res = client->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 400) << path;
+    EXPECT_EQ(json::parse(res->body, nullptr, false)["error"]["code"], "invalid_argument") << path;
+  }
+  auto long_user = client->Get("/analytics/" + std::string(200, 'x'));
+  EXPECT_EQ(long_user->status, 400);
+  for (auto [body, type] : std::vector<std::pair<std::string, std::string>>{
+           {"", "application/json"},   // no user anywhere
+           {"{", "application/json"},  // malformed
+           {R"({"user_id":7})", "application/json"},
+           {R"({"user_id":"a"})", "text/plain"}}) {
+    auto res = client->Post("/api", body, type);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << body;
+  }
+  EXPECT_EQ(redis_.Must({"DBSIZE"}).integer, 0) << "a rejected request reached Redis";
+}
+
+TEST_F(AnalyticsIntegrationTest, ApiAnswers429WithTheLimitersHeadersWhenBlocked) {
+  auto limiter = StartLimiter({{"DEFAULT_CAPACITY", "1"}});
+  auto gateway = StartGateway({limiter.get()});
+  auto client = gateway->Client();
+  httplib::Headers carol = {{"X-API-Key", "key-carol"}};
+  auto ok = client->Post("/api", carol, "", "application/json");
+  ASSERT_EQ(ok->status, 200);
+  EXPECT_EQ(json::parse(ok->body)["ok"], true);
+  auto blocked = client->Post("/api", carol, "", "application/json");
+  ASSERT_EQ(blocked->status, 429);
+  EXPECT_EQ(json::parse(blocked->body)["error"]["code"], "rate_limited");
+  EXPECT_FALSE(blocked->get_header_value("Retry-After").empty());
+  EXPECT_EQ(blocked->get_header_value("X-RateLimit-Remaining"), "0");
+  EXPECT_FALSE(blocked->get_header_value("RateLimit-Policy").empty());
+}
+
+TEST_F(AnalyticsIntegrationTest, GatewayFailsOverToTheNextLimiterThenAppliesItsFailMode) {
+  auto a = StartLimiter({{"DEFAULT_CAPACITY", "100"}});
+  auto b = StartLimiter({{"DEFAULT_CAPACITY", "100"}});
+  auto gateway = StartGateway({a.get(), b.get()}, {{"FAIL_MODE", "closed"}});
+  auto client = gateway->Client();
+  ASSERT_EQ(PostCheck(*client, R"({"user_id":"dave"})")->status, 200);
+  a->process().Signal(SIGKILL);
+  a->process().WaitExit(10s);
+  for (int i = 0; i < 6; ++i) {
+    auto res = PostCheck(*client, R"({"user_id":"dave"})");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << "round-robin must skip the dead limiter";
+  }
+  EXPECT_GE(MetricValue(*client, "rl_gateway_limiter_failures_total{limiter=\"http://127.0.0.1:" +
+                                     std::to_string(a->port()) + "\"}"),
+            1);
+  b->process().Signal(SIGKILL);
+  b->process().WaitExit(10s);
+  auto res = PostCheck(*client, R"({"user_id":"dave"})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(json::parse(res->body)["outcome"], "fail_closed");
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(client->Get("/health")->status, 503);
+}
+
+TEST_F(AnalyticsIntegrationTest, PoisonMessagesAreSkippedCountedAndDoNotStopTheWorker) {
+  CreateTopic(SharedKafka().bootstrap(), topic_, 2);
+  auto worker = StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_);
+  EventProducer producer(SharedKafka().bootstrap(), topic_);
+  common::SystemClock clock;
+  const std::vector<std::string> poison = {"", "\xff\xff\xff\xff", "not protobuf at all",
+                                           std::string(1000, '\x08')};
+  for (int round = 0; round < 5; ++round) {
+    for (const auto& bytes : poison) producer.Produce("poison", bytes, round % 2);
+    producer.Produce(
+        "erin", events::EncodeDecision(MakeDecision("erin", round != 0, clock.NowMs())), round % 2);
+  }
+  ASSERT_TRUE(producer.Flush(30s));
+  ASSERT_EQ(producer.acked(), 25u);
+  auto client = worker->Client();
+  ASSERT_TRUE(Eventually([&] { return HashInt(redis_, "rla:global", "total") == 5; }, 60s));
+  EXPECT_EQ(HashInt(redis_, analytics::UserKey("erin"), "allowed"), 4);
+  EXPECT_EQ(HashInt(redis_, analytics::UserKey("erin"), "blocked"), 1);
+  EXPECT_EQ(MetricValue(*client, "rl_analytics_undecodable_total"), 20);
+  // Positions moved past the poison: partition positions add up to every message.
+  auto positions = redis_.Must({"HVALS", analytics::OffsetsKey(topic_)});
+  int64_t sum = 0;
+  for (const auto& p : positions.elements) sum += std::stoll(p.str);
+  EXPECT_EQ(sum, 25);
+  EXPECT_TRUE(worker->process().Running());
+  EXPECT_EQ(client->Get("/health")->status, 200);
+}
+
+}  // namespace
+}  // namespace rl::testing
