@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aggregator.h"
 #include "analytics_keys.h"
+#include "analytics_sink.h"
 #include "event_codec.h"
 #include "support.h"
 
@@ -205,6 +207,39 @@ TEST_F(AnalyticsIntegrationTest, PoisonMessagesAreSkippedCountedAndDoNotStopTheW
   EXPECT_EQ(sum, 25);
   EXPECT_TRUE(worker->process().Running());
   EXPECT_EQ(client->Get("/health")->status, 200);
+}
+
+TEST(AnalyticsSinkFencing, ABatchCountsOnceAndOnlyFromTheStoredPosition) {
+  RedisServer redis;
+  common::SystemClock clock;
+  analytics::RedisAnalyticsSink sink(redis.client(), "t", clock);
+  auto one_event = analytics::AggregateDecisions({MakeDecision("u", true, clock.NowMs())}, 60);
+  auto total = [&] { return HashInt(redis, "rla:global", "total"); };
+
+  ASSERT_TRUE(sink.LoadPositions({0, 1})->empty());
+  auto first = sink.ApplyBatch(0, 0, 10, one_event);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->applied);
+  EXPECT_EQ(first->position, 10);
+
+  auto replay = sink.ApplyBatch(0, 0, 10, one_event);  // a zombie owner re-applying
+  ASSERT_TRUE(replay.ok());
+  EXPECT_FALSE(replay->applied);
+  EXPECT_EQ(replay->position, 10);
+  auto overlap = sink.ApplyBatch(0, 5, 15, one_event);
+  EXPECT_FALSE(overlap->applied);
+  EXPECT_EQ(total(), 1);
+
+  redis.Must({"SCRIPT", "FLUSH"});  // NOSCRIPT is survived
+  auto next = sink.ApplyBatch(0, 10, 12, one_event);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_TRUE(next->applied);
+  EXPECT_EQ(total(), 2);
+  EXPECT_EQ(sink.LoadPositions({0, 1}).value(), (std::map<int32_t, int64_t>{{0, 12}}));
+
+  auto other_partition = sink.ApplyBatch(1, 0, 3, one_event);
+  EXPECT_TRUE(other_partition->applied);
+  EXPECT_EQ(total(), 3);
 }
 
 }  // namespace

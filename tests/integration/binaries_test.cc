@@ -16,11 +16,17 @@ struct Binary {
 class BinaryLifecycle : public ::testing::TestWithParam<Binary> {};
 
 TEST_P(BinaryLifecycle, AnswersHealthAndStopsCleanlyOnSigterm) {
-  RedisServer redis;  // the limiter's health needs one; the others ignore it
-  ServiceProcess service(GetParam().name, GetParam().port_variable,
-                         {{"REDIS_URL", redis.url()},
+  RedisServer redis;  // every binary's health includes its Redis
+  const Env common_env = {{"REDIS_URL", redis.url()},
                           {"KAFKA_BROKERS", "127.0.0.1:1"},
-                          {"KAFKA_FLUSH_TIMEOUT_MS", "500"}});
+                          {"KAFKA_FLUSH_TIMEOUT_MS", "500"}};
+  std::unique_ptr<ServiceProcess> limiter;  // the gateway's health includes its limiters
+  Env env = common_env;
+  if (std::string(GetParam().name) == "gateway") {
+    limiter = std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", common_env);
+    env["LIMITER_URLS"] = "http://127.0.0.1:" + std::to_string(limiter->port());
+  }
+  ServiceProcess service(GetParam().name, GetParam().port_variable, env);
   auto res = service.Client()->Get("/health");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;

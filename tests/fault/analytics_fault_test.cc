@@ -1,0 +1,127 @@
+// Exactly-once analytics under faults: a worker killed mid-stream, workers scaled up and down,
+// and the broker restarted mid-stream. Each test streams events with a test producer that counts
+// what Kafka acknowledged, then checks every counter equals the stream exactly.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "support.h"
+
+namespace rl::testing {
+namespace {
+
+class AnalyticsFaultTest : public ::testing::Test {
+ protected:
+  std::string Name() const {
+    return ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+  // Waits until the analytics hold `count` events, stops the workers (so that nothing is still
+  // being applied), and checks the totals are exact. Returns the seconds it took to catch up.
+  double CatchUpAndCheck(std::vector<std::unique_ptr<ServiceProcess>>& workers,
+                         const StreamShape& shape) {
+    auto start = std::chrono::steady_clock::now();
+    bool caught_up =
+        Eventually([&] { return HashInt(redis_, "rla:global", "total") >= shape.count; }, 180s);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(caught_up) << "analytics hold " << HashInt(redis_, "rla:global", "total") << " of "
+                           << shape.count << " events";
+    for (auto& w : workers) {
+      if (!w) continue;
+      w->process().Signal(SIGTERM);
+      EXPECT_EQ(w->process().WaitExit(60s), 0) << w->process().LogTail();
+    }
+    ExpectExactlyTheStream(redis_, shape);
+    std::cout << "[ figures  ] " << Name() << ": " << shape.count << " events produced and acked, "
+              << HashInt(redis_, "rla:global", "total") << " counted, caught up " << seconds
+              << " s after the last was produced\n";
+    return seconds;
+  }
+
+  RedisServer redis_;
+};
+
+void WaitForProgress(const std::atomic<int>& progress, int at_least) {
+  ASSERT_TRUE(Eventually([&] { return progress.load() >= at_least; }, 120s));
+}
+
+TEST_F(AnalyticsFaultTest, WorkerKilledMidStreamLosesAndDuplicatesNothing) {
+  const std::string topic = "rl.fault." + Name();
+  CreateTopic(SharedKafka().bootstrap(), topic, 6);
+  std::vector<std::unique_ptr<ServiceProcess>> workers;
+  for (int i = 0; i < 3; ++i)
+    workers.push_back(StartWorker(redis_, SharedKafka().bootstrap(), topic, "g-" + topic));
+
+  const StreamShape shape{.count = 120000, .users = 100, .duration = 12s};
+  EventProducer producer(SharedKafka().bootstrap(), topic);
+  std::atomic<int> progress{0};
+  std::thread stream([&] { ProduceStream(producer, shape, progress); });
+
+  WaitForProgress(progress, shape.count / 4);
+  workers[0]->process().Signal(SIGKILL);  // its unapplied batches die with it
+  ASSERT_EQ(workers[0]->process().WaitExit(10s), 128 + SIGKILL);
+  workers[0].reset();
+  WaitForProgress(progress, shape.count / 2);
+  workers[0] = StartWorker(redis_, SharedKafka().bootstrap(), topic, "g-" + topic);  // replacement
+
+  stream.join();
+  ASSERT_TRUE(producer.Flush(60s));
+  ASSERT_EQ(producer.acked(), static_cast<uint64_t>(shape.count));
+  CatchUpAndCheck(workers, shape);
+}
+
+TEST_F(AnalyticsFaultTest, ScalingOneToThreeToOneLosesAndDuplicatesNothing) {
+  const std::string topic = "rl.fault." + Name();
+  CreateTopic(SharedKafka().bootstrap(), topic, 6);
+  std::vector<std::unique_ptr<ServiceProcess>> workers;
+  workers.push_back(StartWorker(redis_, SharedKafka().bootstrap(), topic, "g-" + topic));
+
+  const StreamShape shape{.count = 100000, .users = 100, .duration = 12s};
+  EventProducer producer(SharedKafka().bootstrap(), topic);
+  std::atomic<int> progress{0};
+  std::thread stream([&] { ProduceStream(producer, shape, progress); });
+
+  WaitForProgress(progress, shape.count / 5);
+  for (int i = 0; i < 2; ++i)
+    workers.push_back(StartWorker(redis_, SharedKafka().bootstrap(), topic, "g-" + topic));
+  WaitForProgress(progress, shape.count * 3 / 5);
+  for (int i = 1; i < 3; ++i) {  // back to one: a clean leave, batches in flight finish first
+    workers[i]->process().Signal(SIGTERM);
+    EXPECT_EQ(workers[i]->process().WaitExit(60s), 0) << workers[i]->process().LogTail();
+    workers[i].reset();
+  }
+
+  stream.join();
+  ASSERT_TRUE(producer.Flush(60s));
+  ASSERT_EQ(producer.acked(), static_cast<uint64_t>(shape.count));
+  CatchUpAndCheck(workers, shape);
+}
+
+TEST_F(AnalyticsFaultTest, BrokerRestartMidStreamLosesAndDuplicatesNothing) {
+  KafkaBroker broker;  // its own, so that restarting it disturbs no other test
+  const std::string topic = "rl.fault." + Name();
+  CreateTopic(broker.bootstrap(), topic, 6);
+  std::vector<std::unique_ptr<ServiceProcess>> workers;
+  for (int i = 0; i < 2; ++i)
+    workers.push_back(StartWorker(redis_, broker.bootstrap(), topic, "g-" + topic));
+
+  const StreamShape shape{.count = 60000, .users = 100, .duration = 12s};
+  EventProducer producer(broker.bootstrap(), topic);
+  std::atomic<int> progress{0};
+  std::thread stream([&] { ProduceStream(producer, shape, progress); });
+
+  WaitForProgress(progress, shape.count / 4);
+  broker.Stop();
+  std::this_thread::sleep_for(3s);  // the outage under test: producer and workers see no broker
+  broker.Start();
+
+  stream.join();
+  ASSERT_TRUE(producer.Flush(120s));
+  ASSERT_EQ(producer.acked(), static_cast<uint64_t>(shape.count));
+  EXPECT_EQ(producer.failed(), 0u);
+  CatchUpAndCheck(workers, shape);
+}
+
+}  // namespace
+}  // namespace rl::testing

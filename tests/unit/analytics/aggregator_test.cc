@@ -1,0 +1,79 @@
+#include "aggregator.h"
+
+#include <gtest/gtest.h>
+
+#include "analytics_keys.h"
+
+namespace rl::analytics {
+namespace {
+
+using Kind = AnalyticsOp::Kind;
+
+events::v1::Decision Decision(const std::string& user, bool allowed, int64_t ts_ms,
+                              events::v1::Outcome outcome, const std::string& action = "login") {
+  events::v1::Decision d;
+  d.set_user_id(user);
+  d.set_allowed(allowed);
+  d.set_ts_ms(ts_ms);
+  d.set_outcome(outcome);
+  d.set_action(action);
+  return d;
+}
+
+int64_t Sum(const std::vector<AnalyticsOp>& ops, Kind kind, const std::string& key,
+            const std::string& field) {
+  int64_t n = 0, matches = 0;
+  for (const auto& op : ops) {
+    if (op.kind == kind && op.key == key && op.field == field) n += op.amount, ++matches;
+  }
+  EXPECT_LE(matches, 1) << key << " " << field << " appears more than once";
+  return n;
+}
+
+TEST(AggregateDecisions, CountsTotalsVerdictsOutcomesAndActionsPerUser) {
+  const int64_t t = 1'700'000'000'000;
+  auto ops = AggregateDecisions({Decision("u1", true, t, events::v1::OUTCOME_ALLOWED),
+                                 Decision("u1", false, t, events::v1::OUTCOME_BLOCKED),
+                                 Decision("u1", true, t, events::v1::OUTCOME_FAIL_OPEN, "search"),
+                                 Decision("u2", false, t, events::v1::OUTCOME_FAIL_CLOSED)},
+                                1440);
+  const std::string u1 = UserKey("u1");
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "total"), 3);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "allowed"), 2);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "blocked"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "o:fail_open"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "a:login:allowed"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "a:login:blocked"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "a:search:allowed"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, kGlobalKey, "total"), 4);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, kGlobalKey, "blocked"), 2);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, kGlobalKey, "o:fail_closed"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopBlockedKey, "u1"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopBlockedKey, "u2"), 1);
+}
+
+TEST(AggregateDecisions, BucketsByEventMinuteAndExpiresAfterTheRetention) {
+  const int64_t minute = 28'333'333;
+  auto ops = AggregateDecisions(
+      {Decision("u1", true, minute * 60000 + 59'999, events::v1::OUTCOME_ALLOWED),
+       Decision("u1", false, (minute + 1) * 60000, events::v1::OUTCOME_BLOCKED)},
+      10);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, UserMinuteKey("u1", minute), "allowed"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, UserMinuteKey("u1", minute + 1), "blocked"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kExpireAt, UserMinuteKey("u1", minute), ""), (minute + 1 + 10) * 60);
+  // Expiry comes after the increments of the same key, so a bucket is never left without one.
+  EXPECT_EQ(ops.back().kind, Kind::kExpireAt);
+}
+
+TEST(AggregateDecisions, EmptyBatchWritesNothing) {
+  EXPECT_TRUE(AggregateDecisions({}, 1440).empty());
+}
+
+TEST(AnalyticsKeys, EscapeUserIdsLikeTheLimiter) {
+  EXPECT_EQ(UserKey("a}b"), "rla:u:{a%7Db}");
+  EXPECT_NE(UserKey("a:m:1"), UserMinuteKey("a", 1));
+  EXPECT_NE(UserMinuteKey("a}:m:1", 2), UserMinuteKey("a", 1));
+}
+
+}  // namespace
+}  // namespace rl::analytics
