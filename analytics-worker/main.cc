@@ -45,7 +45,23 @@ int main(int argc, char** argv) {
   if (!consumer.ok()) return common::ReportBadConfiguration("analytics-worker", consumer.status());
 
   std::atomic<bool> stop{false};
-  std::thread consumer_thread([&] { loop.Run(*consumer.value(), stop); });
+  std::thread consumer_thread([&] {
+    common::KafkaConsumer& kafka = *consumer.value();
+    while (!stop) {
+      common::Status topic = kafka.EnsureTopic([&] { return stop.load(); });
+      if (topic.ok()) break;
+      spdlog::warn("kafka: cannot create or find topic {} yet ({}); retrying", s.kafka.topic,
+                   topic.message());
+      for (int i = 0; i < 10 && !stop; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (stop) return;
+    if (common::Status sub = kafka.Subscribe(); !sub.ok()) {
+      spdlog::error("{}", sub.message());  // only on a bad topic name; health stays degraded
+      return;
+    }
+    loop.Run(kafka, stop);
+  });
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http);

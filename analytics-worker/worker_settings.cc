@@ -14,6 +14,8 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   load.String("KAFKA_TOPIC", &s.kafka.topic, true);
   load.String("KAFKA_GROUP", &s.kafka.group, true);
   load.Int("KAFKA_SESSION_TIMEOUT_MS", &s.kafka.session_timeout_ms, 1000, 300000);
+  load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
+  load.Int("KAFKA_REPLICATION_FACTOR", &s.kafka.replication_factor, 1, 100);
   int64_t batch_max_events = static_cast<int64_t>(s.loop.batch_max_events);
   load.Int("ANALYTICS_BATCH_MAX_EVENTS", &batch_max_events, 1, 100000);
   load.Int("ANALYTICS_BATCH_MAX_MS", &s.loop.batch_max_ms, 1, 60000);
@@ -25,9 +27,6 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
     return common::Status::InvalidArgument("ANALYTICS_REDIS_URL: " + redis.status().message());
   }
   s.redis = redis.value();
-  // A worker may start before the limiter created the topic: look for it every few seconds
-  // instead of librdkafka's default of five minutes.
-  s.kafka.extra_config["topic.metadata.refresh.interval.ms"] = "5000";
   return s;
 }
 
@@ -39,7 +38,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   WORKER_HOST=127.0.0.1  WORKER_PORT=8090 (health and metrics)
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_GROUP=rl-analytics
-  KAFKA_SESSION_TIMEOUT_MS=10000
+  KAFKA_SESSION_TIMEOUT_MS=10000  KAFKA_PARTITIONS=12  KAFKA_REPLICATION_FACTOR=1
   ANALYTICS_BATCH_MAX_EVENTS=1000  ANALYTICS_BATCH_MAX_MS=200  ANALYTICS_RETENTION_MINUTES=1440
   HTTP_THREADS=64  LOG_LEVEL=info
 )";

@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include "kafka_admin.h"
+
 namespace rl::common {
 
 struct KafkaConsumer::Impl {
@@ -88,15 +90,25 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(KafkaConsumerOption
     return Status::InvalidArgument(std::string("kafka consumer: ") + err);
   }
   rd_kafka_poll_set_consumer(impl->rk);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, impl->options.topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t sub = rd_kafka_subscribe(impl->rk, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (sub != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    rd_kafka_destroy(impl->rk);
-    return Status::Unavailable(std::string("kafka subscribe: ") + rd_kafka_err2str(sub));
-  }
   return std::unique_ptr<KafkaConsumer>(new KafkaConsumer(std::move(impl)));
+}
+
+Status KafkaConsumer::EnsureTopic(const std::function<bool()>& cancelled) {
+  return CreateTopicIfMissing(
+      impl_->rk,
+      {impl_->options.topic, impl_->options.partitions, impl_->options.replication_factor},
+      cancelled);
+}
+
+Status KafkaConsumer::Subscribe() {
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, impl_->options.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(impl_->rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(std::string("kafka subscribe: ") + rd_kafka_err2str(err));
+  }
+  return Status::Ok();
 }
 
 KafkaConsumer::~KafkaConsumer() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,10 +15,12 @@
 namespace rl::common {
 
 struct KafkaConsumerOptions {
-  std::string brokers = "127.0.0.1:9092";           // KAFKA_BROKERS
-  std::string topic = "rl.decisions.v1";            // KAFKA_TOPIC
-  std::string group = "rl-analytics";               // KAFKA_GROUP
-  int session_timeout_ms = 10000;                   // KAFKA_SESSION_TIMEOUT_MS
+  std::string brokers = "127.0.0.1:9092";  // KAFKA_BROKERS
+  std::string topic = "rl.decisions.v1";   // KAFKA_TOPIC
+  std::string group = "rl-analytics";      // KAFKA_GROUP
+  int session_timeout_ms = 10000;          // KAFKA_SESSION_TIMEOUT_MS
+  int partitions = 12;                     // KAFKA_PARTITIONS, if the topic must be created
+  int replication_factor = 1;              // KAFKA_REPLICATION_FACTOR
   std::map<std::string, std::string> extra_config;  // passed to librdkafka as is
 };
 
@@ -50,6 +53,12 @@ class KafkaConsumer {
                                                        RebalanceListener* listener,
                                                        const Clock& clock);
   ~KafkaConsumer();
+
+  // Creates the topic unless it exists (see CreateTopicIfMissing), so that subscribing finds it
+  // at once rather than at the next metadata refresh.
+  Status EnsureTopic(const std::function<bool()>& cancelled);
+  // Joins the group; partitions arrive through the listener during Poll().
+  Status Subscribe();
 
   // One message, or nullopt after timeout_ms or a transient error (logged, throttled).
   std::optional<ConsumedMessage> Poll(int timeout_ms);

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "kafka_admin.h"
+
 namespace rl::common {
 
 struct KafkaProducer::Handle {
@@ -193,51 +195,14 @@ void KafkaProducer::PollLoop() {
   }
 }
 
-Status KafkaProducer::CreateTopic(Handle& handle) {
-  char err[512];
-  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(options_.topic.c_str(), options_.partitions,
-                                                     options_.replication_factor, err, sizeof(err));
-  if (topic == nullptr) return Status::InvalidArgument(err);
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(handle.rk);
-  rd_kafka_AdminOptions_t* admin =
-      rd_kafka_AdminOptions_new(handle.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(admin, 5000, err, sizeof(err));
-  rd_kafka_CreateTopics(handle.rk, &topic, 1, admin, queue);
-  // Wait up to 10 s for the answer, in slices, so that shutdown is not held up.
-  rd_kafka_event_t* event = nullptr;
-  for (int waited_ms = 0; event == nullptr && waited_ms < 10000; waited_ms += 200) {
-    {
-      std::lock_guard lock(stop_mu_);
-      if (stopping_) break;
-    }
-    event = rd_kafka_queue_poll(queue, 200);
-  }
-  Status status = Status::Unavailable("no answer from the broker");
-  if (event != nullptr) {
-    if (rd_kafka_event_error(event)) {
-      status = Status::Unavailable(rd_kafka_event_error_string(event));
-    } else if (const auto* result = rd_kafka_event_CreateTopics_result(event)) {
-      size_t count = 0;
-      const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
-      rd_kafka_resp_err_t code =
-          count ? rd_kafka_topic_result_error(topics[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
-      if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        status = Status::Ok();
-      } else {
-        status = Status::Unavailable(rd_kafka_err2str(code));
-      }
-    }
-    rd_kafka_event_destroy(event);
-  }
-  rd_kafka_AdminOptions_destroy(admin);
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_NewTopic_destroy(topic);
-  return status;
-}
-
 void KafkaProducer::EnsureTopicLoop() {
   while (true) {
-    Status status = CreateTopic(*CurrentHandle());
+    Status status = CreateTopicIfMissing(
+        CurrentHandle()->rk, {options_.topic, options_.partitions, options_.replication_factor},
+        [this] {
+          std::lock_guard lock(stop_mu_);
+          return stopping_;
+        });
     if (status.ok()) {
       topic_ready_ = true;
       spdlog::info("kafka: topic {} is ready", options_.topic);

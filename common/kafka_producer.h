@@ -69,7 +69,6 @@ class KafkaProducer {
   std::shared_ptr<Handle> CurrentHandle() const;
   void PollLoop();
   void EnsureTopicLoop();
-  Status CreateTopic(Handle& handle);
 
   friend void OnDelivery(void*, const void*, void*);
   friend void OnError(void*, int, const char*, void*);
