@@ -63,16 +63,18 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) 
   server.set_payload_max_length(options.max_body_bytes);
   const size_t threads = static_cast<size_t>(options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string_view code = ErrorCodeFor(res.status);
-        std::string message = res.status == 413   ? "request body is too large"
-                              : res.status == 404 ? "no such endpoint"
-                                                  : std::string(code);
-        SendError(res, res.status, code, message);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                                   httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string_view code = ErrorCodeFor(res.status);
+    std::string message = res.status == 413   ? "request body is too large"
+                          : res.status == 404 ? "no such endpoint"
+                          : res.status == 400 ? "malformed HTTP request (a POST needs a body or "
+                                                "Content-Length: 0)"
+                                              : std::string(code);
+    SendError(res, res.status, code, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown";
