@@ -1,8 +1,22 @@
 #include "kafka_admin.h"
 
 #include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
 
 namespace rl::common {
+namespace {
+
+extern "C" void LogToSpdlog(const rd_kafka_t*, int level, const char* facility, const char* buf) {
+  auto spd = level <= 3   ? spdlog::level::err
+             : level <= 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
+  spdlog::log(spd, "kafka: {}: {}", facility, buf);
+}
+
+}  // namespace
+
+void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, LogToSpdlog); }
 
 Status CreateTopicIfMissing(rd_kafka_t* rk, const TopicSpec& spec,
                             const std::function<bool()>& cancelled) {

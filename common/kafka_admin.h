@@ -1,4 +1,5 @@
 #pragma once
+// Helpers shared by the Kafka producer and consumer.
 
 #include <functional>
 #include <string>
@@ -6,6 +7,7 @@
 #include "status.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace rl::common {
 
@@ -19,5 +21,8 @@ struct TopicSpec {
 // Waits up to 10 s for the broker, checking `cancelled` (may be empty) every 200 ms.
 Status CreateTopicIfMissing(rd_kafka_t* rk, const TopicSpec& spec,
                             const std::function<bool()>& cancelled);
+
+// Sends librdkafka's own log lines through spdlog, so they share the service's format.
+void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf);
 
 }  // namespace rl::common

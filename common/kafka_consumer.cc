@@ -44,15 +44,6 @@ extern "C" void RebalanceTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
 }
 
-extern "C" void ConsumerLogTrampoline(const rd_kafka_t*, int level, const char* facility,
-                                      const char* buf) {
-  auto spd = level <= 3   ? spdlog::level::err
-             : level <= 4 ? spdlog::level::warn
-             : level <= 6 ? spdlog::level::info
-                          : spdlog::level::debug;
-  spdlog::log(spd, "kafka: {}: {}", facility, buf);
-}
-
 }  // namespace
 
 KafkaConsumer::KafkaConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -83,7 +74,7 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(KafkaConsumerOption
   }
   rd_kafka_conf_set_opaque(conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(conf, RebalanceTrampoline);
-  rd_kafka_conf_set_log_cb(conf, ConsumerLogTrampoline);
+  RouteKafkaLogsToSpdlog(conf);
   impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (impl->rk == nullptr) {
     rd_kafka_conf_destroy(conf);

@@ -58,14 +58,6 @@ extern "C" void DeliveryTrampoline(rd_kafka_t* rk, const rd_kafka_message_t* m, 
 extern "C" void ErrorTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   OnError(rk, err, reason, opaque);
 }
-// librdkafka's own log lines, through spdlog so that they share the service's format.
-extern "C" void LogTrampoline(const rd_kafka_t*, int level, const char* facility, const char* buf) {
-  auto spd = level <= 3   ? spdlog::level::err
-             : level <= 4 ? spdlog::level::warn
-             : level <= 6 ? spdlog::level::info
-                          : spdlog::level::debug;
-  spdlog::log(spd, "kafka: {}: {}", facility, buf);
-}
 
 }  // namespace
 
@@ -124,7 +116,7 @@ Result<std::shared_ptr<KafkaProducer::Handle>> KafkaProducer::NewHandle() {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, DeliveryTrampoline);
   rd_kafka_conf_set_error_cb(conf, ErrorTrampoline);
-  rd_kafka_conf_set_log_cb(conf, LogTrampoline);
+  RouteKafkaLogsToSpdlog(conf);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);

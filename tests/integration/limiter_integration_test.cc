@@ -23,13 +23,8 @@ using nlohmann::json;
 
 class LimiterIntegrationTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ServiceProcess> StartLimiter(Env extra = {}) {
-    Env env = {{"REDIS_URL", redis_.url()}, {"KAFKA_BROKERS", SharedKafka().bootstrap()},
-               {"KAFKA_TOPIC", topic_},     {"KAFKA_PARTITIONS", "3"},
-               {"DEFAULT_CAPACITY", "5"},   {"DEFAULT_REFILL_PER_SEC", "0.001"},
-               {"HTTP_THREADS", "32"}};
-    for (auto& [k, v] : extra) env[k] = v;
-    return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
+  std::unique_ptr<ServiceProcess> StartLimiter(const Env& extra = {}) {
+    return testing::StartLimiter(redis_, SharedKafka().bootstrap(), topic_, extra);
   }
   static json Body(const httplib::Result& res) { return json::parse(res->body, nullptr, false); }
 

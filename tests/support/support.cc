@@ -401,6 +401,16 @@ std::unique_ptr<httplib::Client> ServiceProcess::Client() const {
   return client;
 }
 
+std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::string& brokers,
+                                             const std::string& topic, const Env& extra) {
+  Env env = {{"REDIS_URL", redis.url()}, {"KAFKA_BROKERS", brokers},
+             {"KAFKA_TOPIC", topic},     {"KAFKA_PARTITIONS", "3"},
+             {"DEFAULT_CAPACITY", "5"},  {"DEFAULT_REFILL_PER_SEC", "0.001"},
+             {"HTTP_THREADS", "32"}};
+  for (const auto& [k, v] : extra) env[k] = v;
+  return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
+}
+
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
                                             const std::string& topic, const std::string& group) {
   return std::make_unique<ServiceProcess>(

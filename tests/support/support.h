@@ -154,6 +154,11 @@ class ServiceProcess {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// A limiter on `redis` and `brokers`, publishing to `topic` (3 partitions), with a bucket of 5
+// tokens refilled at 0.001/s unless `extra` says otherwise.
+std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::string& brokers,
+                                             const std::string& topic, const Env& extra = {});
+
 // An analytics worker of consumer group `group` on `topic`, writing to `redis`.
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
                                             const std::string& topic, const std::string& group);
