@@ -98,7 +98,7 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) 
 namespace rl::common {
 
 bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
-                      const std::string& banner) {
+                      const std::string& banner, const std::function<void()>& on_hangup) {
   int bound =
       port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
@@ -107,7 +107,7 @@ bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port
   }
   std::thread http_thread([&server] { server.listen_after_bind(); });
   spdlog::info("listening on {}:{} ({})", host, bound, banner);
-  int sig = WaitForTerminationSignal();
+  int sig = WaitForTerminationSignal(on_hangup);
   spdlog::info("signal {} received: stopping", sig);
   server.stop();
   http_thread.join();

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -38,7 +39,8 @@ namespace rl::common {
 // Binds host:port (port 0: any free port), serves on a background thread, and blocks until
 // SIGTERM or SIGINT (BlockTerminationSignals() must have been called); then stops the server,
 // letting in-flight requests finish. Returns false if the address cannot be bound.
+// SIGHUP calls `on_hangup` (if given) and serving goes on.
 bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
-                      const std::string& banner);
+                      const std::string& banner, const std::function<void()>& on_hangup = nullptr);
 
 }  // namespace rl::common

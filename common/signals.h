@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 namespace rl::common {
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it creates later.
@@ -8,6 +10,6 @@ void BlockTerminationSignals();
 
 // Waits (in the calling thread) for SIGTERM or SIGINT; returns the signal number.
 // SIGHUP is passed to `on_hangup` if given, then waiting continues.
-int WaitForTerminationSignal(void (*on_hangup)() = nullptr);
+int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 
 }  // namespace rl::common

@@ -1,5 +1,6 @@
 #include "check_request.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "identifiers.h"
@@ -18,13 +19,26 @@ Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost) 
   if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
 
   CheckRequest request;
+  if (auto key = doc.find("api_key"); key != doc.end()) {
+    if (!key->is_string()) return Status::InvalidArgument("api_key must be a string");
+    request.api_key = key->get_ref<const std::string&>();
+    bool printable = std::all_of(request.api_key.begin(), request.api_key.end(),
+                                 [](char c) { return c > ' ' && c < 0x7f; });
+    if (request.api_key.empty() || request.api_key.size() > kMaxApiKeyBytes || !printable) {
+      return Status::InvalidArgument("api_key must be 1..256 printable ASCII characters");
+    }
+  }
   auto user = doc.find("user_id");
-  if (user == doc.end()) return Status::InvalidArgument("user_id is required");
-  if (!user->is_string()) return Status::InvalidArgument("user_id must be a string");
-  request.user_id = user->get_ref<const std::string&>();
-  if (!IsValidUserId(request.user_id)) {
-    return Status::InvalidArgument(
-        "user_id must be 1..128 bytes of UTF-8 without control characters");
+  if (user == doc.end() && request.api_key.empty()) {
+    return Status::InvalidArgument("user_id is required (or an api_key)");
+  }
+  if (user != doc.end()) {
+    if (!user->is_string()) return Status::InvalidArgument("user_id must be a string");
+    request.user_id = user->get_ref<const std::string&>();
+    if (!IsValidUserId(request.user_id)) {
+      return Status::InvalidArgument(
+          "user_id must be 1..128 bytes of UTF-8 without control characters");
+    }
   }
 
   if (auto action = doc.find("action"); action != doc.end()) {
@@ -50,13 +64,6 @@ Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost) 
     }
   }
 
-  if (auto key = doc.find("api_key"); key != doc.end()) {
-    if (!key->is_string()) return Status::InvalidArgument("api_key must be a string");
-    request.api_key = key->get_ref<const std::string&>();
-    if (request.api_key.size() > kMaxApiKeyBytes) {
-      return Status::InvalidArgument("api_key must be at most 256 bytes");
-    }
-  }
   return request;
 }
 

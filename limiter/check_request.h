@@ -11,12 +11,12 @@ namespace rl::limiter {
 inline constexpr size_t kMaxApiKeyBytes = 256;
 inline constexpr size_t kMaxCheckBodyBytes = 4096;
 
-// A validated POST /check body.
+// A validated POST /check body: user_id, or api_key, or both (then the key decides the user).
 struct CheckRequest {
   std::string user_id;
   std::string action = "default";
   int64_t cost = 1;
-  std::string api_key;  // optional; not used by the default policy yet
+  std::string api_key;  // optional; when given it names the user and tier (limits file)
 };
 
 // Parses and validates a JSON body. Pure: no I/O. Unknown fields are ignored (forward

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "check_request.h"
 #include "clock.h"
@@ -11,62 +13,72 @@
 #include "event_publisher.h"
 #include "logging.h"
 #include "metrics.h"
+#include "policy_holder.h"
 
 namespace rl::limiter {
 
 enum class FailMode { kOpen, kClosed };
 
-struct DecisionPolicy {
-  TokenBucketParams bucket;                   // DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SEC
-  std::string rule = "default";               // name reported in answers, headers and events
+struct ServiceOptions {
   FailMode fail_mode = FailMode::kOpen;       // FAIL_MODE
   int64_t fail_closed_retry_after_ms = 1000;  // FAIL_CLOSED_RETRY_AFTER_MS
   std::string limiter_id;                     // LIMITER_ID, prefix of every event_id
+};
+
+// One rule that applied, for RateLimit-Policy.
+struct RuleSummary {
+  std::string name;
+  int64_t quota = 0;
+  int64_t window_s = 0;
 };
 
 // The answer to one check, before it is mapped to HTTP.
 struct CheckResult {
   events::v1::Outcome outcome = events::v1::OUTCOME_UNSPECIFIED;
   bool allowed = false;
-  std::string rule;
+  int http_status = 200;
+  std::string rule;  // the rule reported: the one that blocked, or the one closest to its limit
   int64_t limit = 0;
   int64_t remaining = 0;
   int64_t reset_ms = 0;
   int64_t retry_after_ms = 0;
-  int64_t window_s = 0;  // time for an empty bucket to refill fully, rounded up
+  int64_t window_s = 0;
+  std::vector<RuleSummary> policies;  // every rule that applied
+  std::string error_code;             // set when the request is refused before any decision
+  std::string error_message;
 
-  // 200 allowed (including fail_open), 429 blocked, 503 fail_closed.
-  int HttpStatus() const;
-  // True when the store decided, so the limit state in the answer is real.
+  // True when rules were decided by the store, so the limit state in the answer is real.
   bool HasLimitState() const;
 };
 
-// Decides one check: asks the store, applies the fail mode when the store cannot answer,
-// publishes one event per decision, and counts everything. Thread-safe.
+// Decides one check: resolves the API key, lists and rules of the active policy, asks the store
+// once, applies the fail mode when the store cannot answer, publishes one event per decision, and
+// counts everything. Thread-safe.
 class DecisionService {
  public:
   DecisionService(DecisionStore& store, EventPublisher& publisher, const common::Clock& clock,
-                  common::MetricsRegistry& metrics, DecisionPolicy policy);
+                  common::MetricsRegistry& metrics, const PolicyHolder& policies,
+                  ServiceOptions options);
 
   CheckResult Check(const CheckRequest& request);
 
-  const DecisionPolicy& policy() const { return policy_; }
+  std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }
 
  private:
-  CheckResult FailModeResult() const;
-  void Publish(const CheckRequest& request, const CheckResult& result, int64_t ts_ms);
-  common::Counter& OutcomeCounter(events::v1::Outcome outcome);
+  CheckResult FailModeResult(const common::Status& why);
+  CheckResult FromAnswer(const Policy& policy, const std::vector<RuleCheck>& checks,
+                         const StoreAnswer& answer) const;
+  void Publish(const std::string& user_id, const CheckRequest& request, const CheckResult& result,
+               int64_t ts_ms);
 
   DecisionStore& store_;
   EventPublisher& publisher_;
   const common::Clock& clock_;
-  const DecisionPolicy policy_;
+  const PolicyHolder& policies_;
+  const ServiceOptions options_;
   std::atomic<uint64_t> sequence_{0};
 
-  common::Counter& allowed_;
-  common::Counter& blocked_;
-  common::Counter& fail_open_;
-  common::Counter& fail_closed_;
+  std::array<common::Counter*, 9> outcomes_{};  // by events::v1::Outcome
   common::Counter& store_unavailable_;
   common::Counter& store_timeout_;
   common::Counter& store_error_;

@@ -1,27 +1,27 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "algorithm/token_bucket.h"
+#include "algorithm/rules_model.h"
 #include "status.h"
 
 namespace rl::limiter {
 
-// One atomic "consume `cost` tokens from the bucket at `key`" request.
-struct BucketRequest {
-  std::string key;
-  TokenBucketParams params;
-  int64_t cost = 1;
+// The store's answer to one policy decision, on the store's clock.
+struct StoreAnswer {
+  int64_t now_ms = 0;
+  RulesAnswer answer;
 };
 
-// The store's answer, decided on the store's clock.
-struct BucketAnswer {
-  bool allowed = false;
-  int64_t remaining = 0;
-  int64_t reset_ms = 0;
-  int64_t retry_after_ms = 0;
-  int64_t now_ms = 0;  // the store's clock at decision time
+// What an admin sees of one key.
+struct KeyState {
+  std::string type;                           // "none", "hash", "string", "zset"
+  std::map<std::string, std::string> fields;  // hash fields, or {"value": ...}, or {"entries": n}
+  int64_t ttl_ms = -2;                        // as PTTL: -2 missing, -1 no expiry
 };
 
 // Where limit state lives. Implementations are thread-safe. A failed Result means the store could
@@ -29,9 +29,16 @@ struct BucketAnswer {
 class DecisionStore {
  public:
   virtual ~DecisionStore() = default;
-  virtual common::Result<BucketAnswer> Consume(const BucketRequest& request) = 0;
+  // Decides every check of one request atomically (see limiter/scripts/policy.lua).
+  virtual common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) = 0;
   // Round trip to the store, for health checks.
   virtual common::Status Ping(int64_t* latency_us) = 0;
+  // An API key's "<tier>:<user>" entry in a Redis hash; nullopt if absent.
+  virtual common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
+                                                                  const std::string& api_key) = 0;
+  virtual common::Result<KeyState> Inspect(const std::string& key) = 0;
+  // Deletes the keys; returns how many existed.
+  virtual common::Result<int64_t> Delete(const std::vector<std::string>& keys) = 0;
 };
 
 }  // namespace rl::limiter

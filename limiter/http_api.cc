@@ -1,7 +1,10 @@
 #include "http_api.h"
 
+#include <openssl/crypto.h>
+
 #include "event_codec.h"
 #include "http.h"
+#include "identifiers.h"
 #include "service.h"
 
 namespace rl::limiter {
@@ -12,21 +15,34 @@ namespace {
 
 int64_t CeilSeconds(int64_t ms) { return (ms + 999) / 1000; }
 
+// Constant-time comparison of a "Bearer <token>" header with the admin token.
+bool IsAdmin(const httplib::Request& req, const std::string& token) {
+  const std::string header = req.get_header_value("Authorization");
+  const std::string expected = "Bearer " + token;
+  return !token.empty() && header.size() == expected.size() &&
+         CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
+}
+
 }  // namespace
 
 Headers RateLimitHeaders(const CheckResult& r) {
   Headers h;
   if (r.HasLimitState()) {
+    std::string policies;
+    for (const RuleSummary& p : r.policies) {
+      policies +=
+          (policies.empty() ? "" : ", ") +
+          ("\"" + p.name + "\";q=" + std::to_string(p.quota) + ";w=" + std::to_string(p.window_s));
+    }
     const std::string reset = std::to_string(CeilSeconds(r.reset_ms));
-    h.emplace_back("RateLimit-Policy", "\"" + r.rule + "\";q=" + std::to_string(r.limit) +
-                                           ";w=" + std::to_string(r.window_s));
+    h.emplace_back("RateLimit-Policy", policies);
     h.emplace_back("RateLimit",
                    "\"" + r.rule + "\";r=" + std::to_string(r.remaining) + ";t=" + reset);
     h.emplace_back("X-RateLimit-Limit", std::to_string(r.limit));
     h.emplace_back("X-RateLimit-Remaining", std::to_string(r.remaining));
     h.emplace_back("X-RateLimit-Reset", reset);
   }
-  if (!r.allowed) {
+  if (!r.allowed && r.retry_after_ms > 0) {
     h.emplace_back("Retry-After",
                    std::to_string(std::max<int64_t>(1, CeilSeconds(r.retry_after_ms))));
   }
@@ -41,6 +57,41 @@ json CheckResultJson(const CheckResult& r) {
           {"retry_after_ms", r.retry_after_ms},
           {"rule", r.rule},
           {"outcome", events::OutcomeName(r.outcome)}};
+}
+
+json PolicyJson(const ActivePolicy& active) {
+  const Policy& p = active.policy;
+  json rules = json::array();
+  for (const Rule& r : p.rules) {
+    json rule = {{"name", r.name},         {"algorithm", AlgorithmName(r.limit.algorithm)},
+                 {"limit", r.limit.limit}, {"window_ms", r.limit.window_ms},
+                 {"burst", r.limit.burst}, {"scope", ScopeName(r.scope)},
+                 {"actions", r.actions},   {"shadow", r.shadow}};
+    if (r.limit.refill_per_sec > 0) rule["refill_per_sec"] = r.limit.refill_per_sec;
+    if (r.penalty.blocks > 0) {
+      rule["penalty"] = {{"blocks", r.penalty.blocks},
+                         {"within_ms", r.penalty.within_ms},
+                         {"ban_ms", r.penalty.ban_ms}};
+    }
+    rules.push_back(rule);
+  }
+  json tiers = json::object();
+  for (const auto& [tier, indexes] : p.tiers) {
+    for (size_t i : indexes) tiers[tier].push_back(p.rules[i].name);
+  }
+  return {{"version", p.version},
+          {"hash", active.hash},
+          {"source", p.source},
+          {"loaded_at_ms", active.loaded_at_ms},
+          {"shadow_mode", p.shadow_mode},
+          {"ban_status", p.ban_status},
+          {"default_tier", p.default_tier},
+          {"rules", rules},
+          {"tiers", tiers},
+          {"api_keys", p.api_keys.size()},
+          {"api_keys_redis_hash", p.api_keys_redis_hash},
+          {"allow", {{"users", p.allow_users.size()}, {"api_keys", p.allow_api_keys.size()}}},
+          {"deny", {{"users", p.deny_users.size()}, {"api_keys", p.deny_api_keys.size()}}}};
 }
 
 void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
@@ -68,14 +119,17 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       rejected_size.Inc();
       return common::SendError(res, 413, "payload_too_large", "request body is too large");
     }
-    auto request = ParseCheckRequest(req.body, api.service.policy().bucket.capacity);
+    auto request = ParseCheckRequest(req.body, api.service.policy()->policy.MaxCost());
     if (!request.ok()) {
       rejected_invalid.Inc();
       return common::SendError(res, 400, "invalid_argument", request.status().message());
     }
     CheckResult result = api.service.Check(request.value());
+    if (!result.error_code.empty()) {
+      return common::SendError(res, result.http_status, result.error_code, result.error_message);
+    }
     for (auto& [name, value] : RateLimitHeaders(result)) res.set_header(name, value);
-    common::SendJson(res, result.HttpStatus(), CheckResultJson(result));
+    common::SendJson(res, result.http_status, CheckResultJson(result));
     latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
   });
   server.Get("/check", [](const httplib::Request&, httplib::Response& res) {
@@ -86,7 +140,68 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     HealthReport report = api.health();
     common::SendJson(res, report.status, report.body);
   });
+  server.Get("/config", [&api](const httplib::Request&, httplib::Response& res) {
+    common::SendJson(res, 200, PolicyJson(*api.service.policy()));
+  });
   common::ServeMetrics(server, api.metrics);
+
+  // Admin: the keys of every rule the request would be checked against, to inspect or reset.
+  auto admin = [&api](const httplib::Request& req, httplib::Response& res, bool reset) {
+    if (api.admin_token.empty()) {
+      return common::SendError(res, 403, "forbidden", "admin endpoints are off: set ADMIN_TOKEN");
+    }
+    if (!IsAdmin(req, api.admin_token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return common::SendError(res, 401, "unauthenticated", "Authorization: Bearer <ADMIN_TOKEN>");
+    }
+    CheckRequest request;
+    request.user_id = req.matches[1];
+    if (req.has_param("action")) request.action = req.get_param_value("action");
+    if (req.has_param("api_key")) request.api_key = req.get_param_value("api_key");
+    if (!common::IsValidUserId(request.user_id) || !common::IsValidAction(request.action)) {
+      return common::SendError(res, 400, "invalid_argument", "invalid user or action");
+    }
+    auto active = api.service.policy();
+    const ApiKey* key = nullptr;
+    if (auto it = active->policy.api_keys.find(request.api_key);
+        it != active->policy.api_keys.end()) {
+      key = &it->second;
+    }
+    Resolution resolution = Resolve(active->policy, request, key);
+    json rules = json::array();
+    std::vector<std::string> keys;
+    for (const RuleCheck& c : resolution.checks) {
+      json rule = {
+          {"rule", c.rule}, {"algorithm", AlgorithmName(c.params.algorithm)}, {"key", c.key}};
+      for (const auto& [name, k] :
+           {std::pair{"state", c.key}, {"ban", c.ban_key}, {"strikes", c.strike_key}}) {
+        keys.push_back(k);
+        if (reset) continue;
+        auto state = api.store.Inspect(k);
+        if (!state.ok())
+          return common::SendError(res, 503, "unavailable", state.status().message());
+        rule[name] = {{"type", state->type}, {"fields", state->fields}, {"ttl_ms", state->ttl_ms}};
+      }
+      rules.push_back(rule);
+    }
+    json body = {{"user_id", resolution.user_id},
+                 {"action", request.action},
+                 {"tier", resolution.tier},
+                 {"rules", rules}};
+    if (reset) {
+      auto deleted = keys.empty() ? common::Result<int64_t>(int64_t{0}) : api.store.Delete(keys);
+      if (!deleted.ok())
+        return common::SendError(res, 503, "unavailable", deleted.status().message());
+      body["deleted_keys"] = deleted.value();
+    }
+    common::SendJson(res, 200, body);
+  };
+  server.Get(R"(/limits/(.+))", [admin](const httplib::Request& req, httplib::Response& res) {
+    admin(req, res, false);
+  });
+  server.Delete(R"(/limits/(.+))", [admin](const httplib::Request& req, httplib::Response& res) {
+    admin(req, res, true);
+  });
 }
 
 }  // namespace rl::limiter

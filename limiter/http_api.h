@@ -10,19 +10,24 @@
 
 #include "clock.h"
 #include "decision_service.h"
+#include "decision_store.h"
 #include "metrics.h"
 
 namespace rl::limiter {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// Response headers for a decision: RateLimit-Policy and RateLimit (IETF httpapi ratelimit-headers
-// draft), X-RateLimit-Limit/Remaining/Reset (seconds until full), and Retry-After (seconds,
-// rounded up) when the answer is not allowed. Fail-mode answers carry no limit state. Pure.
+// Response headers for a decision: RateLimit-Policy listing every rule that applied and RateLimit
+// for the reported rule (IETF httpapi ratelimit-headers draft), X-RateLimit-Limit/Remaining/Reset
+// (seconds until full), and Retry-After (seconds, rounded up) when the answer is not allowed.
+// Fail-mode and list answers carry no limit state. Pure.
 Headers RateLimitHeaders(const CheckResult& result);
 
 // The JSON body of a /check answer. Pure.
 nlohmann::json CheckResultJson(const CheckResult& result);
+
+// The active policy as GET /config shows it (API keys are counted, never listed). Pure.
+nlohmann::json PolicyJson(const ActivePolicy& active);
 
 // GET /health's report: HTTP status and body.
 struct HealthReport {
@@ -32,12 +37,15 @@ struct HealthReport {
 
 struct LimiterApi {
   DecisionService& service;
+  DecisionStore& store;  // for the admin endpoints
   std::function<HealthReport()> health;
   common::MetricsRegistry& metrics;
   const common::Clock& clock;
+  std::string admin_token;  // ADMIN_TOKEN; empty: admin endpoints answer 403
 };
 
-// Registers POST /check, GET /health and GET /metrics. `api` must outlive the server.
+// Registers POST /check, GET /health, GET /metrics, GET /config, and the admin endpoints
+// GET and DELETE /limits/<user>?action=&api_key=. `api` must outlive the server.
 void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api);
 
 }  // namespace rl::limiter

@@ -21,17 +21,21 @@ std::string DefaultLimiterId() {
 
 common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env) {
   LimiterSettings s;
-  s.policy.limiter_id = DefaultLimiterId();
+  s.options.limiter_id = DefaultLimiterId();
   common::SettingsLoader load(env);
   common::LoadServiceSettings(load, "LIMITER", &s.service);
   std::string redis_url = "redis://127.0.0.1:6379";
   load.String("REDIS_URL", &redis_url, true);
   load.Int("REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
   load.OneOf("FAIL_MODE", &s.fail_mode, {"open", "closed"});
-  load.Int("FAIL_CLOSED_RETRY_AFTER_MS", &s.policy.fail_closed_retry_after_ms, 1, 3600000);
-  load.Int("DEFAULT_CAPACITY", &s.policy.bucket.capacity, 1, 1'000'000'000);
-  load.Double("DEFAULT_REFILL_PER_SEC", &s.policy.bucket.refill_per_sec, 0.0, 1e9);
-  load.String("LIMITER_ID", &s.policy.limiter_id, true);
+  load.Int("FAIL_CLOSED_RETRY_AFTER_MS", &s.options.fail_closed_retry_after_ms, 1, 3600000);
+  load.Int("DEFAULT_CAPACITY", &s.default_capacity, 1, 1'000'000'000);
+  load.Double("DEFAULT_REFILL_PER_SEC", &s.default_refill_per_sec, 0.0, 1e9);
+  s.limits_file_required = env.Find("LIMITS_FILE") != nullptr;
+  load.String("LIMITS_FILE", &s.limits_file, true);
+  load.Int("LIMITS_RELOAD_INTERVAL_MS", &s.limits_reload_interval_ms, 100, 3'600'000);
+  load.String("ADMIN_TOKEN", &s.admin_token);
+  load.String("LIMITER_ID", &s.options.limiter_id, true);
   load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
   load.String("KAFKA_TOPIC", &s.kafka.topic, true);
   load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
@@ -45,7 +49,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   auto redis = common::ParseRedisUrl(redis_url);
   if (!redis.ok()) return common::Status::InvalidArgument("REDIS_URL: " + redis.status().message());
   s.redis = redis.value();
-  s.policy.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
+  s.options.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
   s.service.http.max_body_bytes = kMaxCheckBodyBytes;
   return s;
 }
@@ -57,7 +61,9 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   LIMITER_HOST=127.0.0.1   LIMITER_PORT=8080          LIMITER_ID=<hostname>-<random>
   REDIS_URL=redis://127.0.0.1:6379                    REDIS_TIMEOUT_MS=50
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
-  DEFAULT_CAPACITY=10      DEFAULT_REFILL_PER_SEC=1
+  LIMITS_FILE=config/limits.yaml (rules, tiers, API keys; see docs/configuration.md)
+  LIMITS_RELOAD_INTERVAL_MS=1000  ADMIN_TOKEN=  (Bearer token of GET/DELETE /limits/<user>)
+  DEFAULT_CAPACITY=10      DEFAULT_REFILL_PER_SEC=1   (the one rule used without a limits file)
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_PARTITIONS=12
   KAFKA_REPLICATION_FACTOR=1    KAFKA_QUEUE_MAX_MESSAGES=100000  KAFKA_LINGER_MS=5
   KAFKA_MESSAGE_TIMEOUT_MS=300000  KAFKA_FLUSH_TIMEOUT_MS=10000  HEALTH_KAFKA_TIMEOUT_MS=500

@@ -19,8 +19,14 @@ struct LimiterSettings {
   std::string fail_mode = "open";                 // FAIL_MODE: open|closed
   int kafka_flush_timeout_ms = 10000;             // KAFKA_FLUSH_TIMEOUT_MS, on SIGTERM
   int health_kafka_timeout_ms = 500;              // HEALTH_KAFKA_TIMEOUT_MS
-  DecisionPolicy policy;                          // DEFAULT_*, FAIL_*, LIMITER_ID
-  common::KafkaProducerOptions kafka;             // KAFKA_*
+  ServiceOptions options;               // FAIL_MODE, FAIL_CLOSED_RETRY_AFTER_MS, LIMITER_ID
+  int64_t default_capacity = 10;        // DEFAULT_CAPACITY (no limits file)
+  double default_refill_per_sec = 1.0;  // DEFAULT_REFILL_PER_SEC (no limits file)
+  std::string limits_file = "config/limits.yaml";  // LIMITS_FILE
+  bool limits_file_required = false;               // LIMITS_FILE was set: it must exist
+  int limits_reload_interval_ms = 1000;            // LIMITS_RELOAD_INTERVAL_MS
+  std::string admin_token;                         // ADMIN_TOKEN (never logged)
+  common::KafkaProducerOptions kafka;              // KAFKA_*
 };
 
 // Loads and validates; the error names the offending variable.

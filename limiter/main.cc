@@ -2,6 +2,7 @@
 // and the HTTP server, and wires them to the decision service.
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "clock.h"
@@ -13,6 +14,7 @@
 #include "limiter_settings.h"
 #include "logging.h"
 #include "metrics.h"
+#include "policy_holder.h"
 #include "redis_client.h"
 #include "redis_decision_store.h"
 #include "service.h"
@@ -82,19 +84,51 @@ int main(int argc, char** argv) {
   metrics.AddGaugeFn("rl_events_queued", "Decision events waiting in the local producer queue", {},
                      [&kafka] { return static_cast<double>(kafka.QueueLength()); });
   limiter::KafkaEventPublisher publisher(kafka, metrics, clock);
-  limiter::DecisionService service(store, publisher, clock, metrics, s.policy);
+  // The limits file if there is one (a bad one stops the start), else one rule from DEFAULT_*.
+  std::shared_ptr<const limiter::ActivePolicy> initial;
+  const bool have_file = s.limits_file_required || std::ifstream(s.limits_file).good();
+  if (have_file) {
+    auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
+    if (!loaded.ok()) {
+      return common::ReportBadConfiguration(
+          "limiter", common::Status::InvalidArgument("LIMITS_FILE: " + loaded.status().message()));
+    }
+    initial = loaded.value();
+  } else {
+    auto defaults = std::make_shared<limiter::ActivePolicy>();
+    defaults->policy = limiter::DefaultPolicy(s.default_capacity, s.default_refill_per_sec);
+    defaults->hash = "defaults";
+    defaults->loaded_at_ms = clock.NowMs();
+    initial = defaults;
+  }
+  limiter::PolicyHolder policies(initial);
+  std::unique_ptr<limiter::PolicyFileWatcher> watcher;
+  if (have_file) {
+    watcher = std::make_unique<limiter::PolicyFileWatcher>(s.limits_file, policies, clock, metrics,
+                                                           s.limits_reload_interval_ms);
+  }
+  limiter::DecisionService service(store, publisher, clock, metrics, policies, s.options);
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http);
-  limiter::LimiterApi api{service,
-                          [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
-                          metrics, clock};
+  limiter::LimiterApi api{
+      service, store, [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+      metrics, clock, s.admin_token};
   limiter::RegisterLimiterRoutes(server, api);
   const std::string banner =
-      fmt::format("redis {}, kafka {}, topic {}, fail mode {}, capacity {}, refill {}/s, id {}",
+      fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",
                   s.redis.Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
-                  s.policy.bucket.capacity, s.policy.bucket.refill_per_sec, s.policy.limiter_id);
-  if (!common::ServeUntilSignal(server, s.service.host, s.service.port, banner)) return 1;
+                  initial->policy.source, initial->policy.version, s.options.limiter_id);
+  auto on_hangup = [&watcher] {
+    if (watcher) {
+      watcher->Reload();
+    } else {
+      spdlog::info("SIGHUP: no limits file to reload (LIMITS_FILE is not there)");
+    }
+  };
+  if (!common::ServeUntilSignal(server, s.service.host, s.service.port, banner, on_hangup)) {
+    return 1;
+  }
   int64_t left = kafka.Flush(s.kafka_flush_timeout_ms);
   if (left > 0) {
     spdlog::warn("events: {} events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are lost", left,

@@ -2,7 +2,8 @@
 
 #include <cstdio>
 
-#include "token_bucket_lua.h"
+#include "algorithm/algorithms.h"
+#include "policy_lua.h"
 
 namespace rl::limiter {
 
@@ -10,38 +11,107 @@ using common::RedisValue;
 using common::Result;
 using common::Status;
 
-Result<BucketAnswer> ParseTokenBucketReply(const RedisValue& reply) {
+Result<StoreAnswer> ParsePolicyReply(const RedisValue& reply, size_t rules) {
   if (reply.is_error()) return Status::Internal("redis script error: " + reply.str);
-  if (reply.type != RedisValue::Type::kArray || reply.elements.size() < 5) {
-    return Status::Internal("unexpected reply from token_bucket.lua");
+  if (reply.type != RedisValue::Type::kArray || reply.elements.size() != 2 + 5 * rules) {
+    return Status::Internal("unexpected reply from policy.lua");
   }
-  for (size_t i = 0; i < 5; ++i) {
-    if (reply.elements[i].type != RedisValue::Type::kInteger) {
-      return Status::Internal("unexpected reply from token_bucket.lua");
-    }
+  for (const auto& e : reply.elements) {
+    if (e.type != RedisValue::Type::kInteger)
+      return Status::Internal("unexpected reply from policy.lua");
   }
-  BucketAnswer answer;
-  answer.allowed = reply.elements[0].integer == 1;
-  answer.remaining = reply.elements[1].integer;
-  answer.reset_ms = reply.elements[2].integer;
-  answer.retry_after_ms = reply.elements[3].integer;
-  answer.now_ms = reply.elements[4].integer;
+  StoreAnswer answer;
+  answer.now_ms = reply.elements[0].integer;
+  answer.answer.refused_by_ban = reply.elements[1].integer == 1;
+  for (size_t i = 0; i < rules; ++i) {
+    const RedisValue* v = &reply.elements[2 + 5 * i];
+    answer.answer.rules.push_back(
+        {v[0].integer == 1, v[1].integer, v[2].integer, v[3].integer, v[4].integer});
+  }
   return answer;
 }
 
 RedisDecisionStore::RedisDecisionStore(common::RedisPool& redis, const common::Clock& clock)
-    : redis_(redis), clock_(clock), script_(kTokenBucketLua) {}
+    : redis_(redis), clock_(clock), script_(kPolicyLua) {}
 
-Result<BucketAnswer> RedisDecisionStore::Consume(const BucketRequest& request) {
-  char rate[64];
-  std::snprintf(rate, sizeof(rate), "%.17g", request.params.refill_per_sec);
-  auto reply = redis_.Eval(script_, {request.key},
-                           {std::to_string(request.params.capacity), rate,
-                            std::to_string(request.cost), std::to_string(kTtlMarginMs)});
+Result<StoreAnswer> RedisDecisionStore::Decide(const std::vector<RuleCheck>& checks) {
+  return DecideAt(checks, std::nullopt);
+}
+
+Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
+                                                 std::optional<int64_t> now_us) {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+  keys.reserve(3 * checks.size());
+  args.reserve(2 + 10 * checks.size());
+  args.push_back(now_us ? std::to_string(*now_us) : "");
+  args.push_back(std::to_string(checks.size()));
+  for (const RuleCheck& c : checks) {
+    keys.push_back(c.key);
+    keys.push_back(c.ban_key);
+    keys.push_back(c.strike_key);
+    char rate[64];
+    std::snprintf(rate, sizeof(rate), "%.17g", c.params.RatePerUs());
+    args.push_back(std::string(AlgorithmName(c.params.algorithm)));
+    args.push_back(std::to_string(c.params.limit));
+    args.push_back(std::to_string(c.params.window_ms));
+    args.push_back(std::to_string(c.params.burst));
+    args.push_back(rate);
+    args.push_back(std::to_string(c.cost));
+    args.push_back(c.shadow ? "1" : "0");
+    args.push_back(std::to_string(c.penalty.blocks));
+    args.push_back(std::to_string(c.penalty.within_ms));
+    args.push_back(std::to_string(c.penalty.ban_ms));
+  }
+  auto reply = redis_.Eval(script_, keys, args);
   if (!reply.ok()) return reply.status();
-  return ParseTokenBucketReply(reply.value());
+  return ParsePolicyReply(reply.value(), checks.size());
 }
 
 Status RedisDecisionStore::Ping(int64_t* latency_us) { return redis_.Ping(clock_, latency_us); }
+
+Result<std::optional<std::string>> RedisDecisionStore::LookupApiKey(const std::string& hash,
+                                                                    const std::string& api_key) {
+  auto reply = redis_.Command({"HGET", hash, api_key});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return Status::Internal(reply->str);
+  if (reply->type != RedisValue::Type::kString) return std::optional<std::string>();
+  return std::optional<std::string>(reply->str);
+}
+
+Result<KeyState> RedisDecisionStore::Inspect(const std::string& key) {
+  KeyState state;
+  auto type = redis_.Command({"TYPE", key});
+  if (!type.ok()) return type.status();
+  state.type = type->str;
+  if (state.type == "hash") {
+    auto all = redis_.Command({"HGETALL", key});
+    if (!all.ok()) return all.status();
+    for (size_t i = 0; i + 1 < all->elements.size(); i += 2) {
+      state.fields[all->elements[i].str] = all->elements[i + 1].str;
+    }
+  } else if (state.type == "string") {
+    auto value = redis_.Command({"GET", key});
+    if (!value.ok()) return value.status();
+    state.fields["value"] = value->str;
+  } else if (state.type == "zset") {
+    auto count = redis_.Command({"ZCARD", key});
+    if (!count.ok()) return count.status();
+    state.fields["entries"] = std::to_string(count->integer);
+  }
+  auto ttl = redis_.Command({"PTTL", key});
+  if (!ttl.ok()) return ttl.status();
+  state.ttl_ms = ttl->integer;
+  return state;
+}
+
+Result<int64_t> RedisDecisionStore::Delete(const std::vector<std::string>& keys) {
+  std::vector<std::string> argv = {"DEL"};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  auto reply = redis_.Command(argv);
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return Status::Internal(reply->str);
+  return reply->integer;
+}
 
 }  // namespace rl::limiter

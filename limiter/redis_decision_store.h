@@ -1,20 +1,32 @@
 #pragma once
 
+#include <optional>
+
 #include "clock.h"
 #include "decision_store.h"
 #include "redis_client.h"
 
 namespace rl::limiter {
 
-// Parses the reply of scripts/token_bucket.lua. Pure; exposed for tests.
-common::Result<BucketAnswer> ParseTokenBucketReply(const common::RedisValue& reply);
+// Parses the reply of scripts/policy.lua for `rules` rules. Pure; exposed for tests.
+common::Result<StoreAnswer> ParsePolicyReply(const common::RedisValue& reply, size_t rules);
 
-// DecisionStore over Redis: one EVALSHA of token_bucket.lua per decision.
+// DecisionStore over Redis: one EVALSHA of policy.lua per decision, whatever the number of rules,
+// bans included.
 class RedisDecisionStore final : public DecisionStore {
  public:
   RedisDecisionStore(common::RedisPool& redis, const common::Clock& clock);
-  common::Result<BucketAnswer> Consume(const BucketRequest& request) override;
+  common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override;
   common::Status Ping(int64_t* latency_us) override;
+  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
+                                                          const std::string& api_key) override;
+  common::Result<KeyState> Inspect(const std::string& key) override;
+  common::Result<int64_t> Delete(const std::vector<std::string>& keys) override;
+
+  // Decide() at a given time instead of Redis TIME: for the tests that run the same tables
+  // against the reference model and the script. Never used by the limiter.
+  common::Result<StoreAnswer> DecideAt(const std::vector<RuleCheck>& checks,
+                                       std::optional<int64_t> now_us);
 
  private:
   common::RedisPool& redis_;

@@ -16,6 +16,10 @@ std::string_view OutcomeName(v1::Outcome outcome) {
       return "shadow_blocked";
     case v1::OUTCOME_BANNED:
       return "banned";
+    case v1::OUTCOME_DENIED:
+      return "denied";
+    case v1::OUTCOME_ALLOWLISTED:
+      return "allowlisted";
     default:
       return "unspecified";
   }

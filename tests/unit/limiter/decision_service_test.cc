@@ -9,15 +9,32 @@ namespace {
 
 using events::v1::Decision;
 
+std::shared_ptr<const ActivePolicy> Active(Policy p) {
+  auto a = std::make_shared<ActivePolicy>();
+  a->policy = std::move(p);
+  a->hash = "test";
+  return a;
+}
+
+Policy Yaml(const std::string& text) {
+  auto p = ParsePolicyYaml(text, "test.yaml");
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  return p.ok() ? p.value() : Policy{};
+}
+
 class DecisionServiceTest : public ::testing::Test {
  protected:
-  DecisionService MakeService(FailMode mode) {
-    DecisionPolicy policy;
-    policy.bucket = {3, 1.0};
-    policy.fail_mode = mode;
-    policy.fail_closed_retry_after_ms = 2500;
-    policy.limiter_id = "lim-a";
-    return DecisionService(store_, publisher_, clock_, metrics_, policy);
+  void Use(Policy p, FailMode mode = FailMode::kOpen) {
+    holder_.Replace(Active(std::move(p)));
+    ServiceOptions options;
+    options.fail_mode = mode;
+    options.fail_closed_retry_after_ms = 2500;
+    options.limiter_id = "lim-a";
+    service_ = std::make_unique<DecisionService>(store_, publisher_, clock_, metrics_, holder_, options);
+  }
+  CheckResult Check(const std::string& user, const std::string& action = "default", int64_t cost = 1,
+                    const std::string& api_key = "") {
+    return service_->Check({.user_id = user, .action = action, .cost = cost, .api_key = api_key});
   }
   uint64_t Counted(const std::string& outcome) {
     return metrics_.AddCounter("rl_decisions_total", "", {{"outcome", outcome}}).Value();
@@ -27,39 +44,41 @@ class DecisionServiceTest : public ::testing::Test {
   MemoryDecisionStore store_{clock_};
   RecordingEventPublisher publisher_;
   common::MetricsRegistry metrics_;
+  PolicyHolder holder_{Active(DefaultPolicy(3, 1.0))};
+  std::unique_ptr<DecisionService> service_;
 };
 
-TEST_F(DecisionServiceTest, AllowsUntilTheBucketIsEmptyThenBlocks) {
-  DecisionService service = MakeService(FailMode::kOpen);
-  CheckRequest req{.user_id = "u1"};
+TEST_F(DecisionServiceTest, DefaultPolicyAllowsUntilTheBucketIsEmptyThenBlocks) {
+  Use(DefaultPolicy(3, 1.0));
   for (int i = 0; i < 3; ++i) {
-    CheckResult r = service.Check(req);
+    CheckResult r = Check("u1");
     EXPECT_EQ(r.outcome, events::v1::OUTCOME_ALLOWED);
-    EXPECT_EQ(r.HttpStatus(), 200);
+    EXPECT_EQ(r.http_status, 200);
     EXPECT_EQ(r.remaining, 2 - i);
+    EXPECT_EQ(r.rule, "default");
   }
-  CheckResult blocked = service.Check(req);
+  CheckResult blocked = Check("u1");
   EXPECT_EQ(blocked.outcome, events::v1::OUTCOME_BLOCKED);
-  EXPECT_EQ(blocked.HttpStatus(), 429);
+  EXPECT_EQ(blocked.http_status, 429);
   EXPECT_EQ(blocked.retry_after_ms, 1000);
   EXPECT_EQ(Counted("allowed"), 3u);
   EXPECT_EQ(Counted("blocked"), 1u);
 }
 
-TEST_F(DecisionServiceTest, KeepsOneBucketPerUserAndAction) {
-  DecisionService service = MakeService(FailMode::kOpen);
-  service.Check({.user_id = "u1", .action = "login", .cost = 3});
-  EXPECT_TRUE(service.Check({.user_id = "u1", .action = "search"}).allowed);
-  EXPECT_TRUE(service.Check({.user_id = "u2", .action = "login"}).allowed);
-  EXPECT_FALSE(service.Check({.user_id = "u1", .action = "login"}).allowed);
+TEST_F(DecisionServiceTest, DefaultPolicyKeepsOneBucketPerUserAndAction) {
+  Use(DefaultPolicy(3, 1.0));
+  Check("u1", "login", 3);
+  EXPECT_TRUE(Check("u1", "search").allowed);
+  EXPECT_TRUE(Check("u2", "login").allowed);
+  EXPECT_FALSE(Check("u1", "login").allowed);
   EXPECT_EQ(store_.KeyCount(), 3u);
 }
 
 TEST_F(DecisionServiceTest, PublishesOneEventPerDecisionWithItsFields) {
-  DecisionService service = MakeService(FailMode::kOpen);
+  Use(DefaultPolicy(3, 1.0));
   clock_.AdvanceMs(42);
-  service.Check({.user_id = "u1", .action = "login", .cost = 2});
-  service.Check({.user_id = "u1", .action = "login", .cost = 2});
+  Check("u1", "login", 2);
+  Check("u1", "login", 2);
   auto events = publisher_.events();
   ASSERT_EQ(events.size(), 2u);
   const Decision& first = events[0];
@@ -75,41 +94,180 @@ TEST_F(DecisionServiceTest, PublishesOneEventPerDecisionWithItsFields) {
   EXPECT_EQ(first.ts_ms(), clock_.NowMs());
   EXPECT_EQ(events[1].event_id(), "lim-a-2");
   EXPECT_EQ(events[1].outcome(), events::v1::OUTCOME_BLOCKED);
-  EXPECT_FALSE(events[1].allowed());
 }
 
 TEST_F(DecisionServiceTest, FailOpenAllowsAndCountsWhenTheStoreIsDown) {
-  DecisionService service = MakeService(FailMode::kOpen);
+  Use(DefaultPolicy(3, 1.0), FailMode::kOpen);
   store_.Fail(common::Status::Timeout("slow"));
-  CheckResult r = service.Check({.user_id = "u1"});
+  CheckResult r = Check("u1");
   EXPECT_TRUE(r.allowed);
   EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_OPEN);
-  EXPECT_EQ(r.HttpStatus(), 200);
+  EXPECT_EQ(r.http_status, 200);
   EXPECT_FALSE(r.HasLimitState());
   EXPECT_EQ(Counted("fail_open"), 1u);
   EXPECT_EQ(metrics_.AddCounter("rl_redis_errors_total", "", {{"kind", "timeout"}}).Value(), 1u);
   EXPECT_EQ(publisher_.events().back().outcome(), events::v1::OUTCOME_FAIL_OPEN);
 }
 
-TEST_F(DecisionServiceTest, FailClosedAnswers503WithRetryAfter) {
-  DecisionService service = MakeService(FailMode::kClosed);
+TEST_F(DecisionServiceTest, FailClosedAnswers503WithRetryAfterAndRecovers) {
+  Use(DefaultPolicy(3, 1.0), FailMode::kClosed);
   store_.Fail(common::Status::Unavailable("connection refused"));
-  CheckResult r = service.Check({.user_id = "u1"});
-  EXPECT_FALSE(r.allowed);
+  CheckResult r = Check("u1");
   EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_CLOSED);
-  EXPECT_EQ(r.HttpStatus(), 503);
+  EXPECT_EQ(r.http_status, 503);
   EXPECT_EQ(r.retry_after_ms, 2500);
-  EXPECT_EQ(Counted("fail_closed"), 1u);
-  EXPECT_EQ(metrics_.AddCounter("rl_redis_errors_total", "", {{"kind", "unavailable"}}).Value(),
-            1u);
+  store_.Recover();
+  EXPECT_EQ(Check("u1").outcome, events::v1::OUTCOME_ALLOWED);
 }
 
-TEST_F(DecisionServiceTest, RecoversByItselfWhenTheStoreReturns) {
-  DecisionService service = MakeService(FailMode::kClosed);
-  store_.Fail(common::Status::Unavailable("down"));
-  EXPECT_EQ(service.Check({.user_id = "u1"}).outcome, events::v1::OUTCOME_FAIL_CLOSED);
-  store_.Recover();
-  EXPECT_EQ(service.Check({.user_id = "u1"}).outcome, events::v1::OUTCOME_ALLOWED);
+constexpr char kTwoRules[] = R"(
+rules:
+  - {name: per-user, algorithm: fixed_window, limit: 3, window: 60s, scope: user}
+  - {name: logins, algorithm: fixed_window, limit: 2, window: 60s, match: {actions: [login]}}
+)";
+
+TEST_F(DecisionServiceTest, SeveralRulesAreAllOrNothing) {
+  Use(Yaml(kTwoRules));
+  EXPECT_TRUE(Check("u1", "login").allowed);
+  EXPECT_TRUE(Check("u1", "login").allowed);
+  CheckResult blocked = Check("u1", "login");
+  EXPECT_FALSE(blocked.allowed);
+  EXPECT_EQ(blocked.rule, "logins");
+  // The blocked login charged neither rule, so the per-user rule still has one request left.
+  EXPECT_TRUE(Check("u1", "search").allowed);
+  EXPECT_EQ(Check("u1", "search").rule, "per-user");
+}
+
+TEST_F(DecisionServiceTest, ReportsTheRuleClosestToItsLimitAndListsEveryRule) {
+  Use(Yaml(kTwoRules));
+  CheckResult r = Check("u1", "login");
+  ASSERT_EQ(r.policies.size(), 2u);
+  EXPECT_EQ(r.policies[0].name, "per-user");
+  EXPECT_EQ(r.policies[0].quota, 3);
+  EXPECT_EQ(r.policies[0].window_s, 60);
+  EXPECT_EQ(r.rule, "logins");  // 1 of 2 left beats 2 of 3
+  EXPECT_EQ(r.remaining, 1);
+  EXPECT_EQ(r.limit, 2);
+}
+
+TEST_F(DecisionServiceTest, ShadowRuleAllowsAWouldBeBlockAndSaysSo) {
+  Use(Yaml(R"(
+rules:
+  - {name: trial, limit: 1, window: 60s, shadow: true}
+)"));
+  EXPECT_EQ(Check("u1").outcome, events::v1::OUTCOME_ALLOWED);
+  CheckResult r = Check("u1");
+  EXPECT_TRUE(r.allowed);
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.outcome, events::v1::OUTCOME_SHADOW_BLOCKED);
+  EXPECT_EQ(r.rule, "trial");
+  EXPECT_EQ(Counted("shadow_blocked"), 1u);
+  EXPECT_EQ(publisher_.events().back().outcome(), events::v1::OUTCOME_SHADOW_BLOCKED);
+}
+
+TEST_F(DecisionServiceTest, GlobalShadowModeNeverBlocks) {
+  Use(Yaml(R"(
+shadow_mode: true
+rules:
+  - {name: a, limit: 1, window: 60s}
+)"));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(Check("u1").allowed);
+  EXPECT_EQ(Counted("shadow_blocked"), 4u);
+}
+
+constexpr char kPenalty[] = R"(
+ban_status: 429
+rules:
+  - name: login
+    algorithm: fixed_window
+    limit: 1
+    window: 10s
+    penalty: {blocks: 2, within: 60s, ban: 30s}
+)";
+
+TEST_F(DecisionServiceTest, PenaltyBansAfterRepeatedBlocksUntilTheBanEnds) {
+  Use(Yaml(kPenalty));
+  EXPECT_TRUE(Check("u1").allowed);
+  EXPECT_EQ(Check("u1").outcome, events::v1::OUTCOME_BLOCKED);
+  CheckResult second_block = Check("u1");  // the second block within 60 s starts the ban
+  EXPECT_EQ(second_block.outcome, events::v1::OUTCOME_BLOCKED);
+  EXPECT_EQ(second_block.retry_after_ms, 30000);
+  clock_.AdvanceMs(15000);  // the window has reset, but the ban holds
+  CheckResult banned = Check("u1");
+  EXPECT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
+  EXPECT_EQ(banned.http_status, 429);
+  EXPECT_EQ(banned.retry_after_ms, 15000);
+  EXPECT_TRUE(Check("u2").allowed);  // bans are per key
+  clock_.AdvanceMs(15001);
+  EXPECT_TRUE(Check("u1").allowed);
+}
+
+TEST_F(DecisionServiceTest, BanStatusCanBe403) {
+  std::string text = kPenalty;
+  text.replace(text.find("ban_status: 429"), 15, "ban_status: 403");
+  Use(Yaml(text));
+  Check("u1");
+  Check("u1");
+  Check("u1");
+  EXPECT_EQ(Check("u1").http_status, 403);
+}
+
+constexpr char kTiers[] = R"(
+rules:
+  - {name: free-minute, algorithm: sliding_window_log, limit: 2, window: 1m, scope: user}
+  - {name: premium-minute, algorithm: sliding_window_log, limit: 5, window: 1m, scope: user}
+tiers:
+  free: [free-minute]
+  premium: [premium-minute]
+default_tier: free
+api_keys:
+  key-alice: {user: alice, tier: premium}
+api_keys_redis_hash: rl:api_keys
+allow: {users: [ops]}
+deny: {users: [mallory], api_keys: [key-leaked]}
+)";
+
+TEST_F(DecisionServiceTest, TiersGiveEachUserTheirRules) {
+  Use(Yaml(kTiers));
+  int free = 0, premium = 0;
+  for (int i = 0; i < 8; ++i) free += Check("bob").allowed;
+  for (int i = 0; i < 8; ++i) premium += Check("", "default", 1, "key-alice").allowed;
+  EXPECT_EQ(free, 2);
+  EXPECT_EQ(premium, 5);
+  EXPECT_EQ(publisher_.events().back().user_id(), "alice");  // the key's user
+}
+
+TEST_F(DecisionServiceTest, ApiKeysComeFromTheFileOrTheRedisHashAndUnknownOnesGet401) {
+  Use(Yaml(kTiers));
+  store_.SetApiKey("rl:api_keys", "key-carol", "premium:carol");
+  CheckResult carol = Check("", "default", 1, "key-carol");
+  EXPECT_TRUE(carol.allowed);
+  EXPECT_EQ(carol.rule, "premium-minute");
+  CheckResult unknown = Check("", "default", 1, "key-nobody");
+  EXPECT_EQ(unknown.http_status, 401);
+  EXPECT_EQ(unknown.error_code, "unauthenticated");
+}
+
+TEST_F(DecisionServiceTest, AllowAndDenyListsSkipTheRules) {
+  Use(Yaml(kTiers));
+  const int before = store_.decisions();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Check("ops").outcome, events::v1::OUTCOME_ALLOWLISTED);
+  CheckResult denied = Check("mallory");
+  EXPECT_EQ(denied.outcome, events::v1::OUTCOME_DENIED);
+  EXPECT_EQ(denied.http_status, 403);
+  store_.SetApiKey("rl:api_keys", "key-leaked", "free:dave");
+  EXPECT_EQ(Check("", "default", 1, "key-leaked").http_status, 403);
+  EXPECT_EQ(store_.decisions(), before);  // no rule was evaluated
+}
+
+TEST_F(DecisionServiceTest, AReplacedPolicyAppliesFromTheNextRequest) {
+  Use(DefaultPolicy(1, 0.001));
+  EXPECT_TRUE(Check("u1").allowed);
+  EXPECT_FALSE(Check("u1").allowed);
+  holder_.Replace(Active(Yaml("rules: [{name: roomy, limit: 100, window: 1s}]")));
+  CheckResult r = Check("u1");
+  EXPECT_TRUE(r.allowed);
+  EXPECT_EQ(r.rule, "roomy");
 }
 
 }  // namespace

@@ -21,12 +21,14 @@ CheckResult Decided(bool allowed) {
   r.reset_ms = 2001;
   r.retry_after_ms = allowed ? 0 : 1;
   r.window_s = 20;
+  r.http_status = allowed ? 200 : 429;
+  r.policies = {{"default", 10, 20}, {"daily", 1000, 86400}};
   return r;
 }
 
 TEST(RateLimitHeaders, AllowedAnswerCarriesPolicyAndQuota) {
   auto h = AsMap(RateLimitHeaders(Decided(true)));
-  EXPECT_EQ(h["RateLimit-Policy"], "\"default\";q=10;w=20");
+  EXPECT_EQ(h["RateLimit-Policy"], "\"default\";q=10;w=20, \"daily\";q=1000;w=86400");
   EXPECT_EQ(h["RateLimit"], "\"default\";r=7;t=3");
   EXPECT_EQ(h["X-RateLimit-Limit"], "10");
   EXPECT_EQ(h["X-RateLimit-Remaining"], "7");

@@ -7,24 +7,44 @@
 namespace rl::limiter {
 namespace {
 
-TEST(BucketKey, HashTagsTheUserSoAUsersKeysShareASlot) {
-  EXPECT_EQ(BucketKey("u1", "login"), "rl:{u1}:login");
+TEST(KeysFor, HashTagsTheSubjectSoItsKeysShareASlot) {
+  RuleKeys k = KeysFor("login", Scope::kUserAction, "u1", "signin", "");
+  EXPECT_EQ(k.state, "rl:{u1}:s:login:signin");
+  EXPECT_EQ(k.ban, "rl:{u1}:b:login:signin");
+  EXPECT_EQ(k.strikes, "rl:{u1}:x:login:signin");
+  EXPECT_EQ(KeysFor("r", Scope::kUser, "u1", "a", "").state, "rl:{u1}:s:r");
+  EXPECT_EQ(KeysFor("r", Scope::kApiKey, "u1", "a", "key").state, "rl:k:{key}:s:r");
+  EXPECT_EQ(KeysFor("r", Scope::kApiKey, "u1", "a", "").state, "rl:{u1}:s:r");
+  EXPECT_EQ(KeysFor("r", Scope::kGlobal, "u1", "a", "key").state, "rl:g:{global}:s:r");
 }
 
-TEST(BucketKey, EscapesBracesAndPercentInUserIds) {
-  EXPECT_EQ(BucketKey("a}b", "x"), "rl:{a%7Db}:x");
-  EXPECT_EQ(BucketKey("{", "x"), "rl:{%7B}:x");
-  EXPECT_EQ(BucketKey("%7D", "x"), "rl:{%257D}:x");
+TEST(KeysFor, EscapesBracesAndPercentInUserIds) {
+  EXPECT_EQ(KeysFor("r", Scope::kUser, "a}b", "", "").state, "rl:{a%7Db}:s:r");
+  EXPECT_EQ(KeysFor("r", Scope::kUser, "%7D", "", "").state, "rl:{%257D}:s:r");
 }
 
-TEST(BucketKey, IsInjectiveForTrickyIds) {
-  // Pairs that a naive "rl:" + user + ":" + action would map to the same key.
-  const std::vector<std::pair<std::string, std::string>> inputs = {
-      {"a:b", "c"},   {"a", "b:c"}, {"a}", "x"},  {"a%7D", "x"}, {"a}:x", "y"},
-      {"a", "}:x:y"}, {"", "a"},    {"{a}", "b"}, {"%", "a"},    {"%25", "a"}};
+TEST(KeysFor, IsInjectiveForTrickyInputs) {
+  struct In {
+    Scope scope;
+    const char* user;
+    const char* action;
+    const char* key;
+  };
+  const std::vector<In> inputs = {
+      {Scope::kUserAction, "a:b", "c", ""}, {Scope::kUserAction, "a", "b:c", ""},
+      {Scope::kUserAction, "a}", "x", ""},  {Scope::kUserAction, "a%7D", "x", ""},
+      {Scope::kUser, "a", "", ""},          {Scope::kUserAction, "a", "b", ""},
+      {Scope::kApiKey, "a", "", "a"},       {Scope::kGlobal, "global", "", ""},
+      {Scope::kUser, "global", "", ""},     {Scope::kUser, "k:a", "", ""},
+      {Scope::kUserAction, "{a}", "b", ""}, {Scope::kUserAction, "a", "s:r", ""}};
   std::set<std::string> keys;
-  for (const auto& [user, action] : inputs) keys.insert(BucketKey(user, action));
-  EXPECT_EQ(keys.size(), inputs.size());
+  for (const auto& in : inputs) {
+    RuleKeys k = KeysFor("r", in.scope, in.user, in.action, in.key);
+    keys.insert(k.state);
+    keys.insert(k.ban);
+    keys.insert(k.strikes);
+  }
+  EXPECT_EQ(keys.size(), 3 * inputs.size());
 }
 
 }  // namespace

@@ -5,35 +5,49 @@
 #include <optional>
 #include <string>
 
-#include "algorithm/token_bucket.h"
+#include "algorithm/rules_model.h"
 #include "clock.h"
 #include "decision_store.h"
 
 namespace rl::limiter {
 
-// In-memory DecisionStore over the reference model and a manual clock, with an injectable
-// failure; for unit tests.
+// In-memory DecisionStore over the reference model (DecideRules) and a manual clock, with an
+// injectable failure; for unit tests.
 class MemoryDecisionStore final : public DecisionStore {
  public:
   explicit MemoryDecisionStore(const common::Clock& clock) : clock_(clock) {}
 
-  common::Result<BucketAnswer> Consume(const BucketRequest& request) override {
+  common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override {
     std::lock_guard lock(mu_);
     if (failure_) return *failure_;
-    std::optional<BucketState> prior;
-    if (auto it = buckets_.find(request.key); it != buckets_.end()) prior = it->second;
-    BucketDecision d = DecideTokenBucket(prior, clock_.MonotonicUs(), request.params, request.cost);
-    buckets_[request.key] = d.state;
-    return BucketAnswer{d.allowed, d.remaining, d.reset_ms, d.retry_after_ms, clock_.NowMs()};
+    ++decisions_;
+    return StoreAnswer{clock_.NowMs(), DecideRules(model_, clock_.MonotonicUs(), checks)};
   }
-
   common::Status Ping(int64_t* latency_us) override {
     *latency_us = 0;
     std::lock_guard lock(mu_);
     return failure_ ? *failure_ : common::Status::Ok();
   }
+  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
+                                                          const std::string& key) override {
+    std::lock_guard lock(mu_);
+    if (failure_) return *failure_;
+    auto it = api_keys_.find(hash + "/" + key);
+    return it == api_keys_.end() ? std::optional<std::string>() : std::optional(it->second);
+  }
+  common::Result<KeyState> Inspect(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    KeyState state;
+    state.type = model_.states.count(key) ? "hash" : "none";
+    return state;
+  }
+  common::Result<int64_t> Delete(const std::vector<std::string>& keys) override {
+    std::lock_guard lock(mu_);
+    int64_t n = 0;
+    for (const auto& k : keys) n += model_.states.erase(k) + model_.ban_until_us.erase(k);
+    return n;
+  }
 
-  // Every call fails with `status` until Recover().
   void Fail(common::Status status) {
     std::lock_guard lock(mu_);
     failure_ = std::move(status);
@@ -42,16 +56,26 @@ class MemoryDecisionStore final : public DecisionStore {
     std::lock_guard lock(mu_);
     failure_.reset();
   }
+  void SetApiKey(const std::string& hash, const std::string& key, const std::string& entry) {
+    std::lock_guard lock(mu_);
+    api_keys_[hash + "/" + key] = entry;
+  }
   size_t KeyCount() const {
     std::lock_guard lock(mu_);
-    return buckets_.size();
+    return model_.states.size();
+  }
+  int decisions() const {
+    std::lock_guard lock(mu_);
+    return decisions_;
   }
 
  private:
   const common::Clock& clock_;
   mutable std::mutex mu_;
-  std::map<std::string, BucketState> buckets_;
+  ModelStore model_;
+  std::map<std::string, std::string> api_keys_;
   std::optional<common::Status> failure_;
+  int decisions_ = 0;
 };
 
 }  // namespace rl::limiter

@@ -1,0 +1,224 @@
+#include "algorithm/algorithms.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rl::limiter {
+namespace {
+
+constexpr std::pair<Algorithm, std::string_view> kNames[] = {
+    {Algorithm::kTokenBucket, "token_bucket"},
+    {Algorithm::kGcra, "gcra"},
+    {Algorithm::kSlidingWindowLog, "sliding_window_log"},
+    {Algorithm::kSlidingWindowCounter, "sliding_window_counter"},
+    {Algorithm::kFixedWindow, "fixed_window"},
+    {Algorithm::kLeakyBucket, "leaky_bucket"},
+};
+
+int64_t CeilMs(double us) { return static_cast<int64_t>(std::ceil(us / 1000.0)); }
+
+AlgorithmDecision TokenBucket(const std::optional<AlgorithmState>& prior, int64_t now,
+                              const LimitParams& p, int64_t cost) {
+  const double capacity = static_cast<double>(p.burst);
+  const double rate = p.RatePerUs();
+  AlgorithmState s;
+  s.level = capacity;
+  s.updated_us = now;
+  if (prior) {
+    s = *prior;
+    if (now > s.updated_us) {
+      s.level = std::min(capacity, s.level + static_cast<double>(now - s.updated_us) * rate);
+      s.updated_us = now;
+    }
+  }
+  AlgorithmDecision d;
+  d.allowed = s.level >= static_cast<double>(cost);
+  if (d.allowed) {
+    s.level = s.level - static_cast<double>(cost);
+  } else {
+    d.retry_after_ms = CeilMs((static_cast<double>(cost) - s.level) / rate);
+  }
+  d.remaining = static_cast<int64_t>(std::floor(s.level));
+  d.reset_ms = CeilMs((capacity - s.level) / rate);
+  d.state = s;
+  return d;
+}
+
+AlgorithmDecision LeakyBucket(const std::optional<AlgorithmState>& prior, int64_t now,
+                              const LimitParams& p, int64_t cost) {
+  const double capacity = static_cast<double>(p.burst);
+  const double rate = p.RatePerUs();
+  AlgorithmState s;
+  s.level = 0;
+  s.updated_us = now;
+  if (prior) {
+    s = *prior;
+    if (now > s.updated_us) {
+      s.level = std::max(0.0, s.level - static_cast<double>(now - s.updated_us) * rate);
+      s.updated_us = now;
+    }
+  }
+  AlgorithmDecision d;
+  d.allowed = s.level + static_cast<double>(cost) <= capacity;
+  if (d.allowed) {
+    s.level = s.level + static_cast<double>(cost);
+  } else {
+    d.retry_after_ms = CeilMs((s.level + static_cast<double>(cost) - capacity) / rate);
+  }
+  d.remaining = static_cast<int64_t>(std::floor(capacity - s.level));
+  d.reset_ms = CeilMs(s.level / rate);
+  d.state = s;
+  return d;
+}
+
+AlgorithmDecision Gcra(const std::optional<AlgorithmState>& prior, int64_t now,
+                       const LimitParams& p, int64_t cost) {
+  const double interval = 1.0 / p.RatePerUs();  // µs per request
+  const double capacity = interval * static_cast<double>(p.burst);
+  const double nowd = static_cast<double>(now);
+  const double tat = prior ? std::max(prior->level, nowd) : nowd;
+  const double new_tat = tat + interval * static_cast<double>(cost);
+  AlgorithmDecision d;
+  d.allowed = new_tat - nowd <= capacity;
+  const double held = d.allowed ? new_tat : tat;  // the TAT after this decision
+  if (!d.allowed) d.retry_after_ms = CeilMs(new_tat - nowd - capacity);
+  d.remaining = static_cast<int64_t>(std::floor((capacity - (held - nowd)) / interval));
+  d.reset_ms = CeilMs(held - nowd);
+  d.state.level = held;
+  return d;
+}
+
+AlgorithmDecision FixedWindow(const std::optional<AlgorithmState>& prior, int64_t now,
+                              const LimitParams& p, int64_t cost) {
+  const int64_t window_us = p.window_ms * 1000;
+  AlgorithmState s;
+  s.window = now / window_us;
+  if (prior && prior->window == s.window) s.count = prior->count;
+  const int64_t window_end = (s.window + 1) * window_us;
+  AlgorithmDecision d;
+  d.allowed = s.count + cost <= p.limit;
+  if (d.allowed) {
+    s.count += cost;
+  } else {
+    d.retry_after_ms = CeilMs(static_cast<double>(window_end - now));
+  }
+  d.remaining = p.limit - s.count;
+  d.reset_ms = s.count > 0 ? CeilMs(static_cast<double>(window_end - now)) : 0;
+  d.state = s;
+  return d;
+}
+
+AlgorithmDecision SlidingWindowCounter(const std::optional<AlgorithmState>& prior, int64_t now,
+                                       const LimitParams& p, int64_t cost) {
+  const int64_t window_us = p.window_ms * 1000;
+  AlgorithmState s;
+  s.window = now / window_us;
+  if (prior) {
+    if (prior->window == s.window) {
+      s.count = prior->count;
+      s.previous = prior->previous;
+    } else if (prior->window == s.window - 1) {
+      s.previous = prior->count;
+    }
+  }
+  const int64_t elapsed = now - s.window * window_us;
+  const double weight = 1.0 - static_cast<double>(elapsed) / static_cast<double>(window_us);
+  const double estimate = static_cast<double>(s.previous) * weight + static_cast<double>(s.count);
+  AlgorithmDecision d;
+  d.allowed = estimate + static_cast<double>(cost) <= static_cast<double>(p.limit);
+  double after = estimate;
+  if (d.allowed) {
+    s.count += cost;
+    after = estimate + static_cast<double>(cost);
+  } else if (s.previous > 0 && s.count + cost <= p.limit) {
+    // The previous window's weight falls until the estimate leaves room for `cost`.
+    const double room = static_cast<double>(p.limit - s.count - cost);
+    const double wait =
+        static_cast<double>(window_us) * (1.0 - room / static_cast<double>(s.previous)) -
+        static_cast<double>(elapsed);
+    d.retry_after_ms = CeilMs(wait);
+  } else {
+    d.retry_after_ms = CeilMs(static_cast<double>(window_us - elapsed));  // a lower bound
+  }
+  d.remaining =
+      std::max<int64_t>(0, static_cast<int64_t>(std::floor(static_cast<double>(p.limit) - after)));
+  d.reset_ms = s.count > 0      ? CeilMs(static_cast<double>(2 * window_us - elapsed))
+               : s.previous > 0 ? CeilMs(static_cast<double>(window_us - elapsed))
+                                : 0;
+  d.state = s;
+  return d;
+}
+
+AlgorithmDecision SlidingWindowLog(const std::optional<AlgorithmState>& prior, int64_t now,
+                                   const LimitParams& p, int64_t cost) {
+  const int64_t window_us = p.window_ms * 1000;
+  AlgorithmState s;
+  if (prior) s.log = prior->log;
+  while (!s.log.empty() && s.log.front() <= now - window_us) s.log.pop_front();
+  const int64_t used = static_cast<int64_t>(s.log.size());
+  AlgorithmDecision d;
+  d.allowed = used + cost <= p.limit;
+  if (d.allowed) {
+    for (int64_t i = 0; i < cost; ++i) s.log.push_back(now);
+  } else {
+    // Wait until enough of the oldest entries leave the window (a cost above the limit: a window).
+    const int64_t must_leave = used + cost - p.limit;
+    d.retry_after_ms = must_leave > used
+                           ? p.window_ms
+                           : CeilMs(static_cast<double>(s.log[must_leave - 1] + window_us - now));
+  }
+  d.remaining = p.limit - static_cast<int64_t>(s.log.size());
+  d.reset_ms = s.log.empty() ? 0 : CeilMs(static_cast<double>(s.log.back() + window_us - now));
+  d.state = s;
+  return d;
+}
+
+}  // namespace
+
+std::string_view AlgorithmName(Algorithm a) {
+  for (const auto& [algorithm, name] : kNames) {
+    if (algorithm == a) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Algorithm> ParseAlgorithm(std::string_view name) {
+  for (const auto& [algorithm, n] : kNames) {
+    if (n == name) return algorithm;
+  }
+  return std::nullopt;
+}
+
+AlgorithmDecision Decide(const std::optional<AlgorithmState>& prior, int64_t now_us,
+                         const LimitParams& p, int64_t cost) {
+  switch (p.algorithm) {
+    case Algorithm::kTokenBucket:
+      return TokenBucket(prior, now_us, p, cost);
+    case Algorithm::kLeakyBucket:
+      return LeakyBucket(prior, now_us, p, cost);
+    case Algorithm::kGcra:
+      return Gcra(prior, now_us, p, cost);
+    case Algorithm::kFixedWindow:
+      return FixedWindow(prior, now_us, p, cost);
+    case Algorithm::kSlidingWindowCounter:
+      return SlidingWindowCounter(prior, now_us, p, cost);
+    case Algorithm::kSlidingWindowLog:
+      return SlidingWindowLog(prior, now_us, p, cost);
+  }
+  return {};
+}
+
+int64_t StateTtlMs(const LimitParams& p, const AlgorithmDecision& d) {
+  // Windows need their own and the next window; buckets until they are back to their start.
+  const int64_t windows = 2 * p.window_ms;
+  switch (p.algorithm) {
+    case Algorithm::kFixedWindow:
+    case Algorithm::kSlidingWindowCounter:
+    case Algorithm::kSlidingWindowLog:
+      return windows + 1000;
+    default:
+      return d.reset_ms + 1000;
+  }
+}
+
+}  // namespace rl::limiter

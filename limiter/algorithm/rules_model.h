@@ -1,0 +1,56 @@
+#pragma once
+// The reference model of one policy decision over several rules (limiter/scripts/policy.lua does
+// the same in Redis): bans first, then every rule evaluated, then all rules charged or none.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "algorithm/algorithms.h"
+
+namespace rl::limiter {
+
+struct Penalty {
+  int64_t blocks = 0;     // ban after this many blocks (0: never)
+  int64_t within_ms = 0;  // counted within this time
+  int64_t ban_ms = 0;     // for this long
+};
+
+// One rule applied to one request.
+struct RuleCheck {
+  std::string rule;        // name, for answers and headers
+  std::string key;         // where the algorithm's state lives
+  std::string ban_key;     // set while the key is banned
+  std::string strike_key;  // blocks counted towards a ban
+  LimitParams params;
+  int64_t cost = 1;
+  bool shadow = false;  // would-be blocks are reported, never enforced nor charged
+  Penalty penalty;
+};
+
+struct RuleAnswer {
+  bool allowed = false;
+  int64_t remaining = 0;
+  int64_t reset_ms = 0;
+  int64_t retry_after_ms = 0;
+  int64_t banned_ms = 0;  // > 0: the key is banned for this long
+};
+
+// Everything a model keeps between decisions: algorithm states, bans and strikes by key.
+struct ModelStore {
+  std::map<std::string, AlgorithmState> states;
+  std::map<std::string, int64_t> ban_until_us;
+  std::map<std::string, std::pair<int64_t, int64_t>> strikes;  // count, expiry (µs)
+};
+
+struct RulesAnswer {
+  bool refused_by_ban = false;    // a ban in force refused the request before any rule ran
+  std::vector<RuleAnswer> rules;  // one per check, same order
+};
+
+// Decides `checks` at `now_us` against `store`, updating it. Pure apart from `store`.
+RulesAnswer DecideRules(ModelStore& store, int64_t now_us, const std::vector<RuleCheck>& checks);
+
+}  // namespace rl::limiter

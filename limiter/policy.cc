@@ -1,0 +1,391 @@
+#include "policy.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+#include "identifiers.h"
+#include "keys.h"
+
+namespace rl::limiter {
+
+using common::Result;
+using common::Status;
+
+std::string_view ScopeName(Scope scope) {
+  switch (scope) {
+    case Scope::kUser:
+      return "user";
+    case Scope::kUserAction:
+      return "user_action";
+    case Scope::kApiKey:
+      return "api_key";
+    case Scope::kGlobal:
+      return "global";
+  }
+  return "user_action";
+}
+
+bool Rule::Matches(std::string_view action) const {
+  return actions.empty() || std::find(actions.begin(), actions.end(), action) != actions.end();
+}
+
+int64_t Policy::MaxCost() const {
+  int64_t max_cost = INT64_MAX;
+  for (const Rule& r : rules) {
+    const bool bucket = r.limit.algorithm == Algorithm::kTokenBucket ||
+                        r.limit.algorithm == Algorithm::kGcra ||
+                        r.limit.algorithm == Algorithm::kLeakyBucket;
+    max_cost = std::min(max_cost, bucket ? r.limit.burst : r.limit.limit);
+  }
+  return rules.empty() ? 1 : max_cost;
+}
+
+Policy DefaultPolicy(int64_t capacity, double refill_per_sec) {
+  Policy p;
+  p.version = "defaults";
+  p.source = "environment";
+  Rule rule;
+  rule.name = "default";
+  rule.limit.algorithm = Algorithm::kTokenBucket;
+  rule.limit.limit = capacity;
+  rule.limit.burst = capacity;
+  rule.limit.refill_per_sec = refill_per_sec;
+  rule.limit.window_ms =
+      static_cast<int64_t>(std::ceil(static_cast<double>(capacity) / refill_per_sec * 1000.0));
+  rule.scope = Scope::kUserAction;
+  p.rules.push_back(rule);
+  p.tiers["default"] = {0};
+  p.default_tier = "default";
+  return p;
+}
+
+namespace {
+
+// Reads "250ms", "10s", "5m", "1h" or a bare number of seconds into milliseconds.
+std::optional<int64_t> ParseDurationMs(const std::string& text) {
+  static const std::regex kDuration(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kDuration)) return std::nullopt;
+  double value = std::stod(m[1]);
+  std::string unit = m[2].matched ? m[2].str() : "s";
+  double ms = unit == "ms"  ? value
+              : unit == "s" ? value * 1e3
+              : unit == "m" ? value * 6e4
+                            : value * 3.6e6;
+  if (ms < 1 || ms > 31.0 * 24 * 3.6e6) return std::nullopt;
+  return static_cast<int64_t>(std::llround(ms));
+}
+
+class Reader {
+ public:
+  Status error;
+  bool ok() const { return error.ok(); }
+  void Fail(const std::string& where, const std::string& why) {
+    if (error.ok()) error = Status::InvalidArgument(where + ": " + why);
+  }
+  std::optional<int64_t> Int(const YAML::Node& n, const std::string& where, int64_t min,
+                             int64_t max) {
+    try {
+      int64_t v = n.as<int64_t>();
+      if (v < min || v > max) {
+        Fail(where, "must be from " + std::to_string(min) + " to " + std::to_string(max));
+        return std::nullopt;
+      }
+      return v;
+    } catch (const YAML::Exception&) {
+      Fail(where, "must be an integer");
+      return std::nullopt;
+    }
+  }
+  std::optional<std::string> Str(const YAML::Node& n, const std::string& where) {
+    if (!n.IsScalar()) {
+      Fail(where, "must be a string");
+      return std::nullopt;
+    }
+    return n.as<std::string>();
+  }
+  std::optional<bool> Bool(const YAML::Node& n, const std::string& where) {
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      Fail(where, "must be true or false");
+      return std::nullopt;
+    }
+  }
+  std::optional<int64_t> Duration(const YAML::Node& n, const std::string& where) {
+    auto text = Str(n, where);
+    if (!text) return std::nullopt;
+    auto ms = ParseDurationMs(*text);
+    if (!ms) Fail(where, "must be a duration such as 500ms, 10s, 5m or 1h (at most 31 days)");
+    return ms;
+  }
+  std::vector<std::string> StrList(const YAML::Node& n, const std::string& where) {
+    std::vector<std::string> out;
+    if (!n) return out;
+    if (!n.IsSequence()) {
+      Fail(where, "must be a list");
+      return out;
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      if (auto s = Str(n[i], where + "[" + std::to_string(i) + "]")) out.push_back(*s);
+    }
+    return out;
+  }
+  void OnlyKeys(const YAML::Node& n, const std::string& where, std::set<std::string> allowed) {
+    if (!n.IsMap()) return;
+    for (const auto& kv : n) {
+      const std::string key = kv.first.as<std::string>();
+      if (!allowed.count(key)) Fail(where.empty() ? key : where + "." + key, "unknown setting");
+    }
+  }
+};
+
+std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& where) {
+  if (!n.IsMap()) {
+    r.Fail(where, "must be a mapping");
+    return std::nullopt;
+  }
+  r.OnlyKeys(
+      n, where,
+      {"name", "algorithm", "limit", "window", "burst", "scope", "match", "shadow", "penalty"});
+  Rule rule;
+  if (!n["name"])
+    r.Fail(where + ".name", "is required");
+  else if (auto name = r.Str(n["name"], where + ".name"))
+    rule.name = *name;
+  static const std::regex kRuleName(R"([A-Za-z0-9_.-]{1,64})");
+  if (!rule.name.empty() && !std::regex_match(rule.name, kRuleName)) {
+    r.Fail(where + ".name", "must match [A-Za-z0-9_.-]{1,64}");
+  }
+  std::string algorithm = "token_bucket";
+  if (n["algorithm"]) {
+    if (auto a = r.Str(n["algorithm"], where + ".algorithm")) algorithm = *a;
+  }
+  if (auto a = ParseAlgorithm(algorithm)) {
+    rule.limit.algorithm = *a;
+  } else {
+    r.Fail(where + ".algorithm",
+           "must be one of token_bucket, gcra, sliding_window_log, sliding_window_counter, "
+           "fixed_window, leaky_bucket");
+  }
+  if (!n["limit"])
+    r.Fail(where + ".limit", "is required");
+  else if (auto v = r.Int(n["limit"], where + ".limit", 1, 1'000'000'000))
+    rule.limit.limit = *v;
+  if (!n["window"])
+    r.Fail(where + ".window", "is required");
+  else if (auto v = r.Duration(n["window"], where + ".window"))
+    rule.limit.window_ms = *v;
+  rule.limit.burst = rule.limit.limit;
+  if (n["burst"]) {
+    if (auto v = r.Int(n["burst"], where + ".burst", 1, 1'000'000'000)) rule.limit.burst = *v;
+  }
+  if (rule.limit.algorithm == Algorithm::kSlidingWindowLog && rule.limit.limit > 100000) {
+    r.Fail(where + ".limit", "sliding_window_log keeps one entry per request: at most 100000");
+  }
+  if (n["scope"]) {
+    auto s = r.Str(n["scope"], where + ".scope");
+    if (s == "user")
+      rule.scope = Scope::kUser;
+    else if (s == "user_action")
+      rule.scope = Scope::kUserAction;
+    else if (s == "api_key")
+      rule.scope = Scope::kApiKey;
+    else if (s == "global")
+      rule.scope = Scope::kGlobal;
+    else if (s)
+      r.Fail(where + ".scope", "must be user, user_action, api_key or global");
+  }
+  if (const YAML::Node& match = n["match"]) {
+    r.OnlyKeys(match, where + ".match", {"actions"});
+    rule.actions = r.StrList(match["actions"], where + ".match.actions");
+    for (const auto& a : rule.actions) {
+      if (!common::IsValidAction(a))
+        r.Fail(where + ".match.actions", "\"" + a + "\" is not a valid action");
+    }
+  }
+  if (n["shadow"]) {
+    if (auto v = r.Bool(n["shadow"], where + ".shadow")) rule.shadow = *v;
+  }
+  if (const YAML::Node& penalty = n["penalty"]) {
+    r.OnlyKeys(penalty, where + ".penalty", {"blocks", "within", "ban"});
+    for (const char* required : {"blocks", "within", "ban"}) {
+      if (!penalty[required]) r.Fail(where + ".penalty." + required, "is required");
+    }
+    if (!r.ok()) return std::nullopt;
+    if (auto v = r.Int(penalty["blocks"], where + ".penalty.blocks", 1, 1'000'000))
+      rule.penalty.blocks = *v;
+    if (auto v = r.Duration(penalty["within"], where + ".penalty.within"))
+      rule.penalty.within_ms = *v;
+    if (auto v = r.Duration(penalty["ban"], where + ".penalty.ban")) rule.penalty.ban_ms = *v;
+  }
+  return rule;
+}
+
+}  // namespace
+
+namespace {
+
+Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("not valid YAML: " + std::string(e.what()));
+  }
+  if (!root.IsMap()) return Status::InvalidArgument("the file must be a YAML mapping");
+  Reader r;
+  r.OnlyKeys(root, "",
+             {"version", "shadow_mode", "ban_status", "rules", "tiers", "default_tier", "api_keys",
+              "api_keys_redis_hash", "allow", "deny"});
+  Policy p;
+  p.source = source;
+  p.version = "unversioned";
+  if (root["version"]) {
+    if (auto v = r.Str(root["version"], "version")) p.version = *v;
+  }
+  if (root["shadow_mode"]) {
+    if (auto v = r.Bool(root["shadow_mode"], "shadow_mode")) p.shadow_mode = *v;
+  }
+  if (root["ban_status"]) {
+    if (auto v = r.Int(root["ban_status"], "ban_status", 403, 429)) {
+      if (*v != 403 && *v != 429) r.Fail("ban_status", "must be 403 or 429");
+      p.ban_status = static_cast<int>(*v);
+    }
+  }
+  const YAML::Node& rules = root["rules"];
+  if (!rules || !rules.IsSequence() || rules.size() == 0) {
+    r.Fail("rules", "must be a non-empty list");
+  } else {
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const std::string where = "rules[" + std::to_string(i) + "]";
+      auto rule = ReadRule(r, rules[i], where);
+      if (!rule) continue;
+      if (index.count(rule->name))
+        r.Fail(where + ".name", "\"" + rule->name + "\" is defined twice");
+      index[rule->name] = p.rules.size();
+      p.rules.push_back(*rule);
+    }
+    if (const YAML::Node& tiers = root["tiers"]) {
+      if (!tiers.IsMap()) r.Fail("tiers", "must map tier names to lists of rule names");
+      for (const auto& kv : tiers) {
+        const std::string tier = kv.first.as<std::string>();
+        for (const auto& name : r.StrList(kv.second, "tiers." + tier)) {
+          auto it = index.find(name);
+          if (it == index.end())
+            r.Fail("tiers." + tier, "unknown rule \"" + name + "\"");
+          else
+            p.tiers[tier].push_back(it->second);
+        }
+        if (p.tiers[tier].empty() && r.ok()) r.Fail("tiers." + tier, "must list at least one rule");
+      }
+    } else {
+      for (size_t i = 0; i < p.rules.size(); ++i) p.tiers["default"].push_back(i);
+    }
+    p.default_tier =
+        p.tiers.count("default") ? "default" : (p.tiers.empty() ? "" : p.tiers.begin()->first);
+    if (root["default_tier"]) {
+      if (auto t = r.Str(root["default_tier"], "default_tier")) p.default_tier = *t;
+    }
+    if (r.ok() && !p.tiers.count(p.default_tier)) {
+      r.Fail("default_tier", "unknown tier \"" + p.default_tier + "\"");
+    }
+  }
+  if (const YAML::Node& keys = root["api_keys"]) {
+    if (!keys.IsMap()) r.Fail("api_keys", "must map keys to {user, tier}");
+    for (const auto& kv : keys) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string where = "api_keys." + key;
+      r.OnlyKeys(kv.second, where, {"user", "tier"});
+      ApiKey entry;
+      if (!kv.second["user"])
+        r.Fail(where + ".user", "is required");
+      else if (auto u = r.Str(kv.second["user"], where + ".user"))
+        entry.user_id = *u;
+      if (!entry.user_id.empty() && !common::IsValidUserId(entry.user_id))
+        r.Fail(where + ".user", "is not a valid user id");
+      entry.tier = p.default_tier;
+      if (kv.second["tier"]) {
+        if (auto t = r.Str(kv.second["tier"], where + ".tier")) entry.tier = *t;
+      }
+      if (r.ok() && !p.tiers.count(entry.tier))
+        r.Fail(where + ".tier", "unknown tier \"" + entry.tier + "\"");
+      p.api_keys[key] = entry;
+    }
+  }
+  if (root["api_keys_redis_hash"]) {
+    if (auto h = r.Str(root["api_keys_redis_hash"], "api_keys_redis_hash"))
+      p.api_keys_redis_hash = *h;
+  }
+  for (const char* list : {"allow", "deny"}) {
+    const YAML::Node& n = root[list];
+    if (!n) continue;
+    r.OnlyKeys(n, list, {"users", "api_keys"});
+    auto users = r.StrList(n["users"], std::string(list) + ".users");
+    auto keys = r.StrList(n["api_keys"], std::string(list) + ".api_keys");
+    (std::string(list) == "allow" ? p.allow_users : p.deny_users)
+        .insert(users.begin(), users.end());
+    (std::string(list) == "allow" ? p.allow_api_keys : p.deny_api_keys)
+        .insert(keys.begin(), keys.end());
+  }
+  if (!r.ok()) return r.error;
+  if (p.shadow_mode) {
+    for (Rule& rule : p.rules) rule.shadow = true;
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& source) {
+  // yaml-cpp reports some shape errors (a list where a mapping belongs, ...) by throwing.
+  try {
+    return ParsePolicyYamlOrThrow(text, source);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("unexpected YAML structure: " + std::string(e.what()));
+  }
+}
+
+Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key) {
+  Resolution out;
+  out.user_id = key ? key->user_id : request.user_id;
+  out.tier = key ? key->tier : policy.default_tier;
+  if (!request.api_key.empty() && key == nullptr) {
+    out.kind = Resolution::Kind::kUnknownApiKey;
+    return out;
+  }
+  if (policy.deny_users.count(out.user_id) ||
+      (!request.api_key.empty() && policy.deny_api_keys.count(request.api_key))) {
+    out.kind = Resolution::Kind::kDenyListed;
+    return out;
+  }
+  if (policy.allow_users.count(out.user_id) ||
+      (!request.api_key.empty() && policy.allow_api_keys.count(request.api_key))) {
+    out.kind = Resolution::Kind::kAllowListed;
+    return out;
+  }
+  auto tier = policy.tiers.find(out.tier);
+  if (tier == policy.tiers.end()) return out;  // no rules: checked against nothing, allowed
+  for (size_t index : tier->second) {
+    const Rule& rule = policy.rules[index];
+    if (!rule.Matches(request.action)) continue;
+    RuleCheck check;
+    check.rule = rule.name;
+    RuleKeys keys = KeysFor(rule.name, rule.scope, out.user_id, request.action, request.api_key);
+    check.key = std::move(keys.state);
+    check.ban_key = std::move(keys.ban);
+    check.strike_key = std::move(keys.strikes);
+    check.params = rule.limit;
+    check.cost = request.cost;
+    check.shadow = rule.shadow;
+    check.penalty = rule.penalty;
+    out.checks.push_back(std::move(check));
+  }
+  return out;
+}
+
+}  // namespace rl::limiter

@@ -1,0 +1,77 @@
+#pragma once
+// The rule set the limiter enforces: rules, tiers, API keys, shadow mode, penalties and lists.
+// Loaded from the limits file (LIMITS_FILE, YAML; see docs/configuration.md) or built from the
+// DEFAULT_* settings when there is no file. Immutable once built; hot reload swaps whole policies.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "algorithm/algorithms.h"
+#include "algorithm/rules_model.h"
+#include "check_request.h"
+#include "keys.h"
+#include "status.h"
+
+namespace rl::limiter {
+
+std::string_view ScopeName(Scope scope);
+
+struct Rule {
+  std::string name;
+  LimitParams limit;
+  Scope scope = Scope::kUserAction;
+  std::vector<std::string> actions;  // empty: every action
+  bool shadow = false;
+  Penalty penalty;
+
+  bool Matches(std::string_view action) const;
+};
+
+struct ApiKey {
+  std::string user_id;
+  std::string tier;
+};
+
+struct Policy {
+  std::string version;  // the file's `version`, or "defaults"; /config adds a content hash
+  std::string source;   // the file it came from, or "environment"
+  std::vector<Rule> rules;
+  std::map<std::string, std::vector<size_t>> tiers;  // tier -> indexes into rules
+  std::string default_tier;
+  std::map<std::string, ApiKey> api_keys;
+  std::string api_keys_redis_hash;  // optional: HGET <hash> <key> -> "user:tier"
+  bool shadow_mode = false;         // every rule in shadow mode
+  int ban_status = 429;             // 429 or 403
+  std::set<std::string> allow_users, deny_users, allow_api_keys, deny_api_keys;
+
+  // The smallest limit of any rule: no request may cost more.
+  int64_t MaxCost() const;
+};
+
+// One rule for everyone: DEFAULT_CAPACITY tokens refilled at DEFAULT_REFILL_PER_SEC, per user and
+// action. What the limiter does without a limits file.
+Policy DefaultPolicy(int64_t capacity, double refill_per_sec);
+
+// Parses and validates a limits file. Errors name the place: "rules[2].window: ...".
+common::Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& source);
+
+// How a request is to be decided, before any Redis call.
+struct Resolution {
+  enum class Kind { kCheck, kAllowListed, kDenyListed, kUnknownApiKey };
+  Kind kind = Kind::kCheck;
+  std::string user_id;  // the user the request counts for (the API key's user, if one was given)
+  std::string tier;
+  std::vector<RuleCheck> checks;  // for kCheck
+};
+
+// Resolves `request` against `policy`. `key` is the API key's entry when the request carried one
+// that is known (from the file or the Redis hash). Pure.
+Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key);
+
+}  // namespace rl::limiter
