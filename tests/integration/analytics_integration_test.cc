@@ -139,7 +139,7 @@ TEST_F(AnalyticsIntegrationTest, ApiAnswers429WithTheLimitersHeadersWhenBlocked)
   auto limiter = StartLimiter({{"DEFAULT_CAPACITY", "1"}});
   auto gateway = StartGateway({limiter.get()});
   auto client = gateway->Client();
-  httplib::Headers carol = {{"X-API-Key", "key-carol"}};
+  httplib::Headers carol = {{"X-User-Id", "carol"}};
   auto ok = client->Post("/api", carol, "", "application/json");
   ASSERT_EQ(ok->status, 200);
   EXPECT_EQ(json::parse(ok->body)["ok"], true);
@@ -149,6 +149,12 @@ TEST_F(AnalyticsIntegrationTest, ApiAnswers429WithTheLimitersHeadersWhenBlocked)
   EXPECT_FALSE(blocked->get_header_value("Retry-After").empty());
   EXPECT_EQ(blocked->get_header_value("X-RateLimit-Remaining"), "0");
   EXPECT_FALSE(blocked->get_header_value("RateLimit-Policy").empty());
+  // An API key the limiter does not know is refused with its 401.
+  auto unknown =
+      client->Post("/api", httplib::Headers{{"X-API-Key", "key-nobody"}}, "", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 401);
+  EXPECT_EQ(json::parse(unknown->body)["error"]["code"], "unauthenticated");
 }
 
 TEST_F(AnalyticsIntegrationTest, GatewayFailsOverToTheNextLimiterThenAppliesItsFailMode) {
