@@ -16,5 +16,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/limiter/limiter /build/gateway/gateway \
      /build/analytics-worker/analytics-worker /usr/local/bin/
+# LIMITS_FILE defaults to config/limits.yaml in this folder; docker-compose.yml mounts ./config here.
+WORKDIR /app
+COPY config /app/config
 USER nobody
 CMD ["limiter"]

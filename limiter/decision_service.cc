@@ -14,14 +14,9 @@ namespace {
 constexpr char kStoreErrors[] = "rl_redis_errors_total";
 constexpr char kStoreErrorsHelp[] = "Decisions Redis could not make, by kind";
 
-bool IsBucket(Algorithm a) {
-  return a == Algorithm::kTokenBucket || a == Algorithm::kGcra || a == Algorithm::kLeakyBucket;
-}
-
 // What a client may take at most, and over which window, under one rule.
 RuleSummary Summary(const RuleCheck& c) {
-  return {c.rule, IsBucket(c.params.algorithm) ? c.params.burst : c.params.limit,
-          (c.params.window_ms + 999) / 1000};
+  return {c.rule, Capacity(c.params), (c.params.window_ms + 999) / 1000};
 }
 }  // namespace
 
@@ -169,6 +164,16 @@ CheckResult DecisionService::Check(const CheckRequest& request) {
       result.rule = "allow_list";
       break;
     case Resolution::Kind::kCheck:
+      for (const RuleCheck& c : resolution.checks) {
+        if (request.cost > Capacity(c.params)) {  // could never be admitted: a client error
+          result.http_status = 400;
+          result.error_code = "invalid_argument";
+          result.error_message = "cost must be an integer from 1 to " +
+                                 std::to_string(Capacity(c.params)) + " (the limit of rule " +
+                                 c.rule + ")";
+          return result;
+        }
+      }
       if (resolution.checks.empty()) {
         result.outcome = events::v1::OUTCOME_ALLOWED;
         result.allowed = true;

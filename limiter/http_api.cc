@@ -119,7 +119,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       rejected_size.Inc();
       return common::SendError(res, 413, "payload_too_large", "request body is too large");
     }
-    auto request = ParseCheckRequest(req.body, api.service.policy()->policy.MaxCost());
+    auto request = ParseCheckRequest(req.body, kMaxCost);
     if (!request.ok()) {
       rejected_invalid.Inc();
       return common::SendError(res, 400, "invalid_argument", request.status().message());

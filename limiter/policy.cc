@@ -32,15 +32,11 @@ bool Rule::Matches(std::string_view action) const {
   return actions.empty() || std::find(actions.begin(), actions.end(), action) != actions.end();
 }
 
-int64_t Policy::MaxCost() const {
-  int64_t max_cost = INT64_MAX;
-  for (const Rule& r : rules) {
-    const bool bucket = r.limit.algorithm == Algorithm::kTokenBucket ||
-                        r.limit.algorithm == Algorithm::kGcra ||
-                        r.limit.algorithm == Algorithm::kLeakyBucket;
-    max_cost = std::min(max_cost, bucket ? r.limit.burst : r.limit.limit);
-  }
-  return rules.empty() ? 1 : max_cost;
+int64_t Capacity(const LimitParams& limit) {
+  const bool bucket = limit.algorithm == Algorithm::kTokenBucket ||
+                      limit.algorithm == Algorithm::kGcra ||
+                      limit.algorithm == Algorithm::kLeakyBucket;
+  return bucket ? limit.burst : limit.limit;
 }
 
 Policy DefaultPolicy(int64_t capacity, double refill_per_sec) {

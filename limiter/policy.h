@@ -22,6 +22,9 @@ namespace rl::limiter {
 
 std::string_view ScopeName(Scope scope);
 
+// The most one request may cost under a rule: its bucket capacity, or its window's limit.
+int64_t Capacity(const LimitParams& limit);
+
 struct Rule {
   std::string name;
   LimitParams limit;
@@ -49,9 +52,6 @@ struct Policy {
   bool shadow_mode = false;         // every rule in shadow mode
   int ban_status = 429;             // 429 or 403
   std::set<std::string> allow_users, deny_users, allow_api_keys, deny_api_keys;
-
-  // The smallest limit of any rule: no request may cost more.
-  int64_t MaxCost() const;
 };
 
 // One rule for everyone: DEFAULT_CAPACITY tokens refilled at DEFAULT_REFILL_PER_SEC, per user and

@@ -16,7 +16,8 @@ TEST_P(AlgorithmTable, ReferenceModelAnswersEveryStepAsTheTableSays) {
   std::optional<AlgorithmState> state;
   for (size_t i = 0; i < c.steps.size(); ++i) {
     const auto& step = c.steps[i];
-    AlgorithmDecision d = Decide(state, testing::kCaseStartUs + step.at_ms * 1000, c.params, step.cost);
+    AlgorithmDecision d =
+        Decide(state, testing::kCaseStartUs + step.at_ms * 1000, c.params, step.cost);
     if (d.allowed) state = d.state;
     EXPECT_EQ(d.allowed, step.allowed) << "step " << i;
     EXPECT_NEAR(d.remaining, step.remaining, 1) << "step " << i;
@@ -24,7 +25,8 @@ TEST_P(AlgorithmTable, ReferenceModelAnswersEveryStepAsTheTableSays) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, AlgorithmTable, ::testing::ValuesIn(testing::AlgorithmCases()),
+INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, AlgorithmTable,
+                         ::testing::ValuesIn(testing::AlgorithmCases()),
                          [](const auto& info) { return info.param.name; });
 
 std::optional<AlgorithmState> Charge(const std::optional<AlgorithmState>& s, int64_t now,
@@ -64,15 +66,17 @@ TEST(TokenBucket, ClockGoingBackwardsRefillsNothing) {
 
 TEST(Algorithms, ACostAboveTheLimitIsNeverAdmittedAndSaysWhenToRetry) {
   for (const auto& c : testing::AlgorithmCases()) {
-    AlgorithmDecision d = Decide(std::nullopt, testing::kCaseStartUs, c.params, c.params.burst + c.params.limit);
+    AlgorithmDecision d =
+        Decide(std::nullopt, testing::kCaseStartUs, c.params, c.params.burst + c.params.limit);
     EXPECT_FALSE(d.allowed) << c.name;
     EXPECT_GT(d.retry_after_ms, 0) << c.name;
   }
 }
 
 TEST(Algorithms, NamesRoundTrip) {
-  for (auto a : {Algorithm::kTokenBucket, Algorithm::kGcra, Algorithm::kSlidingWindowLog,
-                 Algorithm::kSlidingWindowCounter, Algorithm::kFixedWindow, Algorithm::kLeakyBucket}) {
+  for (auto a :
+       {Algorithm::kTokenBucket, Algorithm::kGcra, Algorithm::kSlidingWindowLog,
+        Algorithm::kSlidingWindowCounter, Algorithm::kFixedWindow, Algorithm::kLeakyBucket}) {
     EXPECT_EQ(ParseAlgorithm(AlgorithmName(a)), a);
   }
   EXPECT_FALSE(ParseAlgorithm("token-bucket").has_value());

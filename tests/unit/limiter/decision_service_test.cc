@@ -30,10 +30,11 @@ class DecisionServiceTest : public ::testing::Test {
     options.fail_mode = mode;
     options.fail_closed_retry_after_ms = 2500;
     options.limiter_id = "lim-a";
-    service_ = std::make_unique<DecisionService>(store_, publisher_, clock_, metrics_, holder_, options);
+    service_ =
+        std::make_unique<DecisionService>(store_, publisher_, clock_, metrics_, holder_, options);
   }
-  CheckResult Check(const std::string& user, const std::string& action = "default", int64_t cost = 1,
-                    const std::string& api_key = "") {
+  CheckResult Check(const std::string& user, const std::string& action = "default",
+                    int64_t cost = 1, const std::string& api_key = "") {
     return service_->Check({.user_id = user, .action = action, .cost = cost, .api_key = api_key});
   }
   uint64_t Counted(const std::string& outcome) {
@@ -258,6 +259,15 @@ TEST_F(DecisionServiceTest, AllowAndDenyListsSkipTheRules) {
   store_.SetApiKey("rl:api_keys", "key-leaked", "free:dave");
   EXPECT_EQ(Check("", "default", 1, "key-leaked").http_status, 403);
   EXPECT_EQ(store_.decisions(), before);  // no rule was evaluated
+}
+
+TEST_F(DecisionServiceTest, ACostAboveTheCapacityOfAnApplyingRuleIsAClientError) {
+  Use(Yaml(kTwoRules));
+  CheckResult r = Check("u1", "login", 3);  // per-user allows 3, logins only 2
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_NE(r.error_message.find("rule logins"), std::string::npos) << r.error_message;
+  EXPECT_TRUE(Check("u1", "search", 3).allowed);  // the login rule does not apply to searches
+  EXPECT_EQ(store_.decisions(), 1);
 }
 
 TEST_F(DecisionServiceTest, AReplacedPolicyAppliesFromTheNextRequest) {

@@ -72,22 +72,41 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"not_yaml", "rules: [", "not valid YAML"},
         BadFile{"not_a_mapping", "- a\n- b", "must be a YAML mapping"},
         BadFile{"no_rules", "version: 1", "rules: must be a non-empty list"},
-        BadFile{"unknown_top_level", "rulez: []\nrules: [{name: a, limit: 1, window: 1s}]", "rulez: unknown setting"},
+        BadFile{"unknown_top_level", "rulez: []\nrules: [{name: a, limit: 1, window: 1s}]",
+                "rulez: unknown setting"},
         BadFile{"missing_limit", "rules: [{name: a, window: 1s}]", "rules[0].limit: is required"},
-        BadFile{"zero_limit", "rules: [{name: a, limit: 0, window: 1s}]", "rules[0].limit: must be from 1"},
-        BadFile{"text_limit", "rules: [{name: a, limit: lots, window: 1s}]", "rules[0].limit: must be an integer"},
-        BadFile{"bad_window", "rules: [{name: a, limit: 1, window: soon}]", "rules[0].window: must be a duration"},
-        BadFile{"bad_algorithm", "rules: [{name: a, algorithm: magic, limit: 1, window: 1s}]", "rules[0].algorithm: must be one of"},
-        BadFile{"bad_scope", "rules: [{name: a, limit: 1, window: 1s, scope: planet}]", "rules[0].scope"},
+        BadFile{"zero_limit", "rules: [{name: a, limit: 0, window: 1s}]",
+                "rules[0].limit: must be from 1"},
+        BadFile{"text_limit", "rules: [{name: a, limit: lots, window: 1s}]",
+                "rules[0].limit: must be an integer"},
+        BadFile{"bad_window", "rules: [{name: a, limit: 1, window: soon}]",
+                "rules[0].window: must be a duration"},
+        BadFile{"bad_algorithm", "rules: [{name: a, algorithm: magic, limit: 1, window: 1s}]",
+                "rules[0].algorithm: must be one of"},
+        BadFile{"bad_scope", "rules: [{name: a, limit: 1, window: 1s, scope: planet}]",
+                "rules[0].scope"},
         BadFile{"colon_in_name", "rules: [{name: 'a:b', limit: 1, window: 1s}]", "rules[0].name"},
-        BadFile{"duplicate_rule", "rules: [{name: a, limit: 1, window: 1s}, {name: a, limit: 2, window: 1s}]", "rules[1].name: \"a\" is defined twice"},
-        BadFile{"unknown_rule_setting", "rules: [{name: a, limit: 1, window: 1s, colour: red}]", "rules[0].colour: unknown setting"},
-        BadFile{"tier_unknown_rule", "rules: [{name: a, limit: 1, window: 1s}]\ntiers: {free: [b]}", "tiers.free: unknown rule \"b\""},
-        BadFile{"default_tier_unknown", "rules: [{name: a, limit: 1, window: 1s}]\ntiers: {free: [a]}\ndefault_tier: gold", "default_tier: unknown tier"},
-        BadFile{"key_unknown_tier", "rules: [{name: a, limit: 1, window: 1s}]\napi_keys: {k1: {user: u, tier: gold}}", "api_keys.k1.tier: unknown tier"},
-        BadFile{"key_without_user", "rules: [{name: a, limit: 1, window: 1s}]\napi_keys: {k1: {tier: default}}", "api_keys.k1.user: is required"},
-        BadFile{"penalty_incomplete", "rules: [{name: a, limit: 1, window: 1s, penalty: {blocks: 3}}]", "rules[0].penalty.within: is required"},
-        BadFile{"bad_ban_status", "ban_status: 418\nrules: [{name: a, limit: 1, window: 1s}]", "ban_status: must be 403 or 429"}),
+        BadFile{"duplicate_rule",
+                "rules: [{name: a, limit: 1, window: 1s}, {name: a, limit: 2, window: 1s}]",
+                "rules[1].name: \"a\" is defined twice"},
+        BadFile{"unknown_rule_setting", "rules: [{name: a, limit: 1, window: 1s, colour: red}]",
+                "rules[0].colour: unknown setting"},
+        BadFile{"tier_unknown_rule", "rules: [{name: a, limit: 1, window: 1s}]\ntiers: {free: [b]}",
+                "tiers.free: unknown rule \"b\""},
+        BadFile{"default_tier_unknown",
+                "rules: [{name: a, limit: 1, window: 1s}]\ntiers: {free: [a]}\ndefault_tier: gold",
+                "default_tier: unknown tier"},
+        BadFile{"key_unknown_tier",
+                "rules: [{name: a, limit: 1, window: 1s}]\napi_keys: {k1: {user: u, tier: gold}}",
+                "api_keys.k1.tier: unknown tier"},
+        BadFile{"key_without_user",
+                "rules: [{name: a, limit: 1, window: 1s}]\napi_keys: {k1: {tier: default}}",
+                "api_keys.k1.user: is required"},
+        BadFile{"penalty_incomplete",
+                "rules: [{name: a, limit: 1, window: 1s, penalty: {blocks: 3}}]",
+                "rules[0].penalty.within: is required"},
+        BadFile{"bad_ban_status", "ban_status: 418\nrules: [{name: a, limit: 1, window: 1s}]",
+                "ban_status: must be 403 or 429"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DefaultPolicy, IsOneTokenBucketPerUserAndAction) {
@@ -98,7 +117,7 @@ TEST(DefaultPolicy, IsOneTokenBucketPerUserAndAction) {
   EXPECT_DOUBLE_EQ(p.rules[0].limit.RatePerUs(), 0.5 / 1e6);
   EXPECT_EQ(p.rules[0].limit.window_ms, 20000);
   EXPECT_EQ(p.rules[0].scope, Scope::kUserAction);
-  EXPECT_EQ(p.MaxCost(), 10);
+  EXPECT_EQ(Capacity(p.rules[0].limit), 10);
 }
 
 TEST(Resolve, UnknownApiKeyIsRefusedAndKnownOneNamesTheUserAndTier) {

@@ -17,8 +17,9 @@ RedisValue Int(int64_t v) {
 TEST(ParsePolicyReply, ReadsNowTheBanFlagAndFiveNumbersPerRule) {
   RedisValue reply;
   reply.type = RedisValue::Type::kArray;
-  reply.elements = {Int(1700000000123), Int(0), Int(1), Int(4), Int(3000), Int(0), Int(0),
-                    Int(0),             Int(0), Int(9000), Int(250), Int(60000)};
+  reply.elements = {
+      Int(1700000000123), Int(0),   Int(1),    Int(4), Int(3000), Int(0), Int(0), Int(0), Int(0),
+      Int(9000),          Int(250), Int(60000)};
   auto a = ParsePolicyReply(reply, 2);
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(a->now_ms, 1700000000123);
