@@ -1,5 +1,7 @@
 #include "worker_settings.h"
 
+#include "kafka_admin.h"
+
 namespace rl::analytics {
 
 common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) {
@@ -21,6 +23,7 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   load.Int("ANALYTICS_BATCH_MAX_MS", &s.loop.batch_max_ms, 1, 60000);
   load.Int("ANALYTICS_RETENTION_MINUTES", &s.loop.retention_minutes, 1, 525600);
   if (auto status = load.Finish(); !status.ok()) return status;
+  s.kafka.extra_config = common::KafkaSecurityConfig(env);
   s.loop.batch_max_events = static_cast<size_t>(batch_max_events);
   auto redis = common::ParseRedisUrl(redis_url);
   if (!redis.ok()) {

@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -40,6 +41,21 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
 void SendError(httplib::Response& res, int status, std::string_view code,
                std::string_view message) {
   SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+bool HasBearerToken(const httplib::Request& req, const std::string& token) {
+  const std::string header = req.get_header_value("Authorization");
+  const std::string expected = "Bearer " + token;
+  return !token.empty() && header.size() == expected.size() &&
+         CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
+}
+
+bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
+                        const std::string& token) {
+  if (token.empty() || HasBearerToken(req, token)) return true;
+  res.set_header("WWW-Authenticate", "Bearer");
+  SendError(res, 401, "unauthenticated", "Authorization: Bearer <token> required");
+  return false;
 }
 
 bool IsJsonContentType(const httplib::Request& req) {

@@ -29,6 +29,14 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // Writes {"error": {"code": code, "message": message}}.
 void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message);
 
+// True if `token` is set and the request carries "Authorization: Bearer <token>" (compared in
+// constant time).
+bool HasBearerToken(const httplib::Request& req, const std::string& token);
+
+// When `token` is set and the request lacks it: answers 401 and returns false.
+bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
+                        const std::string& token);
+
 // True if the Content-Type is application/json, parameters such as charset allowed.
 bool IsJsonContentType(const httplib::Request& req);
 

@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 namespace rl::common {
 namespace {
 
@@ -15,6 +17,18 @@ extern "C" void LogToSpdlog(const rd_kafka_t*, int level, const char* facility, 
 }
 
 }  // namespace
+
+std::map<std::string, std::string> KafkaSecurityConfig(const EnvSource& env) {
+  std::map<std::string, std::string> config;
+  for (const char* prefix : {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_", "KAFKA_SSL_"}) {
+    for (const auto& [name, value] : env.WithPrefix(prefix)) {
+      std::string property = name.substr(6);  // drop "KAFKA_"
+      for (char& c : property) c = c == '_' ? '.' : static_cast<char>(std::tolower(c));
+      config[property] = value;
+    }
+  }
+  return config;
+}
 
 void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, LogToSpdlog); }
 

@@ -2,8 +2,10 @@
 // Helpers shared by the Kafka producer and consumer.
 
 #include <functional>
+#include <map>
 #include <string>
 
+#include "settings.h"
 #include "status.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
@@ -21,6 +23,12 @@ struct TopicSpec {
 // Waits up to 10 s for the broker, checking `cancelled` (may be empty) every 200 ms.
 Status CreateTopicIfMissing(rd_kafka_t* rk, const TopicSpec& spec,
                             const std::function<bool()>& cancelled);
+
+// librdkafka security settings from the environment: KAFKA_SECURITY_PROTOCOL and every
+// KAFKA_SASL_* and KAFKA_SSL_* variable, named as librdkafka names them with the prefix dropped,
+// '_' as '.' and lower case (KAFKA_SSL_CA_LOCATION -> ssl.ca.location). Values are secrets:
+// never log them. A property librdkafka does not know stops the start, naming it.
+std::map<std::string, std::string> KafkaSecurityConfig(const EnvSource& env);
 
 // Sends librdkafka's own log lines through spdlog, so they share the service's format.
 void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf);

@@ -80,6 +80,15 @@ const std::string* EnvSource::Find(std::string_view name) const {
   return it == vars_.end() ? nullptr : &it->second;
 }
 
+std::map<std::string, std::string> EnvSource::WithPrefix(std::string_view prefix) const {
+  std::map<std::string, std::string> out;
+  for (auto it = vars_.lower_bound(prefix); it != vars_.end() && it->first.rfind(prefix, 0) == 0;
+       ++it) {
+    out.emplace(it->first, it->second);
+  }
+  return out;
+}
+
 void SettingsLoader::Fail(const char* name, const std::string& value, const std::string& why) {
   if (!error_.ok()) return;
   error_ = Status::InvalidArgument(std::string(name) + "=\"" + value + "\": " + why);

@@ -24,6 +24,8 @@ class EnvSource {
   static Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text);
 
   const std::string* Find(std::string_view name) const;
+  // Every variable whose name starts with `prefix`.
+  std::map<std::string, std::string> WithPrefix(std::string_view prefix) const;
 
  private:
   std::map<std::string, std::string, std::less<>> vars_;

@@ -96,6 +96,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
   };
 
   server.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
     auto answer = deps.limiters.Check(req.body, req.get_header_value("Content-Type"));
     if (!answer) return no_limiter(res);
     CopyRateLimitHeaders(*answer, res);
@@ -124,10 +125,12 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     res.set_content(answer->body, "application/json");
   });
 
-  server.Get("/analytics", [&deps](const httplib::Request&, httplib::Response& res) {
+  server.Get("/analytics", [&deps](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     SendResult(deps.analytics.Global(), res);
   });
   server.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     std::string by = req.has_param("by") ? req.get_param_value("by") : "blocked";
     if (by != "blocked") {
       return common::SendError(res, 400, "invalid_argument", "by must be blocked");
@@ -146,6 +149,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     SendResult(deps.analytics.TopBlocked(limit), res);
   });
   server.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     const std::string user = req.matches[1];
     if (!common::IsValidUserId(user)) {
       return common::SendError(res, 400, "invalid_argument",

@@ -15,6 +15,8 @@ struct GatewayOptions {
   bool fail_open = true;                      // FAIL_MODE=open|closed, when no limiter answers
   int64_t fail_closed_retry_after_ms = 1000;  // FAIL_CLOSED_RETRY_AFTER_MS
   std::string api_action = "api";             // the action POST /api is checked as
+  std::string check_token;                    // CHECK_TOKEN: clients of POST /check must send it
+  std::string analytics_token;                // ANALYTICS_TOKEN: clients of /analytics must send it
 };
 
 // Everything the routes use; must outlive the server.

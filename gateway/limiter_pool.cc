@@ -59,6 +59,7 @@ std::unique_ptr<httplib::Client> HttpLimiterPool::Acquire(Limiter& limiter) {
   client->set_connection_timeout(sec, usec);
   client->set_read_timeout(sec, usec);
   client->set_write_timeout(sec, usec);
+  if (!options_.check_token.empty()) client->set_bearer_token_auth(options_.check_token);
   return client;
 }
 

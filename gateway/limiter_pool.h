@@ -39,6 +39,7 @@ struct LimiterPoolOptions {
   std::vector<std::string> urls;     // LIMITER_URLS, "http://host:port" each
   int timeout_ms = 1000;             // LIMITER_TIMEOUT_MS: connect and read timeout per try
   size_t max_idle_per_limiter = 64;  // keep-alive connections kept per limiter
+  std::string check_token;           // CHECK_TOKEN, sent to the limiters as a Bearer token
 };
 
 // Splits "http://a:1, http://b:2" into URLs, checking each is http://host:port.

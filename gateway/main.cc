@@ -45,6 +45,8 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   load.String("ANALYTICS_REDIS_URL", &redis_url, true);
   load.Int("ANALYTICS_REDIS_TIMEOUT_MS", &s.analytics_redis_timeout_ms, 1, 60000);
   load.Int("ANALYTICS_LAST_MINUTES", &s.analytics_minutes, 1, 1440);
+  load.String("CHECK_TOKEN", &s.api.check_token);
+  load.String("ANALYTICS_TOKEN", &s.api.analytics_token);
   if (auto st = load.Finish(); !st.ok()) return st;
   s.api.fail_open = fail_mode == "open";
   auto parsed = gateway::ParseLimiterUrls(urls);
@@ -52,6 +54,7 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
     return common::Status::InvalidArgument("LIMITER_URLS: " + parsed.status().message());
   s.limiters.urls = parsed.value();
   s.limiters.max_idle_per_limiter = static_cast<size_t>(s.service.http.threads);
+  s.limiters.check_token = s.api.check_token;
   auto redis = common::ParseRedisUrl(redis_url);
   if (!redis.ok()) {
     return common::Status::InvalidArgument("ANALYTICS_REDIS_URL: " + redis.status().message());
@@ -69,6 +72,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   LIMITER_URLS=http://127.0.0.1:8080  LIMITER_TIMEOUT_MS=1000
   FAIL_MODE=open|closed  FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  ANALYTICS_LAST_MINUTES=60
+  CHECK_TOKEN=  ANALYTICS_TOKEN=  (if set, Bearer tokens of /check and /analytics)
   HTTP_THREADS=64  LOG_LEVEL=info
 )";
 

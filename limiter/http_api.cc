@@ -1,7 +1,5 @@
 #include "http_api.h"
 
-#include <openssl/crypto.h>
-
 #include "event_codec.h"
 #include "http.h"
 #include "identifiers.h"
@@ -14,14 +12,6 @@ using nlohmann::json;
 namespace {
 
 int64_t CeilSeconds(int64_t ms) { return (ms + 999) / 1000; }
-
-// Constant-time comparison of a "Bearer <token>" header with the admin token.
-bool IsAdmin(const httplib::Request& req, const std::string& token) {
-  const std::string header = req.get_header_value("Authorization");
-  const std::string expected = "Bearer " + token;
-  return !token.empty() && header.size() == expected.size() &&
-         CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
-}
 
 }  // namespace
 
@@ -110,6 +100,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   server.Post("/check", [&api, &latency, &rejected_type, &rejected_size, &rejected_invalid](
                             const httplib::Request& req, httplib::Response& res) {
     const int64_t start_us = api.clock.MonotonicUs();
+    if (!common::RequireBearerToken(req, res, api.check_token)) return;
     if (!common::IsJsonContentType(req)) {
       rejected_type.Inc();
       return common::SendError(res, 415, "unsupported_media_type",
@@ -150,7 +141,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     if (api.admin_token.empty()) {
       return common::SendError(res, 403, "forbidden", "admin endpoints are off: set ADMIN_TOKEN");
     }
-    if (!IsAdmin(req, api.admin_token)) {
+    if (!common::HasBearerToken(req, api.admin_token)) {
       res.set_header("WWW-Authenticate", "Bearer");
       return common::SendError(res, 401, "unauthenticated", "Authorization: Bearer <ADMIN_TOKEN>");
     }

@@ -42,6 +42,7 @@ struct LimiterApi {
   common::MetricsRegistry& metrics;
   const common::Clock& clock;
   std::string admin_token;  // ADMIN_TOKEN; empty: admin endpoints answer 403
+  std::string check_token;  // CHECK_TOKEN; set: POST /check needs it as a Bearer token
 };
 
 // Registers POST /check, GET /health, GET /metrics, GET /config, and the admin endpoints

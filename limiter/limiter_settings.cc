@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "kafka_admin.h"
+
 namespace rl::limiter {
 
 namespace {
@@ -27,6 +29,8 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   std::string redis_url = "redis://127.0.0.1:6379";
   load.String("REDIS_URL", &redis_url, true);
   load.Int("REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
+  load.Int("REDIS_BREAKER_FAILURES", &s.breaker.failure_threshold, 1, 1000000);
+  load.Int("REDIS_BREAKER_OPEN_MS", &s.breaker.open_ms, 1, 3600000);
   load.OneOf("FAIL_MODE", &s.fail_mode, {"open", "closed"});
   load.Int("FAIL_CLOSED_RETRY_AFTER_MS", &s.options.fail_closed_retry_after_ms, 1, 3600000);
   load.Int("DEFAULT_CAPACITY", &s.default_capacity, 1, 1'000'000'000);
@@ -35,6 +39,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.String("LIMITS_FILE", &s.limits_file, true);
   load.Int("LIMITS_RELOAD_INTERVAL_MS", &s.limits_reload_interval_ms, 100, 3'600'000);
   load.String("ADMIN_TOKEN", &s.admin_token);
+  load.String("CHECK_TOKEN", &s.check_token);
   load.String("LIMITER_ID", &s.options.limiter_id, true);
   load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
   load.String("KAFKA_TOPIC", &s.kafka.topic, true);
@@ -46,6 +51,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("HEALTH_KAFKA_TIMEOUT_MS", &s.health_kafka_timeout_ms, 1, 60000);
   if (auto status = load.Finish(); !status.ok()) return status;
+  s.kafka.extra_config = common::KafkaSecurityConfig(env);
   auto redis = common::ParseRedisUrl(redis_url);
   if (!redis.ok()) return common::Status::InvalidArgument("REDIS_URL: " + redis.status().message());
   s.redis = redis.value();
@@ -60,9 +66,11 @@ std::string LimiterHelp() {
 Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
   LIMITER_HOST=127.0.0.1   LIMITER_PORT=8080          LIMITER_ID=<hostname>-<random>
   REDIS_URL=redis://127.0.0.1:6379                    REDIS_TIMEOUT_MS=50
+  REDIS_BREAKER_FAILURES=5  REDIS_BREAKER_OPEN_MS=1000
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
   LIMITS_FILE=config/limits.yaml (rules, tiers, API keys; see docs/configuration.md)
   LIMITS_RELOAD_INTERVAL_MS=1000  ADMIN_TOKEN=  (Bearer token of GET/DELETE /limits/<user>)
+  CHECK_TOKEN=  (if set, POST /check needs "Authorization: Bearer <CHECK_TOKEN>")
   DEFAULT_CAPACITY=10      DEFAULT_REFILL_PER_SEC=1   (the one rule used without a limits file)
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_PARTITIONS=12
   KAFKA_REPLICATION_FACTOR=1    KAFKA_QUEUE_MAX_MESSAGES=100000  KAFKA_LINGER_MS=5

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "circuit_breaker.h"
 #include "decision_service.h"
 #include "http.h"
 #include "kafka_producer.h"
@@ -16,6 +17,7 @@ struct LimiterSettings {
   common::ServiceSettings service{.port = 8080};  // LIMITER_HOST, LIMITER_PORT, LOG_LEVEL, HTTP_*
   common::RedisEndpoint redis;                    // REDIS_URL (redis://127.0.0.1:6379)
   int redis_timeout_ms = 50;                      // REDIS_TIMEOUT_MS
+  common::CircuitBreakerOptions breaker;          // REDIS_BREAKER_FAILURES, REDIS_BREAKER_OPEN_MS
   std::string fail_mode = "open";                 // FAIL_MODE: open|closed
   int kafka_flush_timeout_ms = 10000;             // KAFKA_FLUSH_TIMEOUT_MS, on SIGTERM
   int health_kafka_timeout_ms = 500;              // HEALTH_KAFKA_TIMEOUT_MS
@@ -26,6 +28,7 @@ struct LimiterSettings {
   bool limits_file_required = false;               // LIMITS_FILE was set: it must exist
   int limits_reload_interval_ms = 1000;            // LIMITS_RELOAD_INTERVAL_MS
   std::string admin_token;                         // ADMIN_TOKEN (never logged)
+  std::string check_token;                         // CHECK_TOKEN (never logged)
   common::KafkaProducerOptions kafka;              // KAFKA_*
 };
 

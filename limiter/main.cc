@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "decision_service.h"
+#include "guarded_decision_store.h"
 #include "http.h"
 #include "http_api.h"
 #include "kafka_event_publisher.h"
@@ -68,7 +69,8 @@ int main(int argc, char** argv) {
                            .script_reloads = &metrics.AddCounter(
                                "rl_redis_script_reloads_total",
                                "EVALSHA answered NOSCRIPT and the script was sent again")});
-  limiter::RedisDecisionStore store(redis, clock);
+  limiter::RedisDecisionStore redis_store(redis, clock);
+  limiter::GuardedDecisionStore store(redis_store, s.breaker, clock, metrics);
 
   auto producer = common::KafkaProducer::Create(
       s.kafka,

@@ -242,6 +242,9 @@ void ExpectFailModeAndRecovery(RedisServer& redis, ServiceProcess& limiter, bool
     if (expected_status == 503) EXPECT_EQ(res->get_header_value("Retry-After"), "1");
   }
   EXPECT_GE(MetricValue(*client, "rl_decisions_total{outcome=\"" + expected_outcome + "\"}"), 5);
+  // Five failures in a row open the circuit breaker: Redis is no longer called until a probe.
+  EXPECT_GE(MetricValue(*client, "rl_redis_circuit_opened_total"), 1);
+  EXPECT_EQ(MetricValue(*client, "rl_redis_circuit_state"), 1);
   kill ? redis.Start() : redis.Resume();
   // Recovered means Redis decides again. After a pause the answer may be "blocked": commands
   // that timed out were still in Redis's socket buffers and ran on SIGCONT, charging the bucket.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kafka_admin.h"
+
 namespace rl::common {
 namespace {
 
@@ -81,6 +83,20 @@ TEST(SettingsLoader, RejectsOutOfRangeIntegersAndUnknownChoices) {
   Status s = load.Finish();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("PORT"), std::string::npos);  // the first error is reported
+}
+
+TEST(KafkaSecurityConfig, MapsPrefixedVariablesToLibrdkafkaProperties) {
+  EnvSource env(std::map<std::string, std::string>{{"KAFKA_SECURITY_PROTOCOL", "SASL_SSL"},
+                                                   {"KAFKA_SASL_MECHANISMS", "SCRAM-SHA-512"},
+                                                   {"KAFKA_SASL_PASSWORD", "pw"},
+                                                   {"KAFKA_SSL_CA_LOCATION", "/etc/ca.pem"},
+                                                   {"KAFKA_BROKERS", "b:9092"},
+                                                   {"KAFKA_TOPIC", "t"}});
+  auto config = KafkaSecurityConfig(env);
+  EXPECT_EQ(config, (std::map<std::string, std::string>{{"security.protocol", "SASL_SSL"},
+                                                        {"sasl.mechanisms", "SCRAM-SHA-512"},
+                                                        {"sasl.password", "pw"},
+                                                        {"ssl.ca.location", "/etc/ca.pem"}}));
 }
 
 }  // namespace
