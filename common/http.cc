@@ -89,6 +89,9 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) 
                                                 "Content-Length: 0)"
                                               : std::string(code);
     SendError(res, res.status, code, message);
+    // A malformed request leaves the stream in an unknown state: do not wait for another on it.
+    if (res.status == 400 || res.status == 413 || res.status == 414)
+      res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   }));
   server.set_exception_handler(

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "identifiers.h"
 #include "service.h"
+#include "strict_json.h"
 
 namespace rl::gateway {
 
@@ -58,10 +59,10 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
     if (!common::IsJsonContentType(req)) {
       return Status::InvalidArgument("a body must be JSON (Content-Type: application/json)");
     }
-    json doc = json::parse(req.body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-      return Status::InvalidArgument("body must be a JSON object");
-    }
+    auto parsed = common::ParseStrictJson(req.body);
+    if (!parsed.ok()) return parsed.status();
+    const json& doc = parsed.value();
+    if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
     if (auto user = doc.find("user_id"); user != doc.end()) {
       if (!user->is_string()) return Status::InvalidArgument("user_id must be a string");
       check["user_id"] = *user;

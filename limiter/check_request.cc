@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
 
 #include "identifiers.h"
+#include "strict_json.h"
 
 namespace rl::limiter {
 
@@ -14,8 +17,9 @@ using common::Status;
 using nlohmann::json;
 
 Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
+  auto parsed = common::ParseStrictJson(body);
+  if (!parsed.ok()) return parsed.status();
+  json& doc = parsed.value();
   if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
 
   CheckRequest request;

@@ -114,8 +114,9 @@ int main(int argc, char** argv) {
   httplib::Server server;
   common::ConfigureServer(server, s.service.http);
   limiter::LimiterApi api{
-      service, store, [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
-      metrics, clock, s.admin_token};
+      service,      store, [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+      metrics,      clock, s.admin_token,
+      s.check_token};
   limiter::RegisterLimiterRoutes(server, api);
   const std::string banner =
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",

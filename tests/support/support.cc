@@ -460,6 +460,47 @@ void ExpectExactlyTheStream(RedisServer& redis, const StreamShape& shape) {
   EXPECT_EQ(wrong_users, 0) << "users whose counts differ from what was produced";
 }
 
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                    bool* closed) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    if (closed) *closed = true;
+    return out;
+  }
+  send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  timeval tv{0, 50'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool eof = false;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+      eof = true;
+      break;
+    }
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  if (closed) *closed = eof;
+  return out;
+}
+
+int64_t RssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
 httplib::Result PostCheck(httplib::Client& client, const std::string& body) {
   return client.Post("/check", body, "application/json");
 }

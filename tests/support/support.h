@@ -176,6 +176,14 @@ void ProduceStream(EventProducer& producer, const StreamShape& shape, std::atomi
 // allowed and blocked.
 void ExpectExactlyTheStream(RedisServer& redis, const StreamShape& shape);
 
+// Sends raw bytes to 127.0.0.1:port and reads until the server closes or `timeout` passes.
+// *closed tells which happened.
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                    bool* closed = nullptr);
+
+// Resident memory of a process, in KiB.
+int64_t RssKib(pid_t pid);
+
 // POST /check with a JSON body.
 httplib::Result PostCheck(httplib::Client& client, const std::string& body);
 

@@ -25,6 +25,11 @@ TEST(ParseCheckRequest, ReadsEveryField) {
   EXPECT_EQ(r->api_key, "k");
 }
 
+TEST(ParseCheckRequest, SameKeyInDifferentObjectsIsNotADuplicate) {
+  EXPECT_TRUE(
+      ParseCheckRequest(R"({"user_id":"a","x":{"user_id":1},"y":[{"k":1},{"k":2}]})", 10).ok());
+}
+
 TEST(ParseCheckRequest, IgnoresUnknownFields) {
   EXPECT_TRUE(ParseCheckRequest(R"({"user_id":"u1","trace":{"x":[1,2]}})", 10).ok());
 }
@@ -80,7 +85,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"fractional_cost", R"({"user_id":"u","cost":1.5})", "cost must be an integer"},
         BadBody{"string_cost", R"({"user_id":"u","cost":"1"})", "cost must be an integer"},
         BadBody{"null_cost", R"({"user_id":"u","cost":null})", "cost must be an integer"},
-        BadBody{"number_api_key", R"({"user_id":"u","api_key":5})", "api_key must be a string"}),
+        BadBody{"number_api_key", R"({"user_id":"u","api_key":5})", "api_key must be a string"},
+        BadBody{"duplicate_user_id", R"({"user_id":"a","user_id":"b"})", "duplicate key"},
+        BadBody{"duplicate_nested_key", R"({"user_id":"a","x":{"k":1,"k":2}})", "duplicate key"},
+        BadBody{"byte_order_mark", "\xEF\xBB\xBF{\"user_id\":\"u\"}", "byte order mark"},
+        BadBody{"deeply_nested", std::string(2000, '[') + std::string(2000, ']'), "JSON object"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(IsValidUserIdRule, AcceptsMultibyteUtf8UpToTheByteLimit) {

@@ -1,0 +1,231 @@
+// Hostile HTTP input on every endpoint of every service: each gets a fast 4xx JSON answer, with
+// no crash, no Redis key, no memory growth, and no other client slowed down.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support.h"
+
+namespace rl::testing {
+namespace {
+
+using nlohmann::json;
+
+struct Hostile {
+  std::string name;
+  std::string content_type;
+  std::string body;
+};
+
+std::vector<Hostile> HostileBodies() {
+  const std::string json_type = "application/json";
+  return {
+      {"truncated", json_type, R"({"user_id":"u)"},
+      {"trailing_garbage", json_type, R"({"user_id":"u"}})"},
+      {"invalid_utf8", json_type, "{\"user_id\":\"\xc3\x28\"}"},
+      {"lone_surrogate", json_type, R"({"user_id":"\udc00"})"},
+      {"byte_order_mark", json_type, "\xEF\xBB\xBF{\"user_id\":\"u\"}"},
+      {"deeply_nested", json_type,
+       "{\"user_id\":" + std::string(1900, '[') + std::string(1900, ']') + "}"},
+      {"huge_number", json_type, R"({"user_id":"u","cost":1e999999})"},
+      {"zero_cost", json_type, R"({"user_id":"u","cost":0})"},
+      {"negative_cost", json_type, R"({"user_id":"u","cost":-5})"},
+      {"huge_cost", json_type, R"({"user_id":"u","cost":99999999999999999999})"},
+      {"wrong_type_user", json_type, R"({"user_id":{"a":1}})"},
+      {"null_user", json_type, R"({"user_id":null})"},
+      {"duplicate_keys", json_type, R"({"user_id":"a","user_id":"b"})"},
+      {"nul_in_user", json_type, "{\"user_id\":\"a\\u0000b\"}"},
+      {"long_user", json_type, "{\"user_id\":\"" + std::string(3000, 'u') + "\"}"},
+      {"oversized", json_type, "{\"user_id\":\"u\",\"x\":\"" + std::string(8000, 'x') + "\"}"},
+      {"wrong_content_type", "text/plain", R"({"user_id":"u"})"},
+      {"no_content_type", "", R"({"user_id":"u"})"},
+  };
+}
+
+class HostileInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A slow or broken client holds a thread for at most read timeout + keep-alive timeout.
+    limiter_ = StartLimiter(redis_, "127.0.0.1:1", "rl.hostile",
+                            {{"HTTP_READ_TIMEOUT_MS", "1000"},
+                             {"HTTP_KEEPALIVE_TIMEOUT_S", "1"},
+                             {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+    gateway_ = std::make_unique<ServiceProcess>(
+        "gateway", "GATEWAY_PORT",
+        Env{{"LIMITER_URLS", "http://127.0.0.1:" + std::to_string(limiter_->port())},
+            {"ANALYTICS_REDIS_URL", redis_.url()},
+            {"HTTP_READ_TIMEOUT_MS", "1000"}});
+    worker_ = std::make_unique<ServiceProcess>("analytics-worker", "WORKER_PORT",
+                                               Env{{"ANALYTICS_REDIS_URL", redis_.url()},
+                                                   {"KAFKA_BROKERS", "127.0.0.1:1"},
+                                                   {"HTTP_READ_TIMEOUT_MS", "1000"}});
+  }
+  std::vector<ServiceProcess*> Services() {
+    return {limiter_.get(), gateway_.get(), worker_.get()};
+  }
+
+  static void ExpectJson4xx(const httplib::Result& res, const std::string& what) {
+    ASSERT_TRUE(res) << what;
+    EXPECT_GE(res->status, 400) << what;
+    EXPECT_LT(res->status, 500) << what;
+    json body = json::parse(res->body, nullptr, false);
+    EXPECT_TRUE(body.contains("error") && body["error"].contains("code"))
+        << what << ": " << res->body;
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<ServiceProcess> limiter_, gateway_, worker_;
+};
+
+TEST_F(HostileInputTest, MalformedBodiesGetA4xxJsonErrorOnEveryPostEndpoint) {
+  auto limiter = limiter_->Client();
+  auto gateway = gateway_->Client();
+  for (const auto& h : HostileBodies()) {
+    auto t0 = std::chrono::steady_clock::now();
+    ExpectJson4xx(limiter->Post("/check", h.body, h.content_type), "limiter /check " + h.name);
+    ExpectJson4xx(gateway->Post("/check", h.body, h.content_type), "gateway /check " + h.name);
+    if (h.name.find("cost") ==
+        std::string::npos) {  // /api takes only a user: cost is no field of it
+      ExpectJson4xx(
+          gateway->Post("/api", h.body, h.content_type.empty() ? "text/plain" : h.content_type),
+          "gateway /api " + h.name);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << h.name << " was slow";
+  }
+  EXPECT_EQ(redis_.Must({"DBSIZE"}).integer, 0) << "hostile input created Redis keys";
+  EXPECT_TRUE(limiter_->process().Running());
+  EXPECT_TRUE(gateway_->process().Running());
+}
+
+TEST_F(HostileInputTest, WrongMethodsPathsAndHugePathsGetA4xxJsonErrorEverywhere) {
+  for (ServiceProcess* service : Services()) {
+    auto client = service->Client();
+    ExpectJson4xx(client->Get("/no/such/path"), "unknown path");
+    ExpectJson4xx(client->Post("/health", "{}", "application/json"), "POST /health");
+    ExpectJson4xx(client->Put("/metrics", "{}", "application/json"), "PUT /metrics");
+    ExpectJson4xx(client->Delete("/health"), "DELETE /health");
+    ExpectJson4xx(client->Get("/" + std::string(20000, 'a')), "20 KB path");
+  }
+  auto gateway = gateway_->Client();
+  ExpectJson4xx(gateway->Get("/analytics/" + std::string(300, 'u')), "long user id");
+  ExpectJson4xx(gateway->Get("/analytics/a%00b"), "NUL in user id");
+  // Ids with ':', '{' and '}' are legitimate and get their own, separate buckets.
+  auto limiter = limiter_->Client();
+  for (const char* user : {"a:b", "a", "{a}", "a}:x"}) {
+    auto res = PostCheck(*limiter, json{{"user_id", user}}.dump());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(json::parse(res->body)["remaining"], 4) << user;  // each its own fresh bucket
+  }
+}
+
+TEST_F(HostileInputTest, LyingAndEndlessBodiesAreCutOffWithoutHarm) {
+  const int port = limiter_->port();
+  // Content-Length larger than the body: the read times out (HTTP_READ_TIMEOUT_MS=1000).
+  bool closed = false;
+  auto t0 = std::chrono::steady_clock::now();
+  RawHttp(port,
+          "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+          "100\r\n\r\n{\"user_id\":",
+          5s, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  // Content-Length smaller than what follows: the rest is a malformed second request.
+  std::string reply = RawHttp(port,
+                              "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/json\r\nContent-Length: 5\r\n\r\n{\"user_id\":\"u\"}",
+                              3s);
+  EXPECT_NE(reply.find("HTTP/1.1 4"), std::string::npos) << reply;
+  // An endless chunked body is refused once past the 4 KiB limit.
+  std::string chunked =
+      "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n";
+  for (int i = 0; i < 200; ++i) chunked += "100\r\n" + std::string(256, 'x') + "\r\n";
+  reply = RawHttp(port, chunked, 3s);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 4", 0), 0u) << reply.substr(0, 200);
+  EXPECT_EQ(redis_.Must({"DBSIZE"}).integer, 0);
+}
+
+TEST_F(HostileInputTest, SlowClientsDoNotStarveOthersAndAreCutOff) {
+  const int port = limiter_->port();
+  // Ten slowloris connections trickling header bytes.
+  std::atomic<bool> stop{false};
+  std::atomic<int> cut_off{0};
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 10; ++i) {
+    slow.emplace_back([&] {
+      bool closed = false;
+      RawHttp(port, "POST /check HTTP/1.1\r\nHost: x\r\nX-Slow: ", 5s, &closed);
+      if (closed) ++cut_off;
+    });
+  }
+  // Meanwhile normal clients are served as usual.
+  auto client = limiter_->Client();
+  for (int i = 0; i < 50; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto res = PostCheck(*client, R"({"user_id":"patient"})");
+    ASSERT_TRUE(res);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+  }
+  for (auto& t : slow) t.join();
+  EXPECT_EQ(cut_off.load(), 10) << "slow connections must be closed after HTTP_READ_TIMEOUT_MS";
+}
+
+TEST_F(HostileInputTest, ThousandsOfHostileRequestsDoNotGrowMemory) {
+  auto client = limiter_->Client();
+  auto bodies = HostileBodies();
+  auto send = [&](int i) {  // each body with its own content type, as in the table
+    const Hostile& h = bodies[i % bodies.size()];
+    client->Post("/check", h.body, h.content_type);
+  };
+  for (int i = 0; i < 300; ++i) send(i);
+  const int64_t before = RssKib(limiter_->process().pid());
+  for (int i = 0; i < 5000; ++i) send(i);
+  const int64_t after = RssKib(limiter_->process().pid());
+  EXPECT_LT(after - before, 8 * 1024)
+      << "RSS grew from " << before << " KiB to " << after << " KiB";
+  EXPECT_EQ(redis_.Must({"DBSIZE"}).integer, 0);
+}
+
+TEST(Tokens, CheckTokenProtectsCheckAndAnalyticsTokenProtectsAnalytics) {
+  RedisServer redis;
+  auto limiter = StartLimiter(redis, "127.0.0.1:1", "rl.tokens",
+                              {{"CHECK_TOKEN", "check-secret"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  auto gateway = std::make_unique<ServiceProcess>(
+      "gateway", "GATEWAY_PORT",
+      Env{{"LIMITER_URLS", "http://127.0.0.1:" + std::to_string(limiter->port())},
+          {"ANALYTICS_REDIS_URL", redis.url()},
+          {"CHECK_TOKEN", "check-secret"},
+          {"ANALYTICS_TOKEN", "analytics-secret"}});
+  auto direct = limiter->Client();
+  const std::string body = R"({"user_id":"u"})";
+  EXPECT_EQ(PostCheck(*direct, body)->status, 401);
+  EXPECT_EQ(
+      direct->Post("/check", {{"Authorization", "Bearer nope"}}, body, "application/json")->status,
+      401);
+  EXPECT_EQ(
+      direct->Post("/check", {{"Authorization", "Bearer check-secret"}}, body, "application/json")
+          ->status,
+      200);
+
+  auto front = gateway->Client();
+  EXPECT_EQ(PostCheck(*front, body)->status, 401);
+  EXPECT_EQ(
+      front->Post("/check", {{"Authorization", "Bearer check-secret"}}, body, "application/json")
+          ->status,
+      200);
+  EXPECT_EQ(front->Post("/api", {{"X-User-Id", "v"}}, "", "application/json")->status,
+            200);  // public
+  EXPECT_EQ(front->Get("/analytics")->status, 401);
+  EXPECT_EQ(front->Get("/analytics/u")->status, 401);
+  EXPECT_EQ(front->Get("/analytics/u", {{"Authorization", "Bearer analytics-secret"}})->status,
+            200);
+  for (auto* p : {&limiter->process(), &gateway->process()}) {
+    std::string log = p->LogTail(100000);
+    EXPECT_EQ(log.find("check-secret"), std::string::npos);
+    EXPECT_EQ(log.find("analytics-secret"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace rl::testing
