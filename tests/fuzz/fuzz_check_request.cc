@@ -1,0 +1,25 @@
+// libFuzzer target: POST /check body parsing and validation must never crash, hang or leak,
+// whatever the bytes.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "check_request.h"
+#include "identifiers.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  auto request = rl::limiter::ParseCheckRequest(body, 100);
+  if (request.ok()) {
+    // Whatever is accepted is a valid request.
+    if (!request->api_key.empty() || !request->user_id.empty()) {
+      if (!request->user_id.empty() && !rl::common::IsValidUserId(request->user_id)) __builtin_trap();
+      if (!rl::common::IsValidAction(request->action)) __builtin_trap();
+      if (request->cost < 1 || request->cost > 100) __builtin_trap();
+    } else {
+      __builtin_trap();
+    }
+  }
+  rl::common::IsValidUserId(body);
+  return 0;
+}
