@@ -151,7 +151,9 @@ RedisServer::RedisServer() : port_(FreePort()), dir_(MakeTempDir("redis")) {
 void RedisServer::Start() {
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
-                               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_},
+                               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_,
+                               // DEBUG SLEEP and DEBUG POPULATE make faults on demand
+                               "--enable-debug-command", "local"},
       Env{}, dir_ + "/redis.log");
   bool up = Eventually(
       [this] {

@@ -1,0 +1,157 @@
+// The limiter under dependency failures: answers stay fast and follow the fail mode, degraded
+// answers are counted, and everything recovers by itself; no event is lost while Kafka is down or
+// when the limiter is stopped under load.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support.h"
+
+namespace rl::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string Outcome(const httplib::Result& res) {
+  return res ? json::parse(res->body, nullptr, false).value("outcome", "") : "no answer";
+}
+
+TEST(RedisFaults, MaxmemoryUnderNoevictionAnswersByFailModeAndRecovers) {
+  RedisServer redis;
+  auto limiter =
+      StartLimiter(redis, "127.0.0.1:1", "rl.fault.oom", {{"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  auto client = limiter->Client();
+  ASSERT_EQ(Outcome(PostCheck(*client, R"({"user_id":"before"})")), "allowed");
+  redis.Must({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  redis.Must({"DEBUG", "POPULATE", "20000", "filler", "100"});
+  redis.Must({"CONFIG", "SET", "maxmemory", "1mb"});
+  auto res = PostCheck(*client, R"({"user_id":"new-user"})");
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Outcome(res), "fail_open");
+  EXPECT_GE(MetricValue(*client, "rl_redis_errors_total{kind=\"error\"}"), 1);
+  redis.Must({"CONFIG", "SET", "maxmemory", "0"});
+  EXPECT_TRUE(Eventually(
+      [&] { return Outcome(PostCheck(*client, R"({"user_id":"new-user"})")) == "allowed"; }, 10s));
+}
+
+TEST(RedisFaults, ASlowServerIsCutOffAtTheTimeoutAndRecovers) {
+  RedisServer redis;
+  auto limiter = StartLimiter(
+      redis, "127.0.0.1:1", "rl.fault.slow",
+      {{"FAIL_MODE", "closed"}, {"REDIS_TIMEOUT_MS", "50"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  auto client = limiter->Client();
+  ASSERT_EQ(Outcome(PostCheck(*client, R"({"user_id":"u"})")), "allowed");
+  std::thread sleeper([&] {
+    common::RedisPool slow(
+        {.endpoint = {.host = "127.0.0.1", .port = redis.port()}, .timeout_ms = 5000});
+    slow.Command({"DEBUG", "SLEEP", "1.5"});  // Redis answers nobody for 1.5 s
+  });
+  std::this_thread::sleep_for(100ms);  // let DEBUG SLEEP start: the fault under test
+  auto t0 = std::chrono::steady_clock::now();
+  auto res = PostCheck(*client, R"({"user_id":"u"})");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 700ms);  // 50 ms timeout plus a generous margin
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(Outcome(res), "fail_closed");
+  sleeper.join();
+  EXPECT_TRUE(Eventually(
+      [&] { return Outcome(PostCheck(*client, R"({"user_id":"u"})")) == "allowed"; }, 10s));
+  EXPECT_GE(MetricValue(*client, "rl_redis_errors_total{kind=\"timeout\"}"), 1);
+}
+
+TEST(RedisFaults, RestartWithEmptyDataStartsBucketsFullAndReloadsTheScript) {
+  RedisServer redis;
+  auto limiter = StartLimiter(redis, "127.0.0.1:1", "rl.fault.empty",
+                              {{"DEFAULT_CAPACITY", "2"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  auto client = limiter->Client();
+  PostCheck(*client, R"({"user_id":"u"})");
+  PostCheck(*client, R"({"user_id":"u"})");
+  ASSERT_EQ(Outcome(PostCheck(*client, R"({"user_id":"u"})")), "blocked");
+  redis.Kill();
+  redis.Start();  // no persistence: all limit state and the cached script are gone
+  EXPECT_TRUE(Eventually(
+      [&] { return Outcome(PostCheck(*client, R"({"user_id":"u"})")) == "allowed"; }, 10s));
+  EXPECT_GE(MetricValue(*client, "rl_redis_script_reloads_total"), 1);
+}
+
+TEST(KafkaFaults, ChecksStayFastWhileTheBrokerIsDownAndEveryEventArrivesAfterwards) {
+  RedisServer redis;
+  KafkaBroker broker;
+  const std::string topic = "rl.fault.kafka-down";
+  auto limiter = StartLimiter(redis, broker.bootstrap(), topic, {{"DEFAULT_CAPACITY", "1000000"}});
+  auto client = limiter->Client();
+  ASSERT_TRUE(Eventually(
+      [&] { return json::parse(client->Get("/health")->body)["kafka"]["topic_ready"] == true; },
+      30s));
+
+  auto timed_checks = [&](int n, std::vector<double>* ms) {
+    for (int i = 0; i < n; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto res = PostCheck(*client, R"({"user_id":"u)" + std::to_string(i % 50) + R"("})");
+      ms->push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ASSERT_TRUE(res && res->status == 200);
+    }
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::vector<double> before, during;
+  timed_checks(200, &before);
+  broker.Stop();
+  const auto outage_end = std::chrono::steady_clock::now() + 60s;
+  int during_count = 0;
+  while (std::chrono::steady_clock::now() < outage_end) {  // the 60 s outage under test
+    timed_checks(50, &during);
+    during_count += 50;
+    std::this_thread::sleep_for(200ms);
+  }
+  broker.Start();
+  EXPECT_LT(median(during), std::max(5.0, 3 * median(before)))
+      << "median /check latency " << median(before) << " ms before, " << median(during)
+      << " ms during";
+  const size_t total = 200 + during_count;
+  ASSERT_TRUE(
+      Eventually([&] { return MetricValue(*client, "rl_events_delivered_total") >= total; }, 120s))
+      << "delivered " << MetricValue(*client, "rl_events_delivered_total") << " of " << total;
+  EXPECT_EQ(MetricValue(*client, "rl_events_dropped_total{reason=\"queue_full\"}"), 0);
+  EXPECT_EQ(MetricValue(*client, "rl_events_delivery_failed_total"), 0);
+  EXPECT_EQ(ReadDecisions(broker.bootstrap(), topic, total, 60s).size(), total);
+}
+
+TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
+  RedisServer redis;
+  const std::string topic = "rl.fault.sigterm";
+  auto limiter =
+      StartLimiter(redis, SharedKafka().bootstrap(), topic, {{"DEFAULT_CAPACITY", "1000000"}});
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 8; ++t) {
+    load.emplace_back([&, t] {
+      auto client = limiter->Client();
+      while (!stop) {
+        auto res = PostCheck(*client, R"({"user_id":"load-)" + std::to_string(t) + R"("})");
+        if (!res) break;  // the limiter has stopped listening
+        if (res->status == 200) ++answered;
+      }
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return answered.load() > 2000; }, 60s));
+  limiter->process().Signal(SIGTERM);
+  EXPECT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
+  stop = true;
+  for (auto& t : load) t.join();
+  auto events =
+      ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(answered.load()), 60s);
+  EXPECT_GE(events.size(), static_cast<size_t>(answered.load()))
+      << "every answered decision has its event";
+  EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rl::testing
