@@ -153,5 +153,41 @@ TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
 }
 
+TEST(KafkaFaults, AFullBufferDropsEventsCountedAndLoggedNeverDelayingAnswers) {
+  RedisServer redis;
+  auto limiter = StartLimiter(redis, "127.0.0.1:1", "rl.fault.full",  // nothing listens there
+                              {{"DEFAULT_CAPACITY", "1000"},
+                               {"KAFKA_QUEUE_MAX_MESSAGES", "10"},
+                               {"KAFKA_MESSAGE_TIMEOUT_MS", "1000"},
+                               {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  auto client = limiter->Client();
+  for (int i = 0; i < 60; ++i) ASSERT_EQ(PostCheck(*client, R"({"user_id":"u"})")->status, 200);
+  EXPECT_GE(MetricValue(*client, "rl_events_dropped_total{reason=\"queue_full\"}"), 50);
+  EXPECT_NE(limiter->process().LogTail().find("producer queue full"), std::string::npos);
+  // What was queued is given up after KAFKA_MESSAGE_TIMEOUT_MS, and counted too.
+  EXPECT_TRUE(Eventually(
+      [&] { return MetricValue(*client, "rl_events_delivery_failed_total") >= 10; }, 15s))
+      << MetricValue(*client, "rl_events_delivery_failed_total");
+  EXPECT_NE(limiter->process().LogTail().find("event delivery failed"), std::string::npos);
+}
+
+TEST(RedisFaults, AclUsersAreSupportedAndAWrongPasswordIsAFailModeAnswer) {
+  RedisServer redis;
+  redis.Must({"ACL", "SETUSER", "limiter", "on", ">s3cret-pw", "~*", "&*", "+@all"});
+  const std::string host = "@127.0.0.1:" + std::to_string(redis.port());
+  auto good = StartLimiter(
+      redis, "127.0.0.1:1", "rl.fault.acl",
+      {{"REDIS_URL", "redis://limiter:s3cret-pw" + host}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  EXPECT_EQ(Outcome(PostCheck(*good->Client(), R"({"user_id":"u"})")), "allowed");
+  auto bad = StartLimiter(
+      redis, "127.0.0.1:1", "rl.fault.acl",
+      {{"REDIS_URL", "redis://limiter:wrong" + host}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  EXPECT_EQ(Outcome(PostCheck(*bad->Client(), R"({"user_id":"u"})")), "fail_open");
+  for (auto* p : {&good->process(), &bad->process()}) {
+    EXPECT_EQ(p->LogTail(100000).find("s3cret-pw"), std::string::npos)
+        << "a password reached the log";
+  }
+}
+
 }  // namespace
 }  // namespace rl::testing
