@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (request.ok()) {
     // Whatever is accepted is a valid request.
     if (!request->api_key.empty() || !request->user_id.empty()) {
-      if (!request->user_id.empty() && !rl::common::IsValidUserId(request->user_id)) __builtin_trap();
+      if (!request->user_id.empty() && !rl::common::IsValidUserId(request->user_id))
+        __builtin_trap();
       if (!rl::common::IsValidAction(request->action)) __builtin_trap();
       if (request->cost < 1 || request->cost > 100) __builtin_trap();
     } else {
