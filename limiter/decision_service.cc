@@ -12,6 +12,8 @@ using events::v1::Outcome;
 
 namespace {
 constexpr char kStoreErrors[] = "rl_redis_errors_total";
+// Events need a user: this one stands for requests whose API key could not be looked up.
+constexpr char kUnresolvedApiKeyUser[] = "api_key:unresolved";
 constexpr char kStoreErrorsHelp[] = "Decisions Redis could not make, by kind";
 
 // What a client may take at most, and over which window, under one rule.
@@ -128,7 +130,9 @@ CheckResult DecisionService::Check(const CheckRequest& request) {
       if (!entry.ok()) {
         CheckResult r = FailModeResult(entry.status());
         outcomes_[r.outcome]->Inc();
-        Publish(request.user_id, request, r, clock_.NowMs());
+        // The key's user is unknown; never publish the key itself (a secret).
+        Publish(request.user_id.empty() ? kUnresolvedApiKeyUser : request.user_id, request, r,
+                clock_.NowMs());
         return r;
       }
       if (entry.value()) {  // "<tier>:<user>"

@@ -249,6 +249,15 @@ TEST_F(DecisionServiceTest, ApiKeysComeFromTheFileOrTheRedisHashAndUnknownOnesGe
   EXPECT_EQ(unknown.error_code, "unauthenticated");
 }
 
+TEST_F(DecisionServiceTest, AnApiKeyLookupThatFailsIsAFailModeAnswerWithAPublishableEvent) {
+  Use(Yaml(kTiers), FailMode::kOpen);
+  store_.Fail(common::Status::Unavailable("down"));
+  CheckResult r = Check("", "default", 1, "key-from-redis");
+  EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_OPEN);
+  ASSERT_FALSE(publisher_.events().empty());
+  EXPECT_EQ(publisher_.events().back().user_id(), "api_key:unresolved");  // never the key
+}
+
 TEST_F(DecisionServiceTest, AllowAndDenyListsSkipTheRules) {
   Use(Yaml(kTiers));
   const int before = store_.decisions();
