@@ -149,6 +149,11 @@ int64_t KafkaProducer::Flush(int timeout_ms) {
   return rd_kafka_outq_len(handle->rk);
 }
 
+void KafkaProducer::InjectFatalErrorForTest() {
+  rd_kafka_test_fatal_error(CurrentHandle()->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                            "injected by a test");
+}
+
 int64_t KafkaProducer::QueueLength() const { return rd_kafka_outq_len(CurrentHandle()->rk); }
 
 Status KafkaProducer::ProbeBroker(int timeout_ms, int64_t* latency_us) const {

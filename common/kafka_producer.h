@@ -61,6 +61,10 @@ class KafkaProducer {
 
   bool topic_ready() const { return topic_ready_.load(); }
 
+  // Test seam: makes librdkafka raise a fatal error on the current producer, as a broken
+  // idempotence sequence would. Only tests call it.
+  void InjectFatalErrorForTest();
+
   struct Handle;  // one librdkafka producer instance; public for the C callbacks only
 
  private:

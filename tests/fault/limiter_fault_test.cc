@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "kafka_producer.h"
 #include "support.h"
 
 namespace rl::testing {
@@ -187,6 +188,31 @@ TEST(RedisFaults, AclUsersAreSupportedAndAWrongPasswordIsAFailModeAnswer) {
     EXPECT_EQ(p->LogTail(100000).find("s3cret-pw"), std::string::npos)
         << "a password reached the log";
   }
+}
+
+TEST(KafkaFaults, AFatalProducerErrorRecreatesTheProducerAndDeliveryGoesOn) {
+  common::SystemClock clock;
+  common::MetricsRegistry metrics;
+  common::Counter delivered, failed, restarts;
+  common::KafkaProducerOptions options;
+  options.brokers = SharedKafka().bootstrap();
+  options.topic = "rl.fault.fatal";
+  options.partitions = 3;
+  auto producer = common::KafkaProducer::Create(options, {&delivered, &failed, &restarts}, clock);
+  ASSERT_TRUE(producer.ok()) << producer.status().message();
+  common::KafkaProducer& p = *producer.value();
+  ASSERT_TRUE(Eventually([&] { return p.topic_ready(); }, 30s));
+  for (int i = 0; i < 10; ++i) p.Produce("u", "before");
+  ASSERT_TRUE(Eventually([&] { return delivered.Value() == 10; }, 30s));
+
+  p.InjectFatalErrorForTest();
+  ASSERT_TRUE(Eventually([&] { return restarts.Value() == 1; }, 10s)) << "producer not recreated";
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(p.Produce("u", "after"), common::KafkaProducer::Enqueued::kQueued);
+  }
+  EXPECT_TRUE(Eventually([&] { return delivered.Value() == 20; }, 30s))
+      << delivered.Value() << " delivered, " << failed.Value() << " failed";
+  EXPECT_EQ(p.Flush(10000), 0);
 }
 
 }  // namespace
