@@ -1,6 +1,9 @@
 #include "aggregator.h"
 
+#include <algorithm>
+#include <climits>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "analytics_keys.h"
@@ -8,11 +11,24 @@
 
 namespace rl::analytics {
 
+std::optional<int64_t> EventSequence(const events::v1::Decision& d) {
+  const std::string& id = d.event_id();
+  const std::string prefix = d.limiter_id() + "-";
+  if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  int64_t seq = 0;
+  for (size_t i = prefix.size(); i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9' || seq > (INT64_MAX - 9) / 10) return std::nullopt;
+    seq = seq * 10 + (id[i] - '0');
+  }
+  return seq;
+}
+
 std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decision>& decisions,
                                             int64_t retention_minutes) {
   using Kind = AnalyticsOp::Kind;
   std::map<std::tuple<Kind, std::string, std::string>, int64_t> sums;
   std::map<std::string, int64_t> expiries;
+  std::map<std::string, int64_t> max_sequence;  // limiter key -> highest sequence in the batch
   auto add = [&sums](Kind kind, const std::string& key, const std::string& field, int64_t n) {
     sums[{kind, key, field}] += n;
   };
@@ -32,12 +48,21 @@ std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decisi
     add(Kind::kHashIncrBy, kGlobalKey, verdict, 1);
     add(Kind::kHashIncrBy, kGlobalKey, outcome, 1);
     if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopBlockedKey, d.user_id(), 1);
+    if (auto seq = EventSequence(d); seq && !d.limiter_id().empty()) {
+      const std::string limiter = LimiterKey(d.limiter_id());
+      add(Kind::kHashIncrBy, limiter, "seen", 1);
+      int64_t& highest = max_sequence[limiter];
+      highest = std::max(highest, *seq);
+      add(Kind::kSetAdd, kLimitersKey, d.limiter_id(), 0);
+    }
   }
   std::vector<AnalyticsOp> ops;
   ops.reserve(sums.size() + expiries.size());
   for (const auto& [k, n] : sums)
     ops.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
   for (const auto& [key, at] : expiries) ops.push_back({Kind::kExpireAt, key, "", at});
+  for (const auto& [key, seq] : max_sequence)
+    ops.push_back({Kind::kHashMax, key, "max_sequence", seq});
   return ops;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ struct AnalyticsOp {
     kHashIncrBy = 'H',       // HINCRBY key field amount
     kSortedSetIncrBy = 'Z',  // ZINCRBY key amount field
     kExpireAt = 'X',         // EXPIREAT key amount (Unix seconds); field unused
+    kSetAdd = 'S',           // SADD key field; amount unused
+    kHashMax = 'M',          // HSET key field amount if amount is above the stored value
   };
   Kind kind;
   std::string key;
@@ -24,8 +27,13 @@ struct AnalyticsOp {
 };
 
 // Folds a batch of decisions into the increments it causes (see analytics_keys.h), merged so
-// that each (key, field) appears once; deterministic order. Pure.
+// that each (key, field) appears once; deterministic order. Pure. Per limiter instance it also
+// counts the events seen and the highest event sequence, so that events a limiter lost (a
+// SIGKILL with events still in its producer buffer) show as max_sequence - seen.
 // `retention_minutes`: a per-minute bucket expires this long after its minute ends.
+// The sequence number of "<limiter_id>-<sequence>" event ids; nullopt for any other shape.
+std::optional<int64_t> EventSequence(const events::v1::Decision& d);
+
 std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decision>& decisions,
                                             int64_t retention_minutes);
 

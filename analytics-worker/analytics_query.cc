@@ -1,5 +1,7 @@
 #include "analytics_query.h"
 
+#include <algorithm>
+
 #include "analytics_keys.h"
 #include "read_user_lua.h"
 
@@ -97,6 +99,27 @@ Result<json> AnalyticsQuery::TopBlocked(int limit) {
         {{"user_id", reply->elements[i].str}, {"blocked", ToInt(reply->elements[i + 1])}});
   }
   return json{{"by", "blocked"}, {"users", users}};
+}
+
+Result<json> AnalyticsQuery::Limiters() {
+  auto ids = redis_.Command({"SRANDMEMBER", kLimitersKey, "1000"});
+  if (!ids.ok()) return ids.status();
+  if (ids->is_error()) return Status::Internal(ids->str);
+  json limiters = json::array();
+  for (const auto& id : ids->elements) {
+    auto counts = redis_.Command({"HMGET", LimiterKey(id.str), "seen", "max_sequence"});
+    if (!counts.ok()) return counts.status();
+    if (counts->elements.size() != 2) return Status::Internal("HMGET: unexpected reply");
+    const int64_t seen = ToInt(counts->elements[0]);
+    const int64_t max_sequence = ToInt(counts->elements[1]);
+    limiters.push_back({{"limiter_id", id.str},
+                        {"seen", seen},
+                        {"max_sequence", max_sequence},
+                        {"missing", std::max<int64_t>(0, max_sequence - seen)}});
+  }
+  std::sort(limiters.begin(), limiters.end(),
+            [](const json& a, const json& b) { return a["limiter_id"] < b["limiter_id"]; });
+  return json{{"limiters", limiters}};
 }
 
 }  // namespace rl::analytics

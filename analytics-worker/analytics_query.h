@@ -27,6 +27,10 @@ class AnalyticsQuery {
   common::Result<nlohmann::json> Global();
   // {"by": "blocked", "users": [{"user_id", "blocked"}, ...]} highest first.
   common::Result<nlohmann::json> TopBlocked(int limit);
+  // {"limiters": [{"limiter_id", "seen", "max_sequence", "missing"}, ...]}: per limiter instance,
+  // events counted, the highest event sequence, and the difference: events that limiter decided
+  // but never got to Kafka (a crash with events in its buffer). Lists at most 1000 limiters.
+  common::Result<nlohmann::json> Limiters();
 
  private:
   common::RedisPool& redis_;

@@ -149,6 +149,10 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     }
     SendResult(deps.analytics.TopBlocked(limit), res);
   });
+  server.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
+    SendResult(deps.analytics.Limiters(), res);
+  });
   server.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     const std::string user = req.matches[1];

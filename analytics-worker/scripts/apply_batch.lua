@@ -8,7 +8,8 @@
 -- ARGV[2]  first offset of the batch
 -- ARGV[3]  next offset after the batch
 -- ARGV[4..] writes, four arguments each: kind, key, field, amount
---          kind H: HINCRBY key field amount; Z: ZINCRBY key amount field; X: EXPIREAT key amount
+--          kind H: HINCRBY key field amount; Z: ZINCRBY key amount field; X: EXPIREAT key amount;
+--          S: SADD key field; M: HSET key field amount if amount is above the stored value
 -- Reply:   {1, next} applied, or {0, stored position} rejected
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if stored and stored ~= ARGV[2] then
@@ -17,7 +18,7 @@ end
 -- Scripts are not rolled back on error, so check every write before making any.
 for i = 4, #ARGV, 4 do
   local kind = ARGV[i]
-  if (kind ~= 'H' and kind ~= 'Z' and kind ~= 'X') or ARGV[i + 3] == nil then
+  if (kind ~= 'H' and kind ~= 'Z' and kind ~= 'X' and kind ~= 'S' and kind ~= 'M') or ARGV[i + 3] == nil then
     return redis.error_reply('apply_batch: malformed write at argument ' .. i)
   end
 end
@@ -27,8 +28,13 @@ for i = 4, #ARGV, 4 do
     redis.call('HINCRBY', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   elseif kind == 'Z' then
     redis.call('ZINCRBY', ARGV[i + 1], ARGV[i + 3], ARGV[i + 2])
-  else
+  elseif kind == 'X' then
     redis.call('EXPIREAT', ARGV[i + 1], ARGV[i + 3])
+  elseif kind == 'S' then
+    redis.call('SADD', ARGV[i + 1], ARGV[i + 2])
+  else
+    local stored = tonumber(redis.call('HGET', ARGV[i + 1], ARGV[i + 2]) or '0')
+    if tonumber(ARGV[i + 3]) > stored then redis.call('HSET', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])

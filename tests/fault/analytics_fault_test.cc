@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "analytics_query.h"
 #include "support.h"
 
 namespace rl::testing {
@@ -121,6 +122,60 @@ TEST_F(AnalyticsFaultTest, BrokerRestartMidStreamLosesAndDuplicatesNothing) {
   ASSERT_EQ(producer.acked(), static_cast<uint64_t>(shape.count));
   EXPECT_EQ(producer.failed(), 0u);
   CatchUpAndCheck(workers, shape);
+}
+
+TEST_F(AnalyticsFaultTest, LimiterKilledUnderLoadLosesABoundedNumberOfEventsAndGapsAreReported) {
+  const std::string topic = "rl.fault." + Name();
+  CreateTopic(SharedKafka().bootstrap(), topic, 3);
+  std::vector<std::unique_ptr<ServiceProcess>> workers;
+  workers.push_back(StartWorker(redis_, SharedKafka().bootstrap(), topic, "g-" + topic));
+  // A longer linger keeps more events in the producer buffer when the SIGKILL lands.
+  auto limiter = StartLimiter(redis_, SharedKafka().bootstrap(), topic,
+                              {{"DEFAULT_CAPACITY", "1000000"}, {"KAFKA_LINGER_MS", "200"}});
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 8; ++t) {
+    load.emplace_back([&, t] {
+      auto client = limiter->Client();
+      for (int i = 0; !stop; ++i) {
+        auto res =
+            PostCheck(*client, R"({"user_id":"kill-)" + std::to_string((t * 7 + i) % 40) + R"("})");
+        if (!res) break;
+        ++answered;
+      }
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return answered.load() > 3000; }, 60s));
+  limiter->process().Signal(SIGKILL);
+  limiter->process().WaitExit(10s);
+  stop = true;
+  for (auto& t : load) t.join();
+
+  // Whatever reached Kafka is counted exactly once; what did not is bounded by the buffer.
+  const size_t in_kafka =
+      ReadDecisions(SharedKafka().bootstrap(), topic, answered.load() + 8, 15s).size();
+  ASSERT_TRUE(Eventually(
+      [&] { return HashInt(redis_, "rla:global", "total") == static_cast<int64_t>(in_kafka); },
+      60s))
+      << HashInt(redis_, "rla:global", "total") << " counted of " << in_kafka << " in Kafka";
+  const int64_t lost = static_cast<int64_t>(answered.load()) - static_cast<int64_t>(in_kafka);
+  EXPECT_LT(lost, 2000) << "answered " << answered.load() << ", in Kafka " << in_kafka;
+
+  common::SystemClock clock;
+  analytics::AnalyticsQuery query(redis_.client(), clock, 60);
+  auto limiters = query.Limiters();
+  ASSERT_TRUE(limiters.ok());
+  ASSERT_EQ(limiters.value()["limiters"].size(), 1u);
+  const auto& report = limiters.value()["limiters"][0];
+  EXPECT_EQ(report["seen"].get<int64_t>(), static_cast<int64_t>(in_kafka));
+  EXPECT_EQ(report["missing"].get<int64_t>(),
+            report["max_sequence"].get<int64_t>() - report["seen"].get<int64_t>());
+  // Gaps below the highest delivered sequence are reported; a lost tail beyond it cannot be.
+  EXPECT_LE(report["missing"].get<int64_t>(), std::max<int64_t>(0, lost) + 8);
+  std::cout << "[ figures  ] limiter SIGKILL: " << answered.load() << " answered, " << in_kafka
+            << " in Kafka and counted, " << lost << " lost (" << report["missing"]
+            << " reported as gaps, max sequence " << report["max_sequence"] << ")\n";
 }
 
 }  // namespace

@@ -65,6 +65,24 @@ TEST(AggregateDecisions, BucketsByEventMinuteAndExpiresAfterTheRetention) {
   EXPECT_EQ(ops.back().kind, Kind::kExpireAt);
 }
 
+TEST(AggregateDecisions, CountsEventsAndTheHighestSequencePerLimiter) {
+  auto with_id = [](const std::string& limiter, const std::string& event_id) {
+    events::v1::Decision d = Decision("u", true, 0, events::v1::OUTCOME_ALLOWED);
+    d.set_limiter_id(limiter);
+    d.set_event_id(event_id);
+    return d;
+  };
+  auto ops = AggregateDecisions({with_id("host-a1", "host-a1-7"), with_id("host-a1", "host-a1-9"),
+                                 with_id("b", "b-1"), with_id("c", "c-x"), with_id("d", "e-4")},
+                                60);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterKey("host-a1"), "seen"), 2);
+  EXPECT_EQ(Sum(ops, Kind::kHashMax, LimiterKey("host-a1"), "max_sequence"), 9);
+  EXPECT_EQ(Sum(ops, Kind::kHashMax, LimiterKey("b"), "max_sequence"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterKey("c"), "seen"), 0);  // not "<id>-<number>"
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterKey("d"), "seen"), 0);
+  EXPECT_EQ(Sum(ops, Kind::kSetAdd, kLimitersKey, "host-a1"), 0);  // present once
+}
+
 TEST(AggregateDecisions, EmptyBatchWritesNothing) {
   EXPECT_TRUE(AggregateDecisions({}, 1440).empty());
 }
