@@ -49,7 +49,7 @@ std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decisi
     add(Kind::kHashIncrBy, kGlobalKey, outcome, 1);
     if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopBlockedKey, d.user_id(), 1);
     if (auto seq = EventSequence(d); seq && !d.limiter_id().empty()) {
-      const std::string limiter = LimiterKey(d.limiter_id());
+      const std::string limiter = LimiterLedgerKey(d.limiter_id());
       add(Kind::kHashIncrBy, limiter, "seen", 1);
       int64_t& highest = max_sequence[limiter];
       highest = std::max(highest, *seq);

@@ -15,12 +15,6 @@ std::string UserMinuteKey(std::string_view user_id, int64_t minute) {
   return UserKey(user_id) + ":m:" + std::to_string(minute);
 }
 
-std::string LimiterKey(std::string_view limiter_id) {
-  std::string key = "rla:limiter:{";
-  common::AppendKeyEscaped(key, limiter_id);
-  return key + "}";
-}
-
 std::string OffsetsKey(std::string_view topic) { return "rla:offsets:" + std::string(topic); }
 
 }  // namespace rl::analytics

@@ -8,15 +8,15 @@
 //   rla:global                   hash   total, allowed, blocked, o:<outcome>
 //   rla:top:blocked              zset   user -> blocked count
 //   rla:offsets:<topic>          hash   partition -> next offset to apply (the consumer position)
-//   rla:limiters                 set    limiter instance ids seen in events
-//   rla:limiter:{<limiter id>}   hash   seen (events counted), max_sequence (highest event
-//   sequence)
+//   rla:limiters, rla:limiter:{<limiter id>}: the limiter ledger, see common/limiter_ledger.h
 // User ids are escaped with common::AppendKeyEscaped, so every key is injective and one user's
 // keys share a Redis Cluster slot.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "limiter_ledger.h"
 
 namespace rl::analytics {
 
@@ -25,7 +25,7 @@ std::string UserMinuteKey(std::string_view user_id, int64_t minute);
 inline constexpr char kGlobalKey[] = "rla:global";
 inline constexpr char kTopBlockedKey[] = "rla:top:blocked";
 std::string OffsetsKey(std::string_view topic);
-inline constexpr char kLimitersKey[] = "rla:limiters";
-std::string LimiterKey(std::string_view limiter_id);
+using common::kLimitersKey;
+using common::LimiterLedgerKey;
 
 }  // namespace rl::analytics

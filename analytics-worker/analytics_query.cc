@@ -105,17 +105,30 @@ Result<json> AnalyticsQuery::Limiters() {
   auto ids = redis_.Command({"SRANDMEMBER", kLimitersKey, "1000"});
   if (!ids.ok()) return ids.status();
   if (ids->is_error()) return Status::Internal(ids->str);
+  const int64_t now_ms = clock_.NowMs();
   json limiters = json::array();
   for (const auto& id : ids->elements) {
-    auto counts = redis_.Command({"HMGET", LimiterKey(id.str), "seen", "max_sequence"});
-    if (!counts.ok()) return counts.status();
-    if (counts->elements.size() != 2) return Status::Internal("HMGET: unexpected reply");
-    const int64_t seen = ToInt(counts->elements[0]);
-    const int64_t max_sequence = ToInt(counts->elements[1]);
-    limiters.push_back({{"limiter_id", id.str},
-                        {"seen", seen},
-                        {"max_sequence", max_sequence},
-                        {"missing", std::max<int64_t>(0, max_sequence - seen)}});
+    auto ledger = redis_.Command({"HMGET", LimiterLedgerKey(id.str), "seen", "max_sequence",
+                                  "decided", "recorded_at_ms", "state"});
+    if (!ledger.ok()) return ledger.status();
+    if (ledger->elements.size() != 5) return Status::Internal("HMGET: unexpected reply");
+    const auto& f = ledger->elements;
+    const int64_t seen = ToInt(f[0]);
+    const int64_t max_sequence = ToInt(f[1]);
+    // The limiter's record lags its newest events by up to one interval; the workers may have
+    // counted beyond it.
+    const int64_t decided = std::max(ToInt(f[2]), max_sequence);
+    const int64_t recorded_at_ms = ToInt(f[3]);
+    json entry = {{"limiter_id", id.str},
+                  {"decided", decided},
+                  {"seen", seen},
+                  {"max_sequence", max_sequence},
+                  {"missing", std::max<int64_t>(0, decided - seen)},
+                  {"state", f[4].type == RedisValue::Type::kString ? f[4].str : "unknown"},
+                  {"recorded_at_ms", recorded_at_ms},
+                  {"record_age_ms", nullptr}};
+    if (recorded_at_ms > 0) entry["record_age_ms"] = std::max<int64_t>(0, now_ms - recorded_at_ms);
+    limiters.push_back(std::move(entry));
   }
   std::sort(limiters.begin(), limiters.end(),
             [](const json& a, const json& b) { return a["limiter_id"] < b["limiter_id"]; });

@@ -27,9 +27,14 @@ class AnalyticsQuery {
   common::Result<nlohmann::json> Global();
   // {"by": "blocked", "users": [{"user_id", "blocked"}, ...]} highest first.
   common::Result<nlohmann::json> TopBlocked(int limit);
-  // {"limiters": [{"limiter_id", "seen", "max_sequence", "missing"}, ...]}: per limiter instance,
-  // events counted, the highest event sequence, and the difference: events that limiter decided
-  // but never got to Kafka (a crash with events in its buffer). Lists at most 1000 limiters.
+  // {"limiters": [{"limiter_id", "decided", "seen", "max_sequence", "missing", "state",
+  // "recorded_at_ms", "record_age_ms"}, ...]}: per limiter instance, how many events it decided
+  // (its own record, written every LIMITER_PROGRESS_INTERVAL_MS, or the highest sequence counted
+  // if that is newer), how many the workers counted, and the difference: events it decided that
+  // never reached the counters (dropped, or lost in a crash). state is "running", "stopped" (a
+  // clean shutdown) or "unknown" (no record); a "running" limiter whose record stopped ageing
+  // less than a few intervals ago died. While events are in flight, missing includes them.
+  // Lists at most 1000 limiters.
   common::Result<nlohmann::json> Limiters();
 
  private:

@@ -8,9 +8,6 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   WorkerSettings s;
   common::SettingsLoader load(env);
   common::LoadServiceSettings(load, "WORKER", &s.service);
-  std::string redis_url = "redis://127.0.0.1:6379";
-  load.String("REDIS_URL", &redis_url, true);
-  load.String("ANALYTICS_REDIS_URL", &redis_url, true);
   load.Int("ANALYTICS_REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
   load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
   load.String("KAFKA_TOPIC", &s.kafka.topic, true);
@@ -25,10 +22,8 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   if (auto status = load.Finish(); !status.ok()) return status;
   s.kafka.extra_config = common::KafkaSecurityConfig(env);
   s.loop.batch_max_events = static_cast<size_t>(batch_max_events);
-  auto redis = common::ParseRedisUrl(redis_url);
-  if (!redis.ok()) {
-    return common::Status::InvalidArgument("ANALYTICS_REDIS_URL: " + redis.status().message());
-  }
+  auto redis = common::AnalyticsRedisEndpoint(env);
+  if (!redis.ok()) return redis.status();
   s.redis = redis.value();
   return s;
 }

@@ -94,6 +94,16 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   return endpoint;
 }
 
+Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env) {
+  const char* name = env.Find("ANALYTICS_REDIS_URL") ? "ANALYTICS_REDIS_URL" : "REDIS_URL";
+  const std::string* url = env.Find(name);
+  auto parsed = ParseRedisUrl(url ? *url : "redis://127.0.0.1:6379");
+  if (!parsed.ok()) {
+    return Status::InvalidArgument(std::string(name) + ": " + parsed.status().message());
+  }
+  return parsed;
+}
+
 LuaScript::LuaScript(std::string_view body) : body_(body) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(body_.data()), body_.size(), digest);

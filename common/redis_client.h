@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "metrics.h"
+#include "settings.h"
 #include "status.h"
 
 struct redisContext;
@@ -38,6 +39,10 @@ struct RedisEndpoint {
   std::string Describe() const;
 };
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
+
+// The Redis of the analytics (counters, consumer positions, the limiter ledger):
+// ANALYTICS_REDIS_URL, else REDIS_URL, else redis://127.0.0.1:6379. An error names the variable.
+Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env);
 
 // A Lua script with its SHA1, for EVALSHA with a NOSCRIPT fallback.
 class LuaScript {

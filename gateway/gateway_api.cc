@@ -53,7 +53,8 @@ void SendResult(const Result<json>& result, httplib::Response& res) {
 
 }  // namespace
 
-Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action) {
+Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,
+                                 const common::TrustedProxies& trusted) {
   json check = {{"action", action}};
   if (!req.body.empty()) {
     if (!common::IsJsonContentType(req)) {
@@ -76,7 +77,10 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
     check["api_key"] = req.get_header_value("X-API-Key");
   }
   if (!check.contains("user_id")) {
-    return Status::InvalidArgument("a user is required: body user_id, X-User-Id or X-API-Key");
+    std::vector<std::string> forwarded_for;
+    auto [first, last] = req.headers.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) forwarded_for.push_back(it->second);
+    check["user_id"] = "ip:" + common::ClientAddress(req.remote_addr, forwarded_for, trusted);
   }
   if (!common::IsValidUserId(check["user_id"].get_ref<const std::string&>())) {
     return Status::InvalidArgument(
@@ -106,7 +110,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
   });
 
   server.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
-    auto check = ApiCheckBody(req, deps.options.api_action);
+    auto check = ApiCheckBody(req, deps.options.api_action, deps.options.trusted_proxies);
     if (!check.ok())
       return common::SendError(res, 400, "invalid_argument", check.status().message());
     auto answer = deps.limiters.Check(check.value(), "application/json");

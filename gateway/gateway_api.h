@@ -5,6 +5,7 @@
 #include <string>
 
 #include "analytics_query.h"
+#include "client_address.h"
 #include "clock.h"
 #include "limiter_pool.h"
 #include "metrics.h"
@@ -17,6 +18,7 @@ struct GatewayOptions {
   std::string api_action = "api";             // the action POST /api is checked as
   std::string check_token;                    // CHECK_TOKEN: clients of POST /check must send it
   std::string analytics_token;                // ANALYTICS_TOKEN: clients of /analytics must send it
+  common::TrustedProxies trusted_proxies;     // TRUSTED_PROXIES: whose X-Forwarded-For is believed
 };
 
 // Everything the routes use; must outlive the server.
@@ -29,9 +31,11 @@ struct GatewayDeps {
 };
 
 // Picks the user of a POST /api request: the JSON body's user_id, else X-User-Id, else
-// X-API-Key (then also sent as api_key). Returns the /check body to send, or why there is none.
-// Pure.
-common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action);
+// X-API-Key (then also sent as api_key), else the caller's address as "ip:<address>"
+// (common::ClientAddress: X-Forwarded-For counts only from a trusted proxy). Returns the /check
+// body to send, or why the request is invalid. Pure.
+common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,
+                                         const common::TrustedProxies& trusted);
 
 // Registers POST /check, POST /api, GET /analytics, GET /analytics/top, GET /analytics/<user>,
 // GET /health and GET /metrics.

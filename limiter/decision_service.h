@@ -64,6 +64,9 @@ class DecisionService {
 
   std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }
 
+  // The highest event sequence handed out: how many events this instance has decided.
+  uint64_t events_decided() const { return sequence_.load(std::memory_order_relaxed); }
+
  private:
   CheckResult FailModeResult(const common::Status& why);
   CheckResult FromAnswer(const Policy& policy, const std::vector<RuleCheck>& checks,

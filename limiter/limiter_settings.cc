@@ -50,11 +50,16 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("KAFKA_MESSAGE_TIMEOUT_MS", &s.kafka.message_timeout_ms, 1000, 3'600'000);
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("HEALTH_KAFKA_TIMEOUT_MS", &s.health_kafka_timeout_ms, 1, 60000);
+  load.Int("ANALYTICS_REDIS_TIMEOUT_MS", &s.analytics_redis_timeout_ms, 1, 60000);
+  load.Int("LIMITER_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
   if (auto status = load.Finish(); !status.ok()) return status;
   s.kafka.extra_config = common::KafkaSecurityConfig(env);
   auto redis = common::ParseRedisUrl(redis_url);
   if (!redis.ok()) return common::Status::InvalidArgument("REDIS_URL: " + redis.status().message());
   s.redis = redis.value();
+  auto analytics_redis = common::AnalyticsRedisEndpoint(env);
+  if (!analytics_redis.ok()) return analytics_redis.status();
+  s.analytics_redis = analytics_redis.value();
   s.options.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
   s.service.http.max_body_bytes = kMaxCheckBodyBytes;
   return s;
@@ -68,6 +73,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   REDIS_URL=redis://127.0.0.1:6379                    REDIS_TIMEOUT_MS=50
   REDIS_BREAKER_FAILURES=5  REDIS_BREAKER_OPEN_MS=1000
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
+  ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  LIMITER_PROGRESS_INTERVAL_MS=5
+    (where the limiter records how far it decided, for GET /analytics/limiters)
   LIMITS_FILE=config/limits.yaml (rules, tiers, API keys; see docs/configuration.md)
   LIMITS_RELOAD_INTERVAL_MS=1000  ADMIN_TOKEN=  (Bearer token of GET/DELETE /limits/<user>)
   CHECK_TOKEN=  (if set, POST /check needs "Authorization: Bearer <CHECK_TOKEN>")

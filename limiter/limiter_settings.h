@@ -30,6 +30,9 @@ struct LimiterSettings {
   std::string admin_token;                         // ADMIN_TOKEN (never logged)
   std::string check_token;                         // CHECK_TOKEN (never logged)
   common::KafkaProducerOptions kafka;              // KAFKA_*
+  common::RedisEndpoint analytics_redis;  // ANALYTICS_REDIS_URL, else REDIS_URL: the ledger
+  int analytics_redis_timeout_ms = 1000;  // ANALYTICS_REDIS_TIMEOUT_MS
+  int progress_interval_ms = 5;           // LIMITER_PROGRESS_INTERVAL_MS
 };
 
 // Loads and validates; the error names the offending variable.

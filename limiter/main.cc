@@ -16,6 +16,7 @@
 #include "logging.h"
 #include "metrics.h"
 #include "policy_holder.h"
+#include "progress_recorder.h"
 #include "redis_client.h"
 #include "redis_decision_store.h"
 #include "service.h"
@@ -110,6 +111,11 @@ int main(int argc, char** argv) {
                                                            s.limits_reload_interval_ms);
   }
   limiter::DecisionService service(store, publisher, clock, metrics, policies, s.options);
+  common::RedisPool analytics_redis(
+      {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
+  limiter::ProgressRecorder progress(
+      analytics_redis, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
+      metrics, s.progress_interval_ms);
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http);
@@ -138,6 +144,9 @@ int main(int argc, char** argv) {
                  s.kafka_flush_timeout_ms);
   } else {
     spdlog::info("events: all events delivered");
+  }
+  if (progress.Finish()) {
+    spdlog::info("progress: recorded {} events decided, stopped cleanly", service.events_decided());
   }
   return 0;
 }

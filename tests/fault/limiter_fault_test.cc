@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "kafka_producer.h"
+#include "limiter_ledger.h"
 #include "support.h"
 
 namespace rl::testing {
@@ -127,8 +128,8 @@ TEST(KafkaFaults, ChecksStayFastWhileTheBrokerIsDownAndEveryEventArrivesAfterwar
 TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   RedisServer redis;
   const std::string topic = "rl.fault.sigterm";
-  auto limiter =
-      StartLimiter(redis, SharedKafka().bootstrap(), topic, {{"DEFAULT_CAPACITY", "1000000"}});
+  auto limiter = StartLimiter(redis, SharedKafka().bootstrap(), topic,
+                              {{"DEFAULT_CAPACITY", "1000000"}, {"LIMITER_ID", "sigterm-limiter"}});
   std::atomic<bool> stop{false};
   std::atomic<int> answered{0};
   std::vector<std::thread> load;
@@ -147,10 +148,13 @@ TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   EXPECT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
   stop = true;
   for (auto& t : load) t.join();
-  auto events =
-      ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(answered.load()), 60s);
-  EXPECT_GE(events.size(), static_cast<size_t>(answered.load()))
-      << "every answered decision has its event";
+  // The ledger says how many it decided and that it stopped cleanly; every one is in Kafka.
+  const std::string ledger = common::LimiterLedgerKey("sigterm-limiter");
+  EXPECT_EQ(redis.Must({"HGET", ledger, "state"}).str, "stopped");
+  const int64_t decided = HashInt(redis, ledger, "decided");
+  EXPECT_GE(decided, answered.load());
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(decided), 60s);
+  EXPECT_EQ(static_cast<int64_t>(events.size()), decided) << "every decision has its event";
   EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
 }
 

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "event_codec.h"
+#include "limiter_ledger.h"
 
 extern char** environ;
 
@@ -365,6 +366,17 @@ events::v1::Decision MakeDecision(const std::string& user_id, bool allowed, int6
   d.set_cost(1);
   d.set_limiter_id("test");
   return d;
+}
+
+std::vector<std::string> KeysBesidesTheLedger(RedisServer& redis) {
+  std::vector<std::string> keys;
+  for (const auto& key : redis.Must({"KEYS", "*"}).elements) {
+    if (key.str != common::kLimitersKey && key.str.rfind("rla:limiter:{", 0) != 0) {
+      keys.push_back(key.str);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 int64_t HashInt(RedisServer& redis, const std::string& key, const std::string& field) {

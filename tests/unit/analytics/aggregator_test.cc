@@ -75,11 +75,11 @@ TEST(AggregateDecisions, CountsEventsAndTheHighestSequencePerLimiter) {
   auto ops = AggregateDecisions({with_id("host-a1", "host-a1-7"), with_id("host-a1", "host-a1-9"),
                                  with_id("b", "b-1"), with_id("c", "c-x"), with_id("d", "e-4")},
                                 60);
-  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterKey("host-a1"), "seen"), 2);
-  EXPECT_EQ(Sum(ops, Kind::kHashMax, LimiterKey("host-a1"), "max_sequence"), 9);
-  EXPECT_EQ(Sum(ops, Kind::kHashMax, LimiterKey("b"), "max_sequence"), 1);
-  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterKey("c"), "seen"), 0);  // not "<id>-<number>"
-  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterKey("d"), "seen"), 0);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterLedgerKey("host-a1"), "seen"), 2);
+  EXPECT_EQ(Sum(ops, Kind::kHashMax, LimiterLedgerKey("host-a1"), "max_sequence"), 9);
+  EXPECT_EQ(Sum(ops, Kind::kHashMax, LimiterLedgerKey("b"), "max_sequence"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterLedgerKey("c"), "seen"), 0);  // not "<id>-<number>"
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, LimiterLedgerKey("d"), "seen"), 0);
   EXPECT_EQ(Sum(ops, Kind::kSetAdd, kLimitersKey, "host-a1"), 0);  // present once
 }
 

@@ -16,8 +16,13 @@ httplib::Request Req(const std::string& body, const std::string& type,
   httplib::Request req;
   req.body = body;
   req.headers = std::move(headers);
+  req.remote_addr = "192.0.2.10";
   if (!type.empty()) req.headers.emplace("Content-Type", type);
   return req;
+}
+
+common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action) {
+  return gateway::ApiCheckBody(req, action, common::TrustedProxies());
 }
 
 TEST(ApiCheckBody, TakesTheUserFromTheBodyFirst) {
@@ -37,8 +42,19 @@ TEST(ApiCheckBody, ThenFromXUserIdThenFromXApiKey) {
             (json{{"user_id", "k"}, {"api_key", "k"}, {"action", "api"}}));
 }
 
-TEST(ApiCheckBody, RejectsMissingMalformedAndInvalidUsers) {
-  EXPECT_FALSE(ApiCheckBody(Req("", ""), "api").ok());
+TEST(ApiCheckBody, LimitsAnAnonymousCallerByItsAddress) {
+  auto from_peer = ApiCheckBody(Req("", "", {{"X-Forwarded-For", "203.0.113.7"}}), "api");
+  ASSERT_TRUE(from_peer.ok());
+  EXPECT_EQ(json::parse(from_peer.value())["user_id"], "ip:192.0.2.10");  // peer not trusted
+  auto trusted = common::TrustedProxies::Parse("192.0.2.0/24");
+  ASSERT_TRUE(trusted.ok());
+  auto behind_proxy = gateway::ApiCheckBody(
+      Req("", "", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}}), "api", trusted.value());
+  ASSERT_TRUE(behind_proxy.ok());
+  EXPECT_EQ(json::parse(behind_proxy.value())["user_id"], "ip:203.0.113.7");
+}
+
+TEST(ApiCheckBody, RejectsMalformedAndInvalidUsers) {
   EXPECT_FALSE(ApiCheckBody(Req("{", "application/json"), "api").ok());
   EXPECT_FALSE(ApiCheckBody(Req(R"({"user_id":1})", "application/json"), "api").ok());
   EXPECT_FALSE(ApiCheckBody(Req(R"({"user_id":"a"})", "text/plain"), "api").ok());
