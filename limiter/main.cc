@@ -73,12 +73,13 @@ int main(int argc, char** argv) {
   limiter::RedisDecisionStore redis_store(redis, clock);
   limiter::GuardedDecisionStore store(redis_store, s.breaker, clock, metrics);
 
+  common::Counter& delivery_failed = metrics.AddCounter("rl_events_delivery_failed_total",
+                                                        "Decision events Kafka never acknowledged");
   auto producer = common::KafkaProducer::Create(
       s.kafka,
       {.delivered = &metrics.AddCounter("rl_events_delivered_total",
                                         "Decision events acknowledged by Kafka"),
-       .delivery_failed = &metrics.AddCounter("rl_events_delivery_failed_total",
-                                              "Decision events Kafka never acknowledged"),
+       .delivery_failed = &delivery_failed,
        .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
                                        "Producer recreated after a fatal error")},
       clock);
@@ -139,9 +140,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   int64_t left = kafka.Flush(s.kafka_flush_timeout_ms);
+  const uint64_t failed = delivery_failed.Value();
   if (left > 0) {
     spdlog::warn("events: {} events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are lost", left,
                  s.kafka_flush_timeout_ms);
+  } else if (failed > 0) {
+    spdlog::warn(
+        "events: the queue is empty, but {} events were never delivered "
+        "(rl_events_delivery_failed_total)",
+        failed);
   } else {
     spdlog::info("events: all events delivered");
   }

@@ -18,10 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Outcome(const httplib::Result& res) {
-  return res ? json::parse(res->body, nullptr, false).value("outcome", "") : "no answer";
-}
-
 TEST(RedisFaults, MaxmemoryUnderNoevictionAnswersByFailModeAndRecovers) {
   RedisServer redis;
   auto limiter =

@@ -140,6 +140,47 @@ TEST_F(AnalyticsIntegrationTest, AnonymousApiCallersAreLimitedByAddressTrustingO
   EXPECT_EQ(by_user, expected);
 }
 
+TEST_F(AnalyticsIntegrationTest, KafkaOverSaslSslCarriesEventsAndRefusesBadCredentials) {
+  KafkaBroker& kafka = SharedKafka();
+  const Env secure = kafka.SecureClientEnv(KafkaBroker::kSaslPassword);
+  auto limiter = testing::StartLimiter(redis_, kafka.secure_bootstrap(), topic_, secure);
+  auto worker = StartWorker(redis_, kafka.secure_bootstrap(), topic_, group_, secure);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Outcome(PostCheck(*limiter->Client(), R"({"user_id":"sec"})")), "allowed");
+  }
+  EXPECT_TRUE(
+      Eventually([&] { return HashInt(redis_, analytics::UserKey("sec"), "total") == 5; }, 30s))
+      << "limiter and worker over SASL_SSL: " << HashInt(redis_, analytics::UserKey("sec"), "total")
+      << " counted\n"
+      << limiter->process().LogTail() << worker->process().LogTail();
+
+  // A wrong password, or a broker certificate nobody vouched for: answers are unaffected, every
+  // event is counted as failed, the reason is logged, and no password is.
+  Env wrong_password = kafka.SecureClientEnv("not-the-password-42");
+  Env unknown_ca = secure;
+  unknown_ca.erase("KAFKA_SSL_CA_LOCATION");
+  for (auto [env, reason, user] :
+       {std::tuple{wrong_password, "Authentication failed", "sec-auth"},
+        std::tuple{unknown_ca, "certificate verify failed", "sec-tls"}}) {
+    env["KAFKA_MESSAGE_TIMEOUT_MS"] = "1000";
+    env["KAFKA_FLUSH_TIMEOUT_MS"] = "100";
+    auto refused = testing::StartLimiter(redis_, kafka.secure_bootstrap(), topic_ + "-x", env);
+    auto client = refused->Client();
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(Outcome(PostCheck(*client, std::string(R"({"user_id":")") + user + R"("})")),
+                "allowed")
+          << reason;
+    }
+    EXPECT_TRUE(Eventually(
+        [&] { return MetricValue(*client, "rl_events_delivery_failed_total") == 3; }, 15s))
+        << reason;
+    const std::string log = refused->process().LogTail();
+    EXPECT_NE(log.find(reason), std::string::npos) << log;
+    EXPECT_EQ(log.find("not-the-password-42"), std::string::npos) << log;
+    EXPECT_EQ(log.find(KafkaBroker::kSaslPassword), std::string::npos) << log;
+  }
+}
+
 TEST_F(AnalyticsIntegrationTest, GatewayRejectsBadAnalyticsAndApiRequests) {
   auto limiter = StartLimiter();
   auto gateway = StartGateway({limiter.get()});

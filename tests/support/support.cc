@@ -14,6 +14,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -212,15 +213,27 @@ int PartitionCount(rd_kafka_t* rk, const std::string& topic) {
 }  // namespace
 
 KafkaBroker::KafkaBroker()
-    : port_(FreePort()), controller_port_(FreePort()), dir_(MakeTempDir("kafka")) {
+    : port_(FreePort()),
+      controller_port_(FreePort()),
+      secure_port_(FreePort()),
+      dir_(MakeTempDir("kafka")) {
   Start();
+}
+
+Env KafkaBroker::SecureClientEnv(const std::string& password) const {
+  return {{"KAFKA_BROKERS", secure_bootstrap()}, {"KAFKA_SECURITY_PROTOCOL", "SASL_SSL"},
+          {"KAFKA_SASL_MECHANISMS", "PLAIN"},    {"KAFKA_SASL_USERNAME", kSaslUser},
+          {"KAFKA_SASL_PASSWORD", password},     {"KAFKA_SSL_CA_LOCATION", dir_ + "/tls/ca.pem"}};
 }
 
 void KafkaBroker::Start() {
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{SourcePath("scripts/kafka-run"), dir_, std::to_string(port_),
-                               std::to_string(controller_port_), "3"},
-      Env{{"KAFKA_HEAP_MB", "512"}}, dir_ + "/stdout.log");
+                               std::to_string(controller_port_), "3", std::to_string(secure_port_)},
+      Env{{"KAFKA_HEAP_MB", "512"},
+          {"KAFKA_SASL_USERNAME", kSaslUser},
+          {"KAFKA_SASL_PASSWORD", kSaslPassword}},
+      dir_ + "/stdout.log");
   rd_kafka_t* rk = NewConsumer(bootstrap());
   bool up = Eventually(
       [&] {
@@ -426,16 +439,17 @@ std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::stri
 }
 
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
-                                            const std::string& topic, const std::string& group) {
-  return std::make_unique<ServiceProcess>(
-      "analytics-worker", "WORKER_PORT",
-      Env{{"ANALYTICS_REDIS_URL", redis.url()},
-          {"KAFKA_BROKERS", brokers},
-          {"KAFKA_TOPIC", topic},
-          {"KAFKA_GROUP", group},
-          {"ANALYTICS_BATCH_MAX_MS", "100"},
-          // The broker's minimum: a killed worker's partitions move on after 6 s.
-          {"KAFKA_SESSION_TIMEOUT_MS", "6000"}});
+                                            const std::string& topic, const std::string& group,
+                                            const Env& extra) {
+  Env env = {{"ANALYTICS_REDIS_URL", redis.url()},
+             {"KAFKA_BROKERS", brokers},
+             {"KAFKA_TOPIC", topic},
+             {"KAFKA_GROUP", group},
+             {"ANALYTICS_BATCH_MAX_MS", "100"},
+             // The broker's minimum: a killed worker's partitions move on after 6 s.
+             {"KAFKA_SESSION_TIMEOUT_MS", "6000"}};
+  for (const auto& [k, v] : extra) env[k] = v;
+  return std::make_unique<ServiceProcess>("analytics-worker", "WORKER_PORT", env);
 }
 
 void ProduceStream(EventProducer& producer, const StreamShape& shape, std::atomic<int>& progress) {
@@ -517,6 +531,12 @@ int64_t RssKib(pid_t pid) {
 
 httplib::Result PostCheck(httplib::Client& client, const std::string& body) {
   return client.Post("/check", body, "application/json");
+}
+
+std::string Outcome(const httplib::Result& res) {
+  if (!res) return "no answer";
+  auto body = nlohmann::json::parse(res->body, nullptr, false);
+  return body.is_object() ? body.value("outcome", "") : "";
 }
 
 }  // namespace rl::testing

@@ -79,17 +79,24 @@ class RedisServer {
   std::unique_ptr<common::RedisPool> client_;
 };
 
-// A single-node KRaft Kafka broker from scripts/kafka-run.
+// A single-node KRaft Kafka broker from scripts/kafka-run: plaintext on bootstrap(), and TLS with
+// SASL/PLAIN on secure_bootstrap() for one user.
 class KafkaBroker {
  public:
   KafkaBroker();
   void Start();  // waits until the broker answers metadata requests
   void Stop();   // SIGTERM, waits for a clean exit
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string secure_bootstrap() const { return "127.0.0.1:" + std::to_string(secure_port_); }
+  // The KAFKA_* settings of a client of secure_bootstrap(), with this password.
+  Env SecureClientEnv(const std::string& password) const;
+  static constexpr char kSaslUser[] = "rl-test";
+  static constexpr char kSaslPassword[] = "broker-pw-7f3a";
 
  private:
   int port_;
   int controller_port_;
+  int secure_port_;
   std::string dir_;
   std::unique_ptr<ChildProcess> process_;
 };
@@ -163,9 +170,10 @@ class ServiceProcess {
 std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::string& brokers,
                                              const std::string& topic, const Env& extra = {});
 
-// An analytics worker of consumer group `group` on `topic`, writing to `redis`.
+// An analytics worker of consumer group `group` on `topic`, writing to `redis`; `extra` overrides.
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
-                                            const std::string& topic, const std::string& group);
+                                            const std::string& topic, const std::string& group,
+                                            const Env& extra = {});
 
 // A deterministic stream of decision events: event i is for user "user-<i % users>" and is
 // blocked when i % 3 == 0. ProduceStream spreads `count` events evenly over `duration`, adding
@@ -190,5 +198,8 @@ int64_t RssKib(pid_t pid);
 
 // POST /check with a JSON body.
 httplib::Result PostCheck(httplib::Client& client, const std::string& body);
+
+// The "outcome" of a /check answer, or "no answer".
+std::string Outcome(const httplib::Result& res);
 
 }  // namespace rl::testing
