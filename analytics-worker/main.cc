@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   });
 
   httplib::Server server;
-  common::ConfigureServer(server, s.service.http);
+  common::ConfigureServer(server, s.service.http, metrics, clock);
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     int64_t latency_us = 0;
     common::Status redis_status = sink.Ping(&latency_us);

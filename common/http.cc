@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "elastic_thread_pool.h"
+
 namespace rl::common {
 namespace {
 
@@ -69,7 +71,8 @@ bool IsJsonContentType(const httplib::Request& req) {
   return type == "application/json";
 }
 
-void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) {
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
+                     MetricsRegistry& metrics, const Clock& clock) {
   server.set_tcp_nodelay(true);
   server.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
   server.set_write_timeout(options.write_timeout_ms / 1000,
@@ -77,8 +80,10 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) 
   server.set_keep_alive_timeout(options.keep_alive_timeout_s);
   server.set_keep_alive_max_count(options.keep_alive_max_requests);
   server.set_payload_max_length(options.max_body_bytes);
-  const size_t threads = static_cast<size_t>(options.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.new_task_queue = ElasticThreadPoolFactory(
+      {.min_threads = static_cast<size_t>(options.threads),
+       .max_threads = static_cast<size_t>(std::max(options.threads, options.max_threads))},
+      metrics, clock);
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
                                                                    httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -110,11 +115,46 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options) 
 
 }  // namespace rl::common
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <thread>
 
 #include "signals.h"
 
 namespace rl::common {
+
+namespace {
+
+// cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+// library), so a burst of new connections gets SYNs dropped and waits for 1 s retransmits. Linux
+// lets a second listen() raise it. The socket is the one of this process listening on `port`.
+void RaiseListenBacklog(int port) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  bool raised = false;
+  while (dirent* entry = readdir(fds)) {
+    const int fd = std::atoi(entry->d_name);
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+      continue;
+    }
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    const int bound =
+        addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+        : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                     : -1;
+    if (bound == port && listen(fd, SOMAXCONN) == 0) raised = true;
+  }
+  closedir(fds);
+  if (!raised) spdlog::warn("http: could not raise the listen backlog of port {}", port);
+}
+
+}  // namespace
 
 bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
                       const std::string& banner, const std::function<void()>& on_hangup) {
@@ -124,6 +164,7 @@ bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port
     spdlog::error("cannot listen on {}:{}", host, port);
     return false;
   }
+  RaiseListenBacklog(bound);
   std::thread http_thread([&server] { server.listen_after_bind(); });
   spdlog::info("listening on {}:{} ({})", host, bound, banner);
   int sig = WaitForTerminationSignal(on_hangup);

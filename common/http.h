@@ -7,10 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "clock.h"
+#include "metrics.h"
+
 namespace rl::common {
 
 struct HttpServerOptions {
-  int threads = 64;              // HTTP_THREADS: worker pool; one per open keep-alive connection
+  int threads = 64;        // HTTP_THREADS: threads kept waiting for connections
+  int max_threads = 1024;  // HTTP_MAX_THREADS: open connections served at once (one thread each)
   int read_timeout_ms = 5000;    // HTTP_READ_TIMEOUT_MS: slow clients are cut off after this
   int write_timeout_ms = 5000;   // HTTP_WRITE_TIMEOUT_MS
   int keep_alive_timeout_s = 5;  // HTTP_KEEPALIVE_TIMEOUT_S: idle keep-alive connections close
@@ -19,9 +23,11 @@ struct HttpServerOptions {
 };
 
 // Applies the options and the project's defaults to a server: TCP_NODELAY (without it keep-alive
-// requests stall ~40 ms on delayed ACKs), timeouts, a bounded pool, a JSON body for every error
-// httplib answers itself (404, 413, ...), and a JSON 500 for any exception that escapes a handler.
-void ConfigureServer(httplib::Server& server, const HttpServerOptions& options);
+// requests stall ~40 ms on delayed ACKs), timeouts, a thread per connection up to max_threads
+// (ElasticThreadPool, with its metrics), a JSON body for every error httplib answers itself (404,
+// 413, ...), and a JSON 500 for any exception that escapes a handler.
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
+                     MetricsRegistry& metrics, const Clock& clock);
 
 // Writes `body` as the JSON response.
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);

@@ -10,6 +10,7 @@ void LoadServiceSettings(SettingsLoader& load, const std::string& prefix, Servic
   load.Int((prefix + "_PORT").c_str(), &s->port, 0, 65535);
   load.OneOf("LOG_LEVEL", &s->log_level, {"trace", "debug", "info", "warn", "error", "off"});
   load.Int("HTTP_THREADS", &s->http.threads, 1, 4096);
+  load.Int("HTTP_MAX_THREADS", &s->http.max_threads, 1, 65536);
   load.Int("HTTP_READ_TIMEOUT_MS", &s->http.read_timeout_ms, 1, 600000);
   load.Int("HTTP_WRITE_TIMEOUT_MS", &s->http.write_timeout_ms, 1, 600000);
   load.Int("HTTP_KEEPALIVE_TIMEOUT_S", &s->http.keep_alive_timeout_s, 1, 3600);

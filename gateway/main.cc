@@ -76,7 +76,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  ANALYTICS_LAST_MINUTES=60
   CHECK_TOKEN=  ANALYTICS_TOKEN=  (if set, Bearer tokens of /check and /analytics)
   TRUSTED_PROXIES=  (addresses or CIDR ranges whose X-Forwarded-For is believed; empty: none)
-  HTTP_THREADS=64  LOG_LEVEL=info
+  HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info
 )";
 
 }  // namespace
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
                             metrics, s.api};
 
   httplib::Server server;
-  common::ConfigureServer(server, s.service.http);
+  common::ConfigureServer(server, s.service.http, metrics, clock);
   gateway::RegisterGatewayRoutes(server, deps);
   std::string limiter_list;
   for (const auto& url : s.limiters.urls) limiter_list += (limiter_list.empty() ? "" : ",") + url;

@@ -50,6 +50,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("KAFKA_MESSAGE_TIMEOUT_MS", &s.kafka.message_timeout_ms, 1000, 3'600'000);
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("HEALTH_KAFKA_TIMEOUT_MS", &s.health_kafka_timeout_ms, 1, 60000);
+  load.Int("KAFKA_STARTUP_WAIT_MS", &s.kafka_startup_wait_ms, 0, 600000);
   load.Int("ANALYTICS_REDIS_TIMEOUT_MS", &s.analytics_redis_timeout_ms, 1, 60000);
   load.Int("LIMITER_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
   if (auto status = load.Finish(); !status.ok()) return status;
@@ -82,7 +83,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_PARTITIONS=12
   KAFKA_REPLICATION_FACTOR=1    KAFKA_QUEUE_MAX_MESSAGES=100000  KAFKA_LINGER_MS=5
   KAFKA_MESSAGE_TIMEOUT_MS=300000  KAFKA_FLUSH_TIMEOUT_MS=10000  HEALTH_KAFKA_TIMEOUT_MS=500
-  HTTP_THREADS=64  HTTP_READ_TIMEOUT_MS=5000  HTTP_WRITE_TIMEOUT_MS=5000
+  KAFKA_STARTUP_WAIT_MS=5000  (how long the start waits for the topic before serving anyway)
+  HTTP_THREADS=64  HTTP_MAX_THREADS=1024  HTTP_READ_TIMEOUT_MS=5000  HTTP_WRITE_TIMEOUT_MS=5000
   HTTP_KEEPALIVE_TIMEOUT_S=5  HTTP_KEEPALIVE_MAX_REQUESTS=10000
   LOG_LEVEL=info
 )";

@@ -21,6 +21,7 @@ struct LimiterSettings {
   std::string fail_mode = "open";                 // FAIL_MODE: open|closed
   int kafka_flush_timeout_ms = 10000;             // KAFKA_FLUSH_TIMEOUT_MS, on SIGTERM
   int health_kafka_timeout_ms = 500;              // HEALTH_KAFKA_TIMEOUT_MS
+  int kafka_startup_wait_ms = 5000;               // KAFKA_STARTUP_WAIT_MS
   ServiceOptions options;               // FAIL_MODE, FAIL_CLOSED_RETRY_AFTER_MS, LIMITER_ID
   int64_t default_capacity = 10;        // DEFAULT_CAPACITY (no limits file)
   double default_refill_per_sec = 1.0;  // DEFAULT_REFILL_PER_SEC (no limits file)

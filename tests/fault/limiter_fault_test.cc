@@ -21,7 +21,7 @@ using nlohmann::json;
 TEST(RedisFaults, MaxmemoryUnderNoevictionAnswersByFailModeAndRecovers) {
   RedisServer redis;
   auto limiter =
-      StartLimiter(redis, "127.0.0.1:1", "rl.fault.oom", {{"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+      StartLimiter(redis, kNoBroker, "rl.fault.oom", {{"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
   auto client = limiter->Client();
   ASSERT_EQ(Outcome(PostCheck(*client, R"({"user_id":"before"})")), "allowed");
   redis.Must({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
@@ -39,7 +39,7 @@ TEST(RedisFaults, MaxmemoryUnderNoevictionAnswersByFailModeAndRecovers) {
 TEST(RedisFaults, ASlowServerIsCutOffAtTheTimeoutAndRecovers) {
   RedisServer redis;
   auto limiter = StartLimiter(
-      redis, "127.0.0.1:1", "rl.fault.slow",
+      redis, kNoBroker, "rl.fault.slow",
       {{"FAIL_MODE", "closed"}, {"REDIS_TIMEOUT_MS", "50"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
   auto client = limiter->Client();
   ASSERT_EQ(Outcome(PostCheck(*client, R"({"user_id":"u"})")), "allowed");
@@ -62,7 +62,7 @@ TEST(RedisFaults, ASlowServerIsCutOffAtTheTimeoutAndRecovers) {
 
 TEST(RedisFaults, RestartWithEmptyDataStartsBucketsFullAndReloadsTheScript) {
   RedisServer redis;
-  auto limiter = StartLimiter(redis, "127.0.0.1:1", "rl.fault.empty",
+  auto limiter = StartLimiter(redis, kNoBroker, "rl.fault.empty",
                               {{"DEFAULT_CAPACITY", "2"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
   auto client = limiter->Client();
   PostCheck(*client, R"({"user_id":"u"})");
@@ -156,7 +156,7 @@ TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
 
 TEST(KafkaFaults, AFullBufferDropsEventsCountedAndLoggedNeverDelayingAnswers) {
   RedisServer redis;
-  auto limiter = StartLimiter(redis, "127.0.0.1:1", "rl.fault.full",  // nothing listens there
+  auto limiter = StartLimiter(redis, kNoBroker, "rl.fault.full",  // nothing listens there
                               {{"DEFAULT_CAPACITY", "1000"},
                                {"KAFKA_QUEUE_MAX_MESSAGES", "10"},
                                {"KAFKA_MESSAGE_TIMEOUT_MS", "1000"},
@@ -177,11 +177,11 @@ TEST(RedisFaults, AclUsersAreSupportedAndAWrongPasswordIsAFailModeAnswer) {
   redis.Must({"ACL", "SETUSER", "limiter", "on", ">s3cret-pw", "~*", "&*", "+@all"});
   const std::string host = "@127.0.0.1:" + std::to_string(redis.port());
   auto good = StartLimiter(
-      redis, "127.0.0.1:1", "rl.fault.acl",
+      redis, kNoBroker, "rl.fault.acl",
       {{"REDIS_URL", "redis://limiter:s3cret-pw" + host}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
   EXPECT_EQ(Outcome(PostCheck(*good->Client(), R"({"user_id":"u"})")), "allowed");
   auto bad = StartLimiter(
-      redis, "127.0.0.1:1", "rl.fault.acl",
+      redis, kNoBroker, "rl.fault.acl",
       {{"REDIS_URL", "redis://limiter:wrong" + host}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
   EXPECT_EQ(Outcome(PostCheck(*bad->Client(), R"({"user_id":"u"})")), "fail_open");
   for (auto* p : {&good->process(), &bad->process()}) {

@@ -164,6 +164,7 @@ TEST_F(AnalyticsIntegrationTest, KafkaOverSaslSslCarriesEventsAndRefusesBadCrede
         std::tuple{unknown_ca, "certificate verify failed", "sec-tls"}}) {
     env["KAFKA_MESSAGE_TIMEOUT_MS"] = "1000";
     env["KAFKA_FLUSH_TIMEOUT_MS"] = "100";
+    env["KAFKA_STARTUP_WAIT_MS"] = "0";
     auto refused = testing::StartLimiter(redis_, kafka.secure_bootstrap(), topic_ + "-x", env);
     auto client = refused->Client();
     for (int i = 0; i < 3; ++i) {

@@ -18,8 +18,9 @@ class BinaryLifecycle : public ::testing::TestWithParam<Binary> {};
 TEST_P(BinaryLifecycle, AnswersHealthAndStopsCleanlyOnSigterm) {
   RedisServer redis;  // every binary's health includes its Redis
   const Env common_env = {{"REDIS_URL", redis.url()},
-                          {"KAFKA_BROKERS", "127.0.0.1:1"},
-                          {"KAFKA_FLUSH_TIMEOUT_MS", "500"}};
+                          {"KAFKA_BROKERS", kNoBroker},
+                          {"KAFKA_FLUSH_TIMEOUT_MS", "500"},
+                          {"KAFKA_STARTUP_WAIT_MS", "0"}};
   std::unique_ptr<ServiceProcess> limiter;  // the gateway's health includes its limiters
   Env env = common_env;
   if (std::string(GetParam().name) == "gateway") {

@@ -47,7 +47,7 @@ class HostileInputTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // A slow or broken client holds a thread for at most read timeout + keep-alive timeout.
-    limiter_ = StartLimiter(redis_, "127.0.0.1:1", "rl.hostile",
+    limiter_ = StartLimiter(redis_, kNoBroker, "rl.hostile",
                             {{"HTTP_READ_TIMEOUT_MS", "1000"},
                              {"HTTP_KEEPALIVE_TIMEOUT_S", "1"},
                              {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
@@ -58,7 +58,7 @@ class HostileInputTest : public ::testing::Test {
             {"HTTP_READ_TIMEOUT_MS", "1000"}});
     worker_ = std::make_unique<ServiceProcess>("analytics-worker", "WORKER_PORT",
                                                Env{{"ANALYTICS_REDIS_URL", redis_.url()},
-                                                   {"KAFKA_BROKERS", "127.0.0.1:1"},
+                                                   {"KAFKA_BROKERS", kNoBroker},
                                                    {"HTTP_READ_TIMEOUT_MS", "1000"}});
   }
   std::vector<ServiceProcess*> Services() {
@@ -172,6 +172,52 @@ TEST_F(HostileInputTest, SlowClientsDoNotStarveOthersAndAreCutOff) {
   EXPECT_EQ(cut_off.load(), 10) << "slow connections must be closed after HTTP_READ_TIMEOUT_MS";
 }
 
+TEST_F(HostileInputTest, MoreTricklingClientsThanThreadsDoNotStarveOthers) {
+  // Slowloris proper: per service, more connections than HTTP_THREADS (64, the limiter's 32) that
+  // each send a header byte every 200 ms, so no read ever times out.
+  constexpr int kSlow = 100;
+  std::mutex mu;
+  std::vector<int> fds;
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    while (!stop) {
+      {
+        std::lock_guard lock(mu);
+        for (int fd : fds) send(fd, "a", 1, MSG_NOSIGNAL);
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  });
+  const std::string head = "POST /check HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  for (ServiceProcess* service : Services()) {
+    for (int i = 0; i < kSlow; ++i) {
+      const int fd = ConnectLoopback(service->port());
+      EXPECT_GE(fd, 0) << service->name();
+      if (fd < 0) break;
+      send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+      std::lock_guard lock(mu);
+      fds.push_back(fd);
+    }
+  }
+  for (ServiceProcess* service : Services()) {
+    auto client = service->Client();
+    EXPECT_TRUE(
+        Eventually([&] { return MetricValue(*client, "rl_http_busy_threads") > kSlow; }, 10s))
+        << service->name() << ": " << MetricValue(*client, "rl_http_busy_threads");
+    // Everyone else is served as usual meanwhile.
+    for (int i = 0; i < 20; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto res = client->Get("/metrics");
+      EXPECT_TRUE(res && res->status == 200) << service->name();
+      EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << service->name();
+    }
+    EXPECT_EQ(MetricValue(*client, "rl_http_connections_waited_total"), 0) << service->name();
+  }
+  stop = true;
+  trickle.join();
+  for (int fd : fds) close(fd);
+}
+
 TEST_F(HostileInputTest, ThousandsOfHostileRequestsDoNotGrowMemory) {
   auto client = limiter_->Client();
   auto bodies = HostileBodies();
@@ -190,7 +236,7 @@ TEST_F(HostileInputTest, ThousandsOfHostileRequestsDoNotGrowMemory) {
 
 TEST(Tokens, CheckTokenProtectsCheckAndAnalyticsTokenProtectsAnalytics) {
   RedisServer redis;
-  auto limiter = StartLimiter(redis, "127.0.0.1:1", "rl.tokens",
+  auto limiter = StartLimiter(redis, kNoBroker, "rl.tokens",
                               {{"CHECK_TOKEN", "check-secret"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
   auto gateway = std::make_unique<ServiceProcess>(
       "gateway", "GATEWAY_PORT",

@@ -406,7 +406,7 @@ double MetricValue(httplib::Client& client, const std::string& sample) {
 }
 
 ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable, Env env)
-    : port_(FreePort()) {
+    : binary_(binary), port_(FreePort()) {
   env[port_variable] = std::to_string(port_);
   if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "info";
   std::string dir = MakeTempDir(binary);
@@ -434,6 +434,8 @@ std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::stri
              {"KAFKA_TOPIC", topic},     {"KAFKA_PARTITIONS", "3"},
              {"DEFAULT_CAPACITY", "5"},  {"DEFAULT_REFILL_PER_SEC", "0.001"},
              {"HTTP_THREADS", "32"}};
+  // With nothing listening at the brokers, do not wait for the topic before serving.
+  if (brokers == kNoBroker) env["KAFKA_STARTUP_WAIT_MS"] = "0";
   for (const auto& [k, v] : extra) env[k] = v;
   return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
 }
@@ -488,16 +490,24 @@ void ExpectExactlyTheStream(RedisServer& redis, const StreamShape& shape) {
   EXPECT_EQ(wrong_users, 0) << "users whose counts differ from what was produced";
 }
 
-std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
-                    bool* closed) {
+int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  std::string out;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                    bool* closed) {
+  std::string out;
+  int fd = ConnectLoopback(port);
+  if (fd < 0) {
     if (closed) *closed = true;
     return out;
   }

@@ -157,13 +157,18 @@ class ServiceProcess {
  public:
   ServiceProcess(const std::string& binary, const std::string& port_variable, Env env);
   int port() const { return port_; }
+  const std::string& name() const { return binary_; }
   std::unique_ptr<httplib::Client> Client() const;
   ChildProcess& process() { return *process_; }
 
  private:
+  std::string binary_;
   int port_;
   std::unique_ptr<ChildProcess> process_;
 };
+
+// Brokers where nothing listens.
+inline constexpr char kNoBroker[] = "127.0.0.1:1";
 
 // A limiter on `redis` and `brokers`, publishing to `topic` (3 partitions), with a bucket of 5
 // tokens refilled at 0.001/s unless `extra` says otherwise.
@@ -190,6 +195,9 @@ void ExpectExactlyTheStream(RedisServer& redis, const StreamShape& shape);
 
 // Sends raw bytes to 127.0.0.1:port and reads until the server closes or `timeout` passes.
 // *closed tells which happened.
+// A TCP connection to 127.0.0.1:port, or -1.
+int ConnectLoopback(int port);
+
 std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
                     bool* closed = nullptr);
 
