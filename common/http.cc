@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "elastic_thread_pool.h"
+#include "slow_request_reaper.h"
 
 namespace rl::common {
 namespace {
@@ -80,6 +81,12 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
   server.set_keep_alive_timeout(options.keep_alive_timeout_s);
   server.set_keep_alive_max_count(options.keep_alive_max_requests);
   server.set_payload_max_length(options.max_body_bytes);
+  // The listening socket's options are set before bind: the moment to learn which socket it is.
+  auto reaper = std::make_shared<SlowRequestReaper>(options.request_timeout_ms, metrics, clock);
+  server.set_socket_options([reaper](socket_t sock) {
+    httplib::default_socket_options(sock);
+    reaper->Watch(sock);
+  });
   server.new_task_queue = ElasticThreadPoolFactory(
       {.min_threads = static_cast<size_t>(options.threads),
        .max_threads = static_cast<size_t>(std::max(options.threads, options.max_threads))},

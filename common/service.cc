@@ -12,6 +12,7 @@ void LoadServiceSettings(SettingsLoader& load, const std::string& prefix, Servic
   load.Int("HTTP_THREADS", &s->http.threads, 1, 4096);
   load.Int("HTTP_MAX_THREADS", &s->http.max_threads, 1, 65536);
   load.Int("HTTP_READ_TIMEOUT_MS", &s->http.read_timeout_ms, 1, 600000);
+  load.Int("HTTP_REQUEST_TIMEOUT_MS", &s->http.request_timeout_ms, 1000, 3600000);
   load.Int("HTTP_WRITE_TIMEOUT_MS", &s->http.write_timeout_ms, 1, 600000);
   load.Int("HTTP_KEEPALIVE_TIMEOUT_S", &s->http.keep_alive_timeout_s, 1, 3600);
   load.Int("HTTP_KEEPALIVE_MAX_REQUESTS", &s->http.keep_alive_max_requests, 1, 10'000'000);

@@ -234,6 +234,80 @@ TEST_F(HostileInputTest, ThousandsOfHostileRequestsDoNotGrowMemory) {
   EXPECT_EQ(KeysBesidesTheLedger(redis_), std::vector<std::string>{});
 }
 
+TEST(SlowRequests, TricklingRequestsGetA408JsonAnswerAfterTheRequestTimeout) {
+  RedisServer redis;
+  auto limiter =
+      StartLimiter(redis, kNoBroker, "rl.slow",
+                   {{"HTTP_REQUEST_TIMEOUT_MS", "1000"}, {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+  std::vector<std::unique_ptr<ServiceProcess>> services;
+  services.push_back(std::make_unique<ServiceProcess>(
+      "gateway", "GATEWAY_PORT",
+      Env{{"LIMITER_URLS", "http://127.0.0.1:" + std::to_string(limiter->port())},
+          {"ANALYTICS_REDIS_URL", redis.url()},
+          {"HTTP_REQUEST_TIMEOUT_MS", "1000"}}));
+  services.push_back(std::make_unique<ServiceProcess>("analytics-worker", "WORKER_PORT",
+                                                      Env{{"ANALYTICS_REDIS_URL", redis.url()},
+                                                          {"KAFKA_BROKERS", kNoBroker},
+                                                          {"HTTP_REQUEST_TIMEOUT_MS", "1000"}}));
+  services.push_back(std::move(limiter));
+
+  // Per service: headers a byte at a time, and a body a byte at a time.
+  struct Trickler {
+    ServiceProcess* service;
+    int fd;
+    std::string received;
+    bool closed = false;
+  };
+  std::vector<Trickler> tricklers;
+  for (auto& service : services) {
+    for (const std::string head : {"POST /check HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+                                   "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                   "application/json\r\nContent-Length: 3000\r\n\r\n{"}) {
+      const int fd = ConnectLoopback(service->port());
+      ASSERT_GE(fd, 0);
+      send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+      tricklers.push_back({service.get(), fd});
+    }
+  }
+  // A keep-alive client with a request every 300 ms is never cut off.
+  auto patient = services.back()->Client();
+  const auto start = std::chrono::steady_clock::now();
+  int patient_ok = 0;
+  while (std::chrono::steady_clock::now() - start < 5s) {
+    bool all_closed = true;
+    for (Trickler& t : tricklers) {
+      if (t.closed) continue;
+      all_closed = false;
+      send(t.fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      char buf[1024];
+      ssize_t n;
+      while ((n = recv(t.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) t.received.append(buf, n);
+      if (n == 0) t.closed = true;
+    }
+    if (all_closed) break;
+    patient_ok += PostCheck(*patient, R"({"user_id":"patient"})")->status == 200;
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s) << "1 s timeout, scans every 0.5 s";
+  EXPECT_GE(patient_ok, 3);
+  for (Trickler& t : tricklers) {
+    EXPECT_TRUE(t.closed) << t.service->name();
+    EXPECT_EQ(t.received.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u)
+        << t.service->name() << ": " << t.received;
+    const auto body =
+        json::parse(t.received.substr(t.received.find("\r\n\r\n") + 4), nullptr, false);
+    EXPECT_EQ(body["error"]["code"], "request_timeout") << t.service->name();
+    close(t.fd);
+  }
+  for (auto& service : services) {
+    EXPECT_EQ(MetricValue(*service->Client(), "rl_http_requests_timed_out_total"), 2)
+        << service->name();
+    EXPECT_NE(service->process().LogTail().find("not complete after HTTP_REQUEST_TIMEOUT_MS"),
+              std::string::npos)
+        << service->name();
+  }
+}
+
 TEST(Tokens, CheckTokenProtectsCheckAndAnalyticsTokenProtectsAnalytics) {
   RedisServer redis;
   auto limiter = StartLimiter(redis, kNoBroker, "rl.tokens",
