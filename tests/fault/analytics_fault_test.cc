@@ -132,29 +132,17 @@ TEST_F(AnalyticsFaultTest, LimiterKilledUnderLoadLosesABoundedNumberOfEventsAndR
   // A longer linger keeps more events in the producer buffer when the SIGKILL lands.
   auto limiter = StartLimiter(redis_, SharedKafka().bootstrap(), topic,
                               {{"DEFAULT_CAPACITY", "1000000"}, {"KAFKA_LINGER_MS", "200"}});
-  std::atomic<bool> stop{false};
-  std::atomic<int> answered{0};
-  std::vector<std::thread> load;
-  for (int t = 0; t < 8; ++t) {
-    load.emplace_back([&, t] {
-      auto client = limiter->Client();
-      for (int i = 0; !stop; ++i) {
-        auto res =
-            PostCheck(*client, R"({"user_id":"kill-)" + std::to_string((t * 7 + i) % 40) + R"("})");
-        if (!res) break;
-        ++answered;
-      }
-    });
-  }
-  ASSERT_TRUE(Eventually([&] { return answered.load() > 3000; }, 60s));
+  CheckLoad load(*limiter, 8, [](int t, int i) {
+    return R"({"user_id":"kill-)" + std::to_string((t * 7 + i) % 40) + R"("})";
+  });
+  ASSERT_TRUE(Eventually([&] { return load.answered() > 3000; }, 60s));
   // Decisions answered this long before the kill are older than many progress records.
-  const int64_t answered_long_before = answered.load();
+  const int64_t answered_long_before = load.answered();
   std::this_thread::sleep_for(300ms);
   limiter->process().Signal(SIGKILL);
   limiter->process().WaitExit(10s);
-  stop = true;
-  for (auto& t : load) t.join();
-  const int64_t answered_total = answered.load();
+  load.Stop();
+  const int64_t answered_total = load.answered();
 
   // Whatever reached Kafka is counted exactly once; what did not is bounded by the buffer.
   const int64_t in_kafka = static_cast<int64_t>(

@@ -126,29 +126,17 @@ TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   const std::string topic = "rl.fault.sigterm";
   auto limiter = StartLimiter(redis, SharedKafka().bootstrap(), topic,
                               {{"DEFAULT_CAPACITY", "1000000"}, {"LIMITER_ID", "sigterm-limiter"}});
-  std::atomic<bool> stop{false};
-  std::atomic<int> answered{0};
-  std::vector<std::thread> load;
-  for (int t = 0; t < 8; ++t) {
-    load.emplace_back([&, t] {
-      auto client = limiter->Client();
-      while (!stop) {
-        auto res = PostCheck(*client, R"({"user_id":"load-)" + std::to_string(t) + R"("})");
-        if (!res) break;  // the limiter has stopped listening
-        if (res->status == 200) ++answered;
-      }
-    });
-  }
-  ASSERT_TRUE(Eventually([&] { return answered.load() > 2000; }, 60s));
+  CheckLoad load(*limiter, 8,
+                 [](int t, int) { return R"({"user_id":"load-)" + std::to_string(t) + R"("})"; });
+  ASSERT_TRUE(Eventually([&] { return load.answered() > 2000; }, 60s));
   limiter->process().Signal(SIGTERM);
   EXPECT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
-  stop = true;
-  for (auto& t : load) t.join();
+  load.Stop();
   // The ledger says how many it decided and that it stopped cleanly; every one is in Kafka.
   const std::string ledger = common::LimiterLedgerKey("sigterm-limiter");
   EXPECT_EQ(redis.Must({"HGET", ledger, "state"}).str, "stopped");
   const int64_t decided = HashInt(redis, ledger, "decided");
-  EXPECT_GE(decided, answered.load());
+  EXPECT_GE(decided, load.answered());
   auto events = ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(decided), 60s);
   EXPECT_EQ(static_cast<int64_t>(events.size()), decided) << "every decision has its event";
   EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);

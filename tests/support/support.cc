@@ -454,6 +454,29 @@ std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::strin
   return std::make_unique<ServiceProcess>("analytics-worker", "WORKER_PORT", env);
 }
 
+CheckLoad::CheckLoad(ServiceProcess& limiter, int threads,
+                     std::function<std::string(int, int)> body) {
+  for (int t = 0; t < threads; ++t) {
+    threads_.emplace_back([this, &limiter, body, t] {
+      auto client = limiter.Client();
+      for (int i = 0; !stop_; ++i) {
+        auto res = PostCheck(*client, body(t, i));
+        if (!res) break;  // the limiter has stopped listening
+        if (res->status == 200) ++answered_;
+      }
+    });
+  }
+}
+
+CheckLoad::~CheckLoad() { Stop(); }
+
+void CheckLoad::Stop() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
 void ProduceStream(EventProducer& producer, const StreamShape& shape, std::atomic<int>& progress) {
   common::SystemClock clock;
   const auto start = std::chrono::steady_clock::now();

@@ -180,6 +180,21 @@ std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::strin
                                             const std::string& topic, const std::string& group,
                                             const Env& extra = {});
 
+// Load on a limiter: `threads` keep-alive clients posting /check bodies made by `body(thread, i)`
+// until Stop() (or destruction), or until the limiter stops answering.
+class CheckLoad {
+ public:
+  CheckLoad(ServiceProcess& limiter, int threads, std::function<std::string(int, int)> body);
+  ~CheckLoad();
+  int answered() const { return answered_.load(); }  // 200 answers so far
+  void Stop();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> answered_{0};
+  std::vector<std::thread> threads_;
+};
+
 // A deterministic stream of decision events: event i is for user "user-<i % users>" and is
 // blocked when i % 3 == 0. ProduceStream spreads `count` events evenly over `duration`, adding
 // each to `progress` once handed to the producer.
