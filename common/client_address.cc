@@ -4,26 +4,11 @@
 
 #include <cstring>
 
+#include "settings.h"
+
 namespace rl::common {
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Splits on commas, trimming each part.
-std::vector<std::string_view> SplitList(std::string_view list) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    const size_t comma = list.find(',');
-    parts.push_back(Trim(list.substr(0, comma)));
-    if (comma == std::string_view::npos) return parts;
-    list.remove_prefix(comma + 1);
-  }
-}
 
 bool PrefixMatches(const IpAddress& a, const IpAddress& b, int bits) {
   const int whole = bits / 8;

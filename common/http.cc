@@ -122,13 +122,12 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
 
 }  // namespace rl::common
 
-#include <dirent.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <thread>
 
 #include "signals.h"
+#include "socket_scan.h"
 
 namespace rl::common {
 
@@ -138,26 +137,15 @@ namespace {
 // library), so a burst of new connections gets SYNs dropped and waits for 1 s retransmits. Linux
 // lets a second listen() raise it. The socket is the one of this process listening on `port`.
 void RaiseListenBacklog(int port) {
-  DIR* fds = opendir("/proc/self/fd");
-  if (fds == nullptr) return;
   bool raised = false;
-  while (dirent* entry = readdir(fds)) {
-    const int fd = std::atoi(entry->d_name);
+  for (int fd : OwnSockets()) {
     int listening = 0;
     socklen_t len = sizeof(listening);
-    if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
-      continue;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening &&
+        LocalPort(fd) == port && listen(fd, SOMAXCONN) == 0) {
+      raised = true;
     }
-    sockaddr_storage addr{};
-    socklen_t addr_len = sizeof(addr);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
-    const int bound =
-        addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
-        : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                     : -1;
-    if (bound == port && listen(fd, SOMAXCONN) == 0) raised = true;
   }
-  closedir(fds);
   if (!raised) spdlog::warn("http: could not raise the listen backlog of port {}", port);
 }
 

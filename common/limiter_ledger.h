@@ -18,9 +18,10 @@
 namespace rl::common {
 
 inline constexpr char kLimitersKey[] = "rla:limiters";
+inline constexpr char kLimiterLedgerKeyPrefix[] = "rla:limiter:{";
 
 inline std::string LimiterLedgerKey(std::string_view limiter_id) {
-  std::string key = "rla:limiter:{";
+  std::string key = kLimiterLedgerKeyPrefix;
   AppendKeyEscaped(key, limiter_id);
   return key + "}";
 }

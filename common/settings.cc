@@ -9,7 +9,6 @@
 extern char** environ;
 
 namespace rl::common {
-namespace {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
@@ -19,7 +18,15 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-}  // namespace
+std::vector<std::string_view> SplitList(std::string_view list) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const size_t comma = list.find(',');
+    parts.push_back(Trim(list.substr(0, comma)));
+    if (comma == std::string_view::npos) return parts;
+    list.remove_prefix(comma + 1);
+  }
+}
 
 Result<std::map<std::string, std::string>> EnvSource::ParseDotEnv(std::string_view text) {
   std::map<std::string, std::string> vars;

@@ -5,10 +5,16 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "status.h"
 
 namespace rl::common {
+
+// Without leading and trailing spaces, tabs and carriage returns.
+std::string_view Trim(std::string_view s);
+// "a, b ,c" -> {"a", "b", "c"}: split on commas, each part trimmed; empty parts are kept.
+std::vector<std::string_view> SplitList(std::string_view list);
 
 // Where settings come from: the process environment over an optional .env file.
 // The file is ENV_FILE if set, otherwise ./.env if it exists. Environment variables win.

@@ -1,14 +1,12 @@
 #include "slow_request_reaper.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
-#include <cstdlib>
+#include "socket_scan.h"
 
 namespace rl::common {
 
@@ -19,14 +17,6 @@ constexpr char kTimeoutAnswer[] =
     "Connection: close\r\n\r\n"
     R"({"error":{"code":"request_timeout","message":"the request took too long to arrive"}})";
 
-int PortOf(const sockaddr_storage& addr) {
-  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
-  if (addr.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
-  }
-  return -1;
-}
-
 std::string PeerOf(const sockaddr_storage& addr) {
   char text[INET6_ADDRSTRLEN] = "?";
   if (addr.ss_family == AF_INET) {
@@ -34,7 +24,10 @@ std::string PeerOf(const sockaddr_storage& addr) {
   } else if (addr.ss_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, text, sizeof(text));
   }
-  return std::string(text) + ":" + std::to_string(PortOf(addr));
+  const int port = addr.ss_family == AF_INET
+                       ? ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port)
+                       : ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
+  return std::string(text) + ":" + std::to_string(port);
 }
 
 }  // namespace
@@ -66,10 +59,7 @@ void SlowRequestReaper::Watch(int listen_fd) {
 void SlowRequestReaper::Loop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
-    sockaddr_storage bound{};
-    socklen_t len = sizeof(bound);
-    if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) continue;
-    const int port = PortOf(bound);
+    const int port = LocalPort(listen_fd_);
     if (port > 0) Scan(port);
   }
 }
@@ -77,16 +67,10 @@ void SlowRequestReaper::Loop() {
 void SlowRequestReaper::Scan(int port) {
   const int64_t now_ms = clock_.MonotonicUs() / 1000;
   std::map<std::pair<int, std::string>, Connection> seen;
-  DIR* fds = opendir("/proc/self/fd");
-  if (fds == nullptr) return;
-  while (dirent* entry = readdir(fds)) {
-    const int fd = std::atoi(entry->d_name);
-    struct stat st {};
-    if (fd <= 2 || fd == listen_fd_ || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-        PortOf(local) != port ||
+  for (int fd : OwnSockets()) {
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    if (fd == listen_fd_ || LocalPort(fd) != port ||
         getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
       continue;  // not one of the server's connections
     }
@@ -117,7 +101,6 @@ void SlowRequestReaper::Scan(int port) {
     }
     seen.emplace(std::move(key), c);
   }
-  closedir(fds);
   connections_ = std::move(seen);
 }
 

@@ -4,26 +4,21 @@
 
 #include <regex>
 
+#include "settings.h"
+
 namespace rl::gateway {
 
 common::Result<std::vector<std::string>> ParseLimiterUrls(const std::string& list) {
   static const std::regex kUrl(R"(http://[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5})");
   std::vector<std::string> urls;
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    size_t comma = list.find(',', pos);
-    std::string url =
-        list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    url.erase(0, url.find_first_not_of(" \t"));
+  for (std::string_view part : common::SplitList(list)) {
+    std::string url(part);
     url.erase(url.find_last_not_of(" \t/") + 1);
-    if (!url.empty()) {
-      if (!std::regex_match(url, kUrl)) {
-        return common::Status::InvalidArgument("\"" + url + "\" is not http://host:port");
-      }
-      urls.push_back(url);
+    if (url.empty()) continue;
+    if (!std::regex_match(url, kUrl)) {
+      return common::Status::InvalidArgument("\"" + url + "\" is not http://host:port");
     }
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
+    urls.push_back(url);
   }
   if (urls.empty()) return common::Status::InvalidArgument("no limiter URL given");
   return urls;

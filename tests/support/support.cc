@@ -384,7 +384,7 @@ events::v1::Decision MakeDecision(const std::string& user_id, bool allowed, int6
 std::vector<std::string> KeysBesidesTheLedger(RedisServer& redis) {
   std::vector<std::string> keys;
   for (const auto& key : redis.Must({"KEYS", "*"}).elements) {
-    if (key.str != common::kLimitersKey && key.str.rfind("rla:limiter:{", 0) != 0) {
+    if (key.str != common::kLimitersKey && key.str.rfind(common::kLimiterLedgerKeyPrefix, 0) != 0) {
       keys.push_back(key.str);
     }
   }
