@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
-  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+  common::Routes routes(server);
+  routes.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     int64_t latency_us = 0;
     common::Status redis_status = sink.Ping(&latency_us);
     nlohmann::json body = {
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
     if (!redis_status.ok()) body["redis"]["error"] = redis_status.message();
     common::SendJson(res, redis_status.ok() ? 200 : 503, body);
   });
-  common::ServeMetrics(server, metrics);
+  common::ServeMetrics(routes, metrics);
+  routes.Finish();
   const std::string banner =
       fmt::format("analytics redis {}, kafka {}, topic {}, group {}", s.redis.Describe(),
                   s.kafka.brokers, s.kafka.topic, s.kafka.group);

@@ -27,6 +27,15 @@ void CircuitBreaker::OnSuccess() {
   probe_in_flight_ = false;
 }
 
+void CircuitBreaker::OnAnsweredWithDataError() {
+  std::lock_guard lock(mu_);
+  if (state_ == State::kHalfOpen && probe_in_flight_) {
+    state_ = State::kClosed;
+    failures_ = 0;
+  }
+  probe_in_flight_ = false;
+}
+
 bool CircuitBreaker::OnFailure() {
   std::lock_guard lock(mu_);
   probe_in_flight_ = false;

@@ -29,6 +29,10 @@ class CircuitBreaker {
   void OnSuccess();
   // Returns true if this failure opened the breaker.
   bool OnFailure();
+  // The dependency answered, but the answer was an error of the data, not of the dependency
+  // (a key of the wrong type, a malformed value): no failure is counted and the consecutive
+  // failures so far stay counted; a probe so answered closes the breaker.
+  void OnAnsweredWithDataError();
   State state() const;
 
  private:

@@ -72,6 +72,64 @@ bool IsJsonContentType(const httplib::Request& req) {
   return type == "application/json";
 }
 
+void Routes::Remember(const std::string& pattern, const std::string& method) {
+  for (auto& [path, methods] : paths_) {
+    if (path == pattern) {
+      methods.push_back(method);
+      return;
+    }
+  }
+  paths_.push_back({pattern, {method}});
+}
+
+Routes& Routes::Get(const std::string& pattern, httplib::Server::Handler handler) {
+  Remember(pattern, "GET");
+  server_.Get(pattern, std::move(handler));
+  return *this;
+}
+
+Routes& Routes::Post(const std::string& pattern, httplib::Server::Handler handler) {
+  Remember(pattern, "POST");
+  server_.Post(pattern, std::move(handler));
+  return *this;
+}
+
+Routes& Routes::Delete(const std::string& pattern, httplib::Server::Handler handler) {
+  Remember(pattern, "DELETE");
+  server_.Delete(pattern, std::move(handler));
+  return *this;
+}
+
+void Routes::Finish() {
+  static const char* kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  for (const auto& [pattern, methods] : paths_) {
+    std::string allow;
+    for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
+      const std::string method = std::string(m) == "HEAD" ? "GET" : m;
+      if (std::find(methods.begin(), methods.end(), method) == methods.end()) continue;
+      allow += (allow.empty() ? "" : ", ") + std::string(m);
+    }
+    auto not_allowed = [allow](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      SendError(res, 405, "method_not_allowed",
+                req.method + " is not allowed here; allowed: " + allow);
+    };
+    for (const char* m : kMethods) {
+      if (std::find(methods.begin(), methods.end(), m) != methods.end()) continue;
+      const std::string method = m;
+      if (method == "GET") server_.Get(pattern, not_allowed);
+      if (method == "POST") server_.Post(pattern, not_allowed);
+      if (method == "PUT") server_.Put(pattern, not_allowed);
+      if (method == "PATCH") server_.Patch(pattern, not_allowed);
+      if (method == "DELETE") server_.Delete(pattern, not_allowed);
+    }
+    server_.Options(pattern, [allow](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      res.status = 204;
+    });
+  }
+}
+
 void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
                      MetricsRegistry& metrics, const Clock& clock) {
   server.set_tcp_nodelay(true);

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "clock.h"
 #include "metrics.h"
@@ -47,6 +49,25 @@ bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
 
 // True if the Content-Type is application/json, parameters such as charset allowed.
 bool IsJsonContentType(const httplib::Request& req);
+
+// Registers a service's routes and remembers which methods each path serves, so that Finish()
+// makes every other method of a known path answer 405 with an `Allow` header and a JSON error
+// (OPTIONS: 204 with `Allow`). GET routes answer HEAD too (httplib). `server` must outlive it.
+class Routes {
+ public:
+  explicit Routes(httplib::Server& server) : server_(server) {}
+  Routes& Get(const std::string& pattern, httplib::Server::Handler handler);
+  Routes& Post(const std::string& pattern, httplib::Server::Handler handler);
+  Routes& Delete(const std::string& pattern, httplib::Server::Handler handler);
+  // Call once, after the last route.
+  void Finish();
+
+ private:
+  void Remember(const std::string& pattern, const std::string& method);
+
+  httplib::Server& server_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> paths_;  // in registration order
+};
 
 }  // namespace rl::common
 

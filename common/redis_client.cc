@@ -1,11 +1,12 @@
 #include "redis_client.h"
 
 #include <hiredis/hiredis.h>
-#include <openssl/sha.h>
 #include <sys/time.h>
 
 #include <cerrno>
 #include <charconv>
+
+#include "digest.h"
 
 namespace rl::common {
 namespace {
@@ -104,15 +105,7 @@ Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env) {
   return parsed;
 }
 
-LuaScript::LuaScript(std::string_view body) : body_(body) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(body_.data()), body_.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : digest) {
-    sha1_ += kHex[b >> 4];
-    sha1_ += kHex[b & 0xf];
-  }
-}
+LuaScript::LuaScript(std::string_view body) : body_(body), sha1_(Sha1Hex(body_)) {}
 
 RedisPool::RedisPool(RedisPoolOptions options) : options_(std::move(options)) {}
 

@@ -32,8 +32,8 @@ void RegisterProcessMetrics(MetricsRegistry& metrics, const Clock& clock) {
       .Set(clock.NowMs() / 1000);
 }
 
-void ServeMetrics(httplib::Server& server, const MetricsRegistry& metrics) {
-  server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
+void ServeMetrics(Routes& routes, const MetricsRegistry& metrics) {
+  routes.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics.RenderPrometheus(), "text/plain; version=0.0.4");
   });
 }

@@ -35,6 +35,6 @@ int ReportBadConfiguration(std::string_view service, const Status& status);
 void RegisterProcessMetrics(MetricsRegistry& metrics, const Clock& clock);
 
 // GET /metrics in the Prometheus text format. `metrics` must outlive the server.
-void ServeMetrics(httplib::Server& server, const MetricsRegistry& metrics);
+void ServeMetrics(Routes& routes, const MetricsRegistry& metrics);
 
 }  // namespace rl::common

@@ -9,7 +9,9 @@ namespace rl::common {
 // Outcome of an operation that can fail. Cheap to copy; no exceptions cross the request path.
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kUnavailable, kTimeout, kInternal };
+  // kDataError: a dependency answered, but about bad data (a Redis key of the wrong type, a
+  // malformed stored value or reply): an error of one request, not an outage.
+  enum class Code { kOk, kInvalidArgument, kUnavailable, kTimeout, kInternal, kDataError };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -19,6 +21,7 @@ class Status {
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
   static Status Timeout(std::string m) { return Status(Code::kTimeout, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
+  static Status DataError(std::string m) { return Status(Code::kDataError, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -73,8 +73,14 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
     check["user_id"] = req.get_header_value("X-User-Id");
   }
   if (!check.contains("user_id") && req.has_header("X-API-Key")) {
-    check["user_id"] = req.get_header_value("X-API-Key");
-    check["api_key"] = req.get_header_value("X-API-Key");
+    // The key alone: the limiter resolves it to its user. A key is a secret and never a user id.
+    const std::string key = req.get_header_value("X-API-Key");
+    if (key.empty() || key.size() > kMaxApiKeyBytes) {
+      return Status::InvalidArgument("X-API-Key must be 1.." + std::to_string(kMaxApiKeyBytes) +
+                                     " bytes");
+    }
+    check["api_key"] = key;
+    return check.dump();
   }
   if (!check.contains("user_id")) {
     std::vector<std::string> forwarded_for;
@@ -100,7 +106,8 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     SendFailMode(deps.options, res);
   };
 
-  server.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+  common::Routes routes(server);
+  routes.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
     auto answer = deps.limiters.Check(req.body, req.get_header_value("Content-Type"));
     if (!answer) return no_limiter(res);
@@ -109,7 +116,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     res.set_content(answer->body, "application/json");
   });
 
-  server.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+  routes.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
     auto check = ApiCheckBody(req, deps.options.api_action, deps.options.trusted_proxies);
     if (!check.ok())
       return common::SendError(res, 400, "invalid_argument", check.status().message());
@@ -130,11 +137,11 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     res.set_content(answer->body, "application/json");
   });
 
-  server.Get("/analytics", [&deps](const httplib::Request& req, httplib::Response& res) {
+  routes.Get("/analytics", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     SendResult(deps.analytics.Global(), res);
   });
-  server.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
+  routes.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     std::string by = req.has_param("by") ? req.get_param_value("by") : "blocked";
     if (by != "blocked") {
@@ -153,11 +160,11 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     }
     SendResult(deps.analytics.TopBlocked(limit), res);
   });
-  server.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
+  routes.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     SendResult(deps.analytics.Limiters(), res);
   });
-  server.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
+  routes.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     const std::string user = req.matches[1];
     if (!common::IsValidUserId(user)) {
@@ -167,7 +174,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     SendResult(deps.analytics.User(user), res);
   });
 
-  server.Get("/health", [&deps](const httplib::Request&, httplib::Response& res) {
+  routes.Get("/health", [&deps](const httplib::Request&, httplib::Response& res) {
     int64_t latency_us = 0;
     Status redis = deps.ping_analytics(&latency_us);
     json limiters = json::array();
@@ -181,7 +188,8 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                  {"limiters", limiters}};
     common::SendJson(res, any_limiter ? 200 : 503, body);
   });
-  common::ServeMetrics(server, deps.metrics);
+  common::ServeMetrics(routes, deps.metrics);
+  routes.Finish();
 }
 
 }  // namespace rl::gateway

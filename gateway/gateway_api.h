@@ -30,8 +30,12 @@ struct GatewayDeps {
   GatewayOptions options;
 };
 
+// The longest API key the gateway forwards (the limiter's own bound).
+inline constexpr size_t kMaxApiKeyBytes = 256;
+
 // Picks the user of a POST /api request: the JSON body's user_id, else X-User-Id, else
-// X-API-Key (then also sent as api_key), else the caller's address as "ip:<address>"
+// X-API-Key (sent alone as api_key, never as a user id: the limiter resolves it; a key is a
+// secret), else the caller's address as "ip:<address>"
 // (common::ClientAddress: X-Forwarded-For counts only from a trusted proxy). Returns the /check
 // body to send, or why the request is invalid. Pure.
 common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,

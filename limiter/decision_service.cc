@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "api_key_resolver.h"
 #include "event_codec.h"
+#include "keys.h"
 
 namespace rl::limiter {
 
@@ -12,13 +15,13 @@ using events::v1::Outcome;
 
 namespace {
 constexpr char kStoreErrors[] = "rl_redis_errors_total";
-// Events need a user: this one stands for requests whose API key could not be looked up.
-constexpr char kUnresolvedApiKeyUser[] = "api_key:unresolved";
 constexpr char kStoreErrorsHelp[] = "Decisions Redis could not make, by kind";
 
-// What a client may take at most, and over which window, under one rule.
+// The configured quota and window of one rule, and its burst where that differs.
 RuleSummary Summary(const RuleCheck& c) {
-  return {c.rule, Capacity(c.params), (c.params.window_ms + 999) / 1000};
+  const int64_t capacity = Capacity(c.params);
+  return {c.rule, c.params.limit, (c.params.window_ms + 999) / 1000,
+          capacity != c.params.limit ? capacity : 0};
 }
 }  // namespace
 
@@ -76,9 +79,12 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   CheckResult r;
   for (const RuleCheck& c : checks) r.policies.push_back(Summary(c));
   // Which rule speaks for the answer: a ban, else the enforced block that lasts longest, else a
-  // shadow block, else the rule with the smallest share left.
+  // shadow block, else the rule with the smallest share of its capacity left.
   int banned = -1, blocked = -1, shadow = -1, closest = -1;
   double closest_share = 2;
+  // When the request would be admitted: once every enforced rule allows it and no ban holds
+  // (each rule's time only shortens as time passes, so the latest of them).
+  int64_t admitted_in_ms = 0;
   for (size_t i = 0; i < checks.size(); ++i) {
     const RuleAnswer& a = answer.answer.rules[i];
     const int idx = static_cast<int>(i);
@@ -90,8 +96,11 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
       blocked = idx;
     }
     if (!a.allowed && checks[i].shadow && shadow < 0) shadow = idx;
+    if (!checks[i].shadow) {
+      admitted_in_ms = std::max({admitted_in_ms, a.retry_after_ms, a.banned_ms});
+    }
     const double share = static_cast<double>(a.remaining) /
-                         static_cast<double>(std::max<int64_t>(1, r.policies[i].quota));
+                         static_cast<double>(std::max<int64_t>(1, Capacity(checks[i].params)));
     if (share < closest_share) closest_share = share, closest = idx;
   }
   const bool ban_in_force = answer.answer.refused_by_ban;
@@ -101,11 +110,12 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   r.limit = r.policies[speaker].quota;
   r.window_s = r.policies[speaker].window_s;
   r.remaining = a.remaining;
-  r.reset_ms = a.reset_ms;
-  r.retry_after_ms = std::max(a.retry_after_ms, a.banned_ms);  // Retry-After: the end of a ban
+  r.reset_ms = std::max(a.reset_ms, a.banned_ms);  // a ban holds the limit until it ends
+  r.retry_after_ms = admitted_in_ms;
   if (ban_in_force) {
     r.outcome = events::v1::OUTCOME_BANNED;
     r.http_status = policy.ban_status;
+    r.remaining = 0;
   } else if (blocked >= 0) {
     r.outcome = events::v1::OUTCOME_BLOCKED;
     r.http_status = 429;
@@ -120,34 +130,24 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
 CheckResult DecisionService::Check(const CheckRequest& request) {
   auto active = policies_.Current();
   const Policy& policy = active->policy;
-
   std::optional<ApiKey> key;
   if (!request.api_key.empty()) {
-    if (auto it = policy.api_keys.find(request.api_key); it != policy.api_keys.end()) {
-      key = it->second;
-    } else if (!policy.api_keys_redis_hash.empty()) {
-      auto entry = store_.LookupApiKey(policy.api_keys_redis_hash, request.api_key);
-      if (!entry.ok()) {
-        CheckResult r = FailModeResult(entry.status());
-        outcomes_[r.outcome]->Inc();
-        // The key's user is unknown; never publish the key itself (a secret).
-        Publish(request.user_id.empty() ? kUnresolvedApiKeyUser : request.user_id, request, r,
-                clock_.NowMs());
-        return r;
-      }
-      if (entry.value()) {  // "<tier>:<user>"
-        const std::string& v = *entry.value();
-        size_t colon = v.find(':');
-        if (colon != std::string::npos && policy.tiers.count(v.substr(0, colon))) {
-          key = ApiKey{v.substr(colon + 1), v.substr(0, colon)};
-        } else {
-          spdlog::warn("policy: API key entry in {} is not \"<tier>:<user>\" with a known tier",
-                       policy.api_keys_redis_hash);
-        }
-      }
+    auto resolved = ResolveApiKey(policy, store_, request.api_key);
+    if (!resolved.ok()) {
+      CheckResult r = FailModeResult(resolved.status());
+      outcomes_[r.outcome]->Inc();
+      // The key's user is unknown; the key itself is a secret and never published.
+      Publish(request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id, request,
+              r, clock_.NowMs());
+      return r;
     }
+    key = std::move(resolved.value());
   }
+  return CheckResolved(policy, request, key);
+}
 
+CheckResult DecisionService::CheckResolved(const Policy& policy, const CheckRequest& request,
+                                           const std::optional<ApiKey>& key) {
   Resolution resolution = Resolve(policy, request, key ? &*key : nullptr);
   CheckResult result;
   int64_t ts_ms = clock_.NowMs();
@@ -165,6 +165,7 @@ CheckResult DecisionService::Check(const CheckRequest& request) {
     case Resolution::Kind::kAllowListed:
       result.outcome = events::v1::OUTCOME_ALLOWLISTED;
       result.allowed = true;
+      result.unlimited = true;
       result.rule = "allow_list";
       break;
     case Resolution::Kind::kCheck:
@@ -181,6 +182,7 @@ CheckResult DecisionService::Check(const CheckRequest& request) {
       if (resolution.checks.empty()) {
         result.outcome = events::v1::OUTCOME_ALLOWED;
         result.allowed = true;
+        result.unlimited = true;
         result.rule = "none";
         break;
       }

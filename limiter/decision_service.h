@@ -25,11 +25,13 @@ struct ServiceOptions {
   std::string limiter_id;                     // LIMITER_ID, prefix of every event_id
 };
 
-// One rule that applied, for RateLimit-Policy.
+// One rule that applied, for RateLimit-Policy: its configured quota per window, and the burst
+// (the bucket's capacity) where a bucket algorithm's differs from the quota.
 struct RuleSummary {
   std::string name;
-  int64_t quota = 0;
-  int64_t window_s = 0;
+  int64_t quota = 0;     // the rule's `limit`
+  int64_t window_s = 0;  // its `window`, rounded up to seconds
+  int64_t burst = 0;     // 0 unless a bucket algorithm's capacity differs from `quota`
 };
 
 // The answer to one check, before it is mapped to HTTP.
@@ -38,10 +40,11 @@ struct CheckResult {
   bool allowed = false;
   int http_status = 200;
   std::string rule;  // the rule reported: the one that blocked, or the one closest to its limit
+  bool unlimited = false;  // no rule limits the request (allow list, no rule matched)
   int64_t limit = 0;
   int64_t remaining = 0;
   int64_t reset_ms = 0;
-  int64_t retry_after_ms = 0;
+  int64_t retry_after_ms = 0;  // until this request would be admitted: every rule and ban allows it
   int64_t window_s = 0;
   std::vector<RuleSummary> policies;  // every rule that applied
   std::string error_code;             // set when the request is refused before any decision
@@ -69,6 +72,8 @@ class DecisionService {
 
  private:
   CheckResult FailModeResult(const common::Status& why);
+  CheckResult CheckResolved(const Policy& policy, const CheckRequest& request,
+                            const std::optional<ApiKey>& key);
   CheckResult FromAnswer(const Policy& policy, const std::vector<RuleCheck>& checks,
                          const StoreAnswer& answer) const;
   void Publish(const std::string& user_id, const CheckRequest& request, const CheckResult& result,

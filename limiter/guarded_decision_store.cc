@@ -27,6 +27,11 @@ common::Result<T> GuardedDecisionStore::Guard(const std::function<common::Result
     return common::Status::Unavailable("redis circuit breaker is open");
   }
   common::Result<T> result = call();
+  if (result.status().code() == common::Status::Code::kDataError) {
+    // Redis answered: a data error (WRONGTYPE, a malformed reply) concerns this request only.
+    breaker_.OnAnsweredWithDataError();
+    return result;
+  }
   if (result.ok()) {
     if (breaker_.state() != common::CircuitBreaker::State::kClosed) {
       spdlog::info("redis: circuit breaker closed: Redis answers again");

@@ -10,7 +10,9 @@ namespace rl::limiter {
 // A DecisionStore that stops calling a failing store: after REDIS_BREAKER_FAILURES failed
 // decisions in a row it refuses at once (the caller applies its fail mode without waiting for a
 // timeout), and every REDIS_BREAKER_OPEN_MS lets one probe through to find out whether the store
-// is back. Health checks and admin calls always go through. Thread-safe.
+// is back. A data error (Status kDataError, such as WRONGTYPE) means Redis answered: it neither
+// opens the breaker nor hides failures around it. Health checks and
+// admin calls always go through. Thread-safe.
 class GuardedDecisionStore final : public DecisionStore {
  public:
   GuardedDecisionStore(DecisionStore& inner, common::CircuitBreakerOptions options,

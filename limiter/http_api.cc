@@ -1,5 +1,6 @@
 #include "http_api.h"
 
+#include "api_key_resolver.h"
 #include "event_codec.h"
 #include "http.h"
 #include "identifiers.h"
@@ -23,6 +24,7 @@ Headers RateLimitHeaders(const CheckResult& r) {
       policies +=
           (policies.empty() ? "" : ", ") +
           ("\"" + p.name + "\";q=" + std::to_string(p.quota) + ";w=" + std::to_string(p.window_s));
+      if (p.burst > 0) policies += ";burst=" + std::to_string(p.burst);  // an extension parameter
     }
     const std::string reset = std::to_string(CeilSeconds(r.reset_ms));
     h.emplace_back("RateLimit-Policy", policies);
@@ -40,6 +42,13 @@ Headers RateLimitHeaders(const CheckResult& r) {
 }
 
 json CheckResultJson(const CheckResult& r) {
+  if (r.unlimited) {
+    return {{"allowed", r.allowed},
+            {"unlimited", true},
+            {"retry_after_ms", r.retry_after_ms},
+            {"rule", r.rule},
+            {"outcome", events::OutcomeName(r.outcome)}};
+  }
   return {{"allowed", r.allowed},
           {"limit", r.limit},
           {"remaining", r.remaining},
@@ -97,7 +106,8 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   common::Counter& rejected_size = rejected("413");
   common::Counter& rejected_invalid = rejected("400");
 
-  server.Post("/check", [&api, &latency, &rejected_type, &rejected_size, &rejected_invalid](
+  common::Routes routes(server);
+  routes.Post("/check", [&api, &latency, &rejected_type, &rejected_size, &rejected_invalid](
                             const httplib::Request& req, httplib::Response& res) {
     const int64_t start_us = api.clock.MonotonicUs();
     if (!common::RequireBearerToken(req, res, api.check_token)) return;
@@ -123,18 +133,14 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     common::SendJson(res, result.http_status, CheckResultJson(result));
     latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
   });
-  server.Get("/check", [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Allow", "POST");
-    common::SendError(res, 405, "method_not_allowed", "use POST /check");
-  });
-  server.Get("/health", [&api](const httplib::Request&, httplib::Response& res) {
+  routes.Get("/health", [&api](const httplib::Request&, httplib::Response& res) {
     HealthReport report = api.health();
     common::SendJson(res, report.status, report.body);
   });
-  server.Get("/config", [&api](const httplib::Request&, httplib::Response& res) {
+  routes.Get("/config", [&api](const httplib::Request&, httplib::Response& res) {
     common::SendJson(res, 200, PolicyJson(*api.service.policy()));
   });
-  common::ServeMetrics(server, api.metrics);
+  common::ServeMetrics(routes, api.metrics);
 
   // Admin: the keys of every rule the request would be checked against, to inspect or reset.
   auto admin = [&api](const httplib::Request& req, httplib::Response& res, bool reset) {
@@ -153,12 +159,18 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       return common::SendError(res, 400, "invalid_argument", "invalid user or action");
     }
     auto active = api.service.policy();
-    const ApiKey* key = nullptr;
-    if (auto it = active->policy.api_keys.find(request.api_key);
-        it != active->policy.api_keys.end()) {
-      key = &it->second;
+    std::optional<ApiKey> key;
+    if (!request.api_key.empty()) {  // the same resolver as POST /check
+      auto resolved = ResolveApiKey(active->policy, api.store, request.api_key);
+      if (!resolved.ok()) {
+        return common::SendError(res, 503, "unavailable", resolved.status().message());
+      }
+      key = resolved.value();
     }
-    Resolution resolution = Resolve(active->policy, request, key);
+    Resolution resolution = Resolve(active->policy, request, key ? &*key : nullptr);
+    if (resolution.kind == Resolution::Kind::kUnknownApiKey) {
+      return common::SendError(res, 401, "unauthenticated", "unknown API key");
+    }
     json rules = json::array();
     std::vector<std::string> keys;
     for (const RuleCheck& c : resolution.checks) {
@@ -187,12 +199,13 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     }
     common::SendJson(res, 200, body);
   };
-  server.Get(R"(/limits/(.+))", [admin](const httplib::Request& req, httplib::Response& res) {
+  routes.Get(R"(/limits/(.+))", [admin](const httplib::Request& req, httplib::Response& res) {
     admin(req, res, false);
   });
-  server.Delete(R"(/limits/(.+))", [admin](const httplib::Request& req, httplib::Response& res) {
+  routes.Delete(R"(/limits/(.+))", [admin](const httplib::Request& req, httplib::Response& res) {
     admin(req, res, true);
   });
+  routes.Finish();
 }
 
 }  // namespace rl::limiter

@@ -9,19 +9,30 @@ namespace rl::limiter {
 enum class Scope { kUser, kUserAction, kApiKey, kGlobal };
 
 // The Redis keys of one rule for one request:
-//   rl:{<user>}:s:<rule>[:<action>]    user and user_action scopes (action only for user_action)
-//   rl:k:{<api key>}:s:<rule>          api_key scope (a request without a key: the user's key)
-//   rl:g:{global}:s:<rule>             global scope
-// with ":b:" instead of ":s:" for the ban key and ":x:" for the strike counter. Users and API keys
-// are escaped (common::AppendKeyEscaped), rule names have no ':', and the action comes last, so
-// distinct (scope, rule, subject, action) always give distinct keys. The hash tag keeps one
-// subject's keys in one Redis Cluster slot.
+//   rl:{<user>}:s:<rule>/<schema>[:<action>]    user and user_action scopes (action only for
+//                                               user_action)
+//   rl:k:{<key fingerprint>}:s:<rule>/<schema>  api_key scope (a request without a key: the
+//                                               user's key)
+//   rl:g:{global}:s:<rule>/<schema>             global scope
+// with ":b:<rule>" instead of ":s:<rule>/<schema>" for the ban key and ":x:<rule>" for the strike
+// counter. <schema> is StateSchema() of the rule's limit, so a rule whose stored state changes
+// meaning (another algorithm, window or GCRA rate) starts on fresh keys; bans and strikes survive
+// such a change. API keys are secrets: their keys hold the first 32 hex digits of the key's
+// SHA-256, never the key. Users are escaped (common::AppendKeyEscaped), rule names have no ':' or
+// '/', schemas no ':', and the action comes last, so distinct (scope, rule, schema, subject,
+// action) always give distinct keys. The hash tag keeps one subject's keys in one Redis Cluster
+// slot.
 struct RuleKeys {
   std::string state;
   std::string ban;
   std::string strikes;
 };
-RuleKeys KeysFor(std::string_view rule, Scope scope, std::string_view user_id,
-                 std::string_view action, std::string_view api_key);
+RuleKeys KeysFor(std::string_view rule, std::string_view schema, Scope scope,
+                 std::string_view user_id, std::string_view action, std::string_view api_key);
+
+// How an API key appears wherever a user id is shown (events, analytics, logs) when the key names
+// no user: "key:" and the first 8 hex digits of its SHA-256. Not reversible; the key itself, a
+// secret, never appears.
+std::string ApiKeyLabel(std::string_view api_key);
 
 }  // namespace rl::limiter

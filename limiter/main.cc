@@ -90,9 +90,9 @@ int main(int argc, char** argv) {
                      [&kafka] { return static_cast<double>(kafka.QueueLength()); });
   limiter::KafkaEventPublisher publisher(kafka, metrics, clock);
   // The limits file if there is one (a bad one stops the start), else one rule from DEFAULT_*.
+  // The file is watched either way: one that appears later is loaded.
   std::shared_ptr<const limiter::ActivePolicy> initial;
-  const bool have_file = s.limits_file_required || std::ifstream(s.limits_file).good();
-  if (have_file) {
+  if (s.limits_file_required || std::ifstream(s.limits_file).good()) {
     auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
     if (!loaded.ok()) {
       return common::ReportBadConfiguration(
@@ -107,11 +107,8 @@ int main(int argc, char** argv) {
     initial = defaults;
   }
   limiter::PolicyHolder policies(initial);
-  std::unique_ptr<limiter::PolicyFileWatcher> watcher;
-  if (have_file) {
-    watcher = std::make_unique<limiter::PolicyFileWatcher>(s.limits_file, policies, clock, metrics,
-                                                           s.limits_reload_interval_ms);
-  }
+  limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics,
+                                     s.limits_reload_interval_ms);
   limiter::DecisionService service(store, publisher, clock, metrics, policies, s.options);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
@@ -130,13 +127,7 @@ int main(int argc, char** argv) {
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",
                   s.redis.Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
                   initial->policy.source, initial->policy.version, s.options.limiter_id);
-  auto on_hangup = [&watcher] {
-    if (watcher) {
-      watcher->Reload();
-    } else {
-      spdlog::info("SIGHUP: no limits file to reload (LIMITS_FILE is not there)");
-    }
-  };
+  auto on_hangup = [&watcher] { watcher.Reload(); };
   // Events produced while the broker is still creating the topic can be lost although the broker
   // acknowledged them (seen once in LimiterFaults.SigtermUnderLoadLosesNoEvent: the first two
   // events of one partition). So serving waits for the topic, but never long: with Kafka down

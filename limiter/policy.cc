@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
+#include <charconv>
+#include <string_view>
 
 #include "identifiers.h"
 #include "keys.h"
@@ -60,19 +61,61 @@ Policy DefaultPolicy(int64_t capacity, double refill_per_sec) {
 
 namespace {
 
-// Reads "250ms", "10s", "5m", "1h" or a bare number of seconds into milliseconds.
-std::optional<int64_t> ParseDurationMs(const std::string& text) {
-  static const std::regex kDuration(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, kDuration)) return std::nullopt;
-  double value = std::stod(m[1]);
-  std::string unit = m[2].matched ? m[2].str() : "s";
-  double ms = unit == "ms"  ? value
-              : unit == "s" ? value * 1e3
-              : unit == "m" ? value * 6e4
-                            : value * 3.6e6;
-  if (ms < 1 || ms > 31.0 * 24 * 3.6e6) return std::nullopt;
+// A value as error messages quote it: in quotes, cut to 40 bytes.
+std::string Quoted(const std::string& value) {
+  return "\"" + (value.size() > 40 ? value.substr(0, 40) + "..." : value) + "\"";
+}
+
+// Reads "250ms", "10s", "1.5m", "1h" or a bare number of seconds into milliseconds: digits with
+// at most one decimal point inside, then an optional unit. From 1 ms to 31 days; anything else,
+// however long, is nullopt (std::from_chars: no exceptions, no locale).
+std::optional<int64_t> ParseDurationMs(std::string_view text) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  size_t digits = 0;
+  bool point = false;
+  while (digits < text.size() &&
+         ((text[digits] >= '0' && text[digits] <= '9') || (text[digits] == '.' && !point))) {
+    point = point || text[digits] == '.';
+    ++digits;
+  }
+  std::string_view number = text.substr(0, digits);
+  std::string_view unit = text.substr(digits);
+  while (!unit.empty() && is_space(unit.front())) unit.remove_prefix(1);
+  if (number.empty() || number.front() == '.' || number.back() == '.' || number.size() > 30) {
+    return std::nullopt;
+  }
+  double value = 0;
+  auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
+  double scale;
+  if (unit == "ms") {
+    scale = 1;
+  } else if (unit == "s" || unit.empty()) {
+    scale = 1e3;
+  } else if (unit == "m") {
+    scale = 6e4;
+  } else if (unit == "h") {
+    scale = 3.6e6;
+  } else {
+    return std::nullopt;
+  }
+  const double ms = value * scale;
+  if (!(ms >= 1 && ms <= 31.0 * 24 * 3.6e6)) return std::nullopt;
   return static_cast<int64_t>(std::llround(ms));
+}
+
+// [A-Za-z0-9_.-]{1,64}
+bool IsValidRuleName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
 }
 
 class Reader {
@@ -84,17 +127,19 @@ class Reader {
   }
   std::optional<int64_t> Int(const YAML::Node& n, const std::string& where, int64_t min,
                              int64_t max) {
-    try {
-      int64_t v = n.as<int64_t>();
-      if (v < min || v > max) {
-        Fail(where, "must be from " + std::to_string(min) + " to " + std::to_string(max));
-        return std::nullopt;
-      }
-      return v;
-    } catch (const YAML::Exception&) {
-      Fail(where, "must be an integer");
+    const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (!n.IsScalar()) {
+      Fail(where, "must be " + range);
       return std::nullopt;
     }
+    const std::string& text = n.Scalar();
+    int64_t v = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (error != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+      Fail(where, Quoted(text) + " is not " + range);
+      return std::nullopt;
+    }
+    return v;
   }
   std::optional<std::string> Str(const YAML::Node& n, const std::string& where) {
     if (!n.IsScalar()) {
@@ -115,7 +160,10 @@ class Reader {
     auto text = Str(n, where);
     if (!text) return std::nullopt;
     auto ms = ParseDurationMs(*text);
-    if (!ms) Fail(where, "must be a duration such as 500ms, 10s, 5m or 1h (at most 31 days)");
+    if (!ms) {
+      Fail(where, Quoted(*text) +
+                      " is not a duration such as 500ms, 10s, 5m or 1h (from 1ms to 31 days)");
+    }
     return ms;
   }
   std::vector<std::string> StrList(const YAML::Node& n, const std::string& where) {
@@ -152,9 +200,8 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
     r.Fail(where + ".name", "is required");
   else if (auto name = r.Str(n["name"], where + ".name"))
     rule.name = *name;
-  static const std::regex kRuleName(R"([A-Za-z0-9_.-]{1,64})");
-  if (!rule.name.empty() && !std::regex_match(rule.name, kRuleName)) {
-    r.Fail(where + ".name", "must match [A-Za-z0-9_.-]{1,64}");
+  if (!rule.name.empty() && !IsValidRuleName(rule.name)) {
+    r.Fail(where + ".name", Quoted(rule.name) + " does not match [A-Za-z0-9_.-]{1,64}");
   }
   std::string algorithm = "token_bucket";
   if (n["algorithm"]) {
@@ -164,8 +211,9 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
     rule.limit.algorithm = *a;
   } else {
     r.Fail(where + ".algorithm",
-           "must be one of token_bucket, gcra, sliding_window_log, sliding_window_counter, "
-           "fixed_window, leaky_bucket");
+           Quoted(algorithm) +
+               " is not one of token_bucket, gcra, sliding_window_log, sliding_window_counter, "
+               "fixed_window, leaky_bucket");
   }
   if (!n["limit"])
     r.Fail(where + ".limit", "is required");
@@ -193,7 +241,7 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
     else if (s == "global")
       rule.scope = Scope::kGlobal;
     else if (s)
-      r.Fail(where + ".scope", "must be user, user_action, api_key or global");
+      r.Fail(where + ".scope", Quoted(*s) + " is not one of user, user_action, api_key, global");
   }
   if (const YAML::Node& match = n["match"]) {
     r.OnlyKeys(match, where + ".match", {"actions"});
@@ -302,8 +350,11 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
         r.Fail(where + ".user", "is required");
       else if (auto u = r.Str(kv.second["user"], where + ".user"))
         entry.user_id = *u;
-      if (!entry.user_id.empty() && !common::IsValidUserId(entry.user_id))
-        r.Fail(where + ".user", "is not a valid user id");
+      if (kv.second["user"] && !common::IsValidUserId(entry.user_id)) {
+        r.Fail(where + ".user", Quoted(entry.user_id) +
+                                    " is not a valid user id (1..128 bytes of UTF-8, no control "
+                                    "characters)");
+      }
       entry.tier = p.default_tier;
       if (kv.second["tier"]) {
         if (auto t = r.Str(kv.second["tier"], where + ".tier")) entry.tier = *t;
@@ -348,19 +399,29 @@ Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& sourc
 
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key) {
   Resolution out;
-  out.user_id = key ? key->user_id : request.user_id;
+  const bool has_key = !request.api_key.empty();
+  out.user_id = key                                  ? key->user_id
+                : !request.user_id.empty() || !has_key ? request.user_id
+                                                       : ApiKeyLabel(request.api_key);
   out.tier = key ? key->tier : policy.default_tier;
-  if (!request.api_key.empty() && key == nullptr) {
-    out.kind = Resolution::Kind::kUnknownApiKey;
-    return out;
-  }
-  if (policy.deny_users.count(out.user_id) ||
-      (!request.api_key.empty() && policy.deny_api_keys.count(request.api_key))) {
+  // Listed keys need not be known keys: the lists name keys, whoever they belong to.
+  if (has_key && policy.deny_api_keys.count(request.api_key)) {
     out.kind = Resolution::Kind::kDenyListed;
     return out;
   }
-  if (policy.allow_users.count(out.user_id) ||
-      (!request.api_key.empty() && policy.allow_api_keys.count(request.api_key))) {
+  if (has_key && policy.allow_api_keys.count(request.api_key)) {
+    out.kind = Resolution::Kind::kAllowListed;
+    return out;
+  }
+  if (has_key && key == nullptr) {
+    out.kind = Resolution::Kind::kUnknownApiKey;
+    return out;
+  }
+  if (policy.deny_users.count(out.user_id)) {
+    out.kind = Resolution::Kind::kDenyListed;
+    return out;
+  }
+  if (policy.allow_users.count(out.user_id)) {
     out.kind = Resolution::Kind::kAllowListed;
     return out;
   }
@@ -371,7 +432,8 @@ Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiK
     if (!rule.Matches(request.action)) continue;
     RuleCheck check;
     check.rule = rule.name;
-    RuleKeys keys = KeysFor(rule.name, rule.scope, out.user_id, request.action, request.api_key);
+    RuleKeys keys = KeysFor(rule.name, StateSchema(rule.limit), rule.scope, out.user_id,
+                            request.action, request.api_key);
     check.key = std::move(keys.state);
     check.ban_key = std::move(keys.ban);
     check.strike_key = std::move(keys.strikes);

@@ -65,13 +65,17 @@ common::Result<Policy> ParsePolicyYaml(const std::string& text, const std::strin
 struct Resolution {
   enum class Kind { kCheck, kAllowListed, kDenyListed, kUnknownApiKey };
   Kind kind = Kind::kCheck;
-  std::string user_id;  // the user the request counts for (the API key's user, if one was given)
+  // The user the request counts for: the API key's user if the key is known, else the request's
+  // user_id, else (a listed key that names no user) ApiKeyLabel(key).
+  std::string user_id;
   std::string tier;
   std::vector<RuleCheck> checks;  // for kCheck
 };
 
 // Resolves `request` against `policy`. `key` is the API key's entry when the request carried one
-// that is known (from the file or the Redis hash). Pure.
+// that is known (from the file or the Redis hash; see ResolveApiKey). In this order: a key on the
+// deny list is denied and one on the allow list allowed, known or not; an unknown key is refused;
+// then the user's lists; then the rules of the tier that match the action. Pure.
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key);
 
 }  // namespace rl::limiter

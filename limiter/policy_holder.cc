@@ -1,26 +1,18 @@
 #include "policy_holder.h"
 
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
+
+#include "digest.h"
 
 namespace rl::limiter {
 
 namespace {
 
-std::string ShortSha1(const std::string& text) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 6; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
+std::string ShortSha1(const std::string& text) { return common::Sha1Hex(text, 12); }
 
 }  // namespace
 
@@ -62,16 +54,47 @@ PolicyFileWatcher::~PolicyFileWatcher() {
   thread_.join();
 }
 
+namespace {
+
+// The file's content, or nullopt if it cannot be read (missing, a directory, no permission).
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return buffer.str();
+}
+
+}  // namespace
+
 bool PolicyFileWatcher::Reload() {
   std::lock_guard reload_lock(reload_mu_);
+  auto current = holder_.Current();
+  if (!ReadFile(path_)) {
+    // A file that is not there (yet, or any more) changes nothing; say so once per absence.
+    if (!absence_logged_) {
+      absence_logged_ = true;
+      if (current->policy.source == path_) {
+        spdlog::warn("policy: {} cannot be read (removed?); keeping version {} ({}) until it is back",
+                     path_, current->policy.version, current->hash);
+      } else {
+        spdlog::info("policy: no limits file at {}; keeping {} and watching for one", path_,
+                     current->policy.version == "defaults" ? "the built-in defaults (DEFAULT_*)"
+                                                           : "version " + current->policy.version);
+      }
+    }
+    return false;
+  }
+  absence_logged_ = false;
   auto loaded = LoadPolicyFile(path_, clock_);
   if (!loaded.ok()) {
     rejected_.Inc();
-    spdlog::error("policy: keeping version {} ({}): {}", holder_.Current()->policy.version,
-                  holder_.Current()->hash, loaded.status().message());
+    spdlog::error("policy: keeping version {} ({}): {}", current->policy.version, current->hash,
+                  loaded.status().message());
     return false;
   }
-  if (loaded.value()->hash == holder_.Current()->hash) return false;
+  if (loaded.value()->hash == current->hash) return false;
   holder_.Replace(loaded.value());
   reloaded_.Inc();
   spdlog::info("policy: loaded {} version {} ({}): {} rules, {} tiers", path_,
@@ -81,7 +104,10 @@ bool PolicyFileWatcher::Reload() {
 }
 
 void PolicyFileWatcher::Loop() {
-  std::string last_error;
+  // The hash of the last version rejected, so that a bad file is parsed and reported once, not
+  // at every interval; any other content (a good version in between included) clears it, so
+  // deploying the same bad file again is reported and counted again.
+  std::string last_rejected;
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -90,13 +116,18 @@ void PolicyFileWatcher::Loop() {
         return;
       }
     }
-    // Cheap check first: only a changed file is parsed (and only a bad one logged, once).
-    std::ifstream in(path_);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string hash = in ? ShortSha1(buffer.str()) : "missing";
-    if (hash == holder_.Current()->hash || hash == last_error) continue;
-    if (!Reload()) last_error = hash;
+    std::optional<std::string> text = ReadFile(path_);
+    if (!text) {
+      Reload();  // logs the absence once
+      continue;
+    }
+    const std::string hash = ShortSha1(*text);
+    if (hash == holder_.Current()->hash) {
+      last_rejected.clear();
+      continue;
+    }
+    if (hash == last_rejected) continue;
+    last_rejected = Reload() ? "" : hash;
   }
 }
 

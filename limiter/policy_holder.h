@@ -41,7 +41,9 @@ common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::st
                                                                    const common::Clock& clock);
 
 // Watches the limits file: checks its content every interval_ms and on Reload() (SIGHUP). A valid
-// new file replaces the policy; an invalid one is logged with its error and the old policy stays.
+// new file replaces the policy; an invalid one is logged with its error, counted as rejected, and
+// the old policy stays (each time a rejected version is deployed again). A file that is not there
+// keeps the active policy (logged once per absence); one that appears later is loaded.
 class PolicyFileWatcher {
  public:
   PolicyFileWatcher(std::string path, PolicyHolder& holder, const common::Clock& clock,
@@ -61,6 +63,7 @@ class PolicyFileWatcher {
   common::Counter& reloaded_;
   common::Counter& rejected_;
   std::mutex reload_mu_;  // one reload at a time
+  bool absence_logged_ = false;  // guarded by reload_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

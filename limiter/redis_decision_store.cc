@@ -11,14 +11,28 @@ using common::RedisValue;
 using common::Result;
 using common::Status;
 
+namespace {
+
+// An error reply about the data of this request (a key of the wrong type, a value the script
+// cannot read) rather than about the server (OOM, LOADING, BUSY, READONLY, NOAUTH, ...).
+bool IsDataError(const std::string& error) {
+  return error.rfind("WRONGTYPE", 0) == 0 ||
+         (error.rfind("ERR", 0) == 0 && error.find("script") != std::string::npos);
+}
+
+}  // namespace
+
 Result<StoreAnswer> ParsePolicyReply(const RedisValue& reply, size_t rules) {
-  if (reply.is_error()) return Status::Internal("redis script error: " + reply.str);
+  if (reply.is_error()) {
+    return IsDataError(reply.str) ? Status::DataError("redis script error: " + reply.str)
+                                  : Status::Internal("redis error: " + reply.str);
+  }
   if (reply.type != RedisValue::Type::kArray || reply.elements.size() != 2 + 5 * rules) {
-    return Status::Internal("unexpected reply from policy.lua");
+    return Status::DataError("unexpected reply from policy.lua");
   }
   for (const auto& e : reply.elements) {
     if (e.type != RedisValue::Type::kInteger)
-      return Status::Internal("unexpected reply from policy.lua");
+      return Status::DataError("unexpected reply from policy.lua");
   }
   StoreAnswer answer;
   answer.now_ms = reply.elements[0].integer;
@@ -74,7 +88,9 @@ Result<std::optional<std::string>> RedisDecisionStore::LookupApiKey(const std::s
                                                                     const std::string& api_key) {
   auto reply = redis_.Command({"HGET", hash, api_key});
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Internal(reply->str);
+  if (reply->is_error()) {
+    return IsDataError(reply->str) ? Status::DataError(reply->str) : Status::Internal(reply->str);
+  }
   if (reply->type != RedisValue::Type::kString) return std::optional<std::string>();
   return std::optional<std::string>(reply->str);
 }

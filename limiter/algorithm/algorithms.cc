@@ -138,7 +138,14 @@ AlgorithmDecision SlidingWindowCounter(const std::optional<AlgorithmState>& prio
         static_cast<double>(elapsed);
     d.retry_after_ms = CeilMs(wait);
   } else {
-    d.retry_after_ms = CeilMs(static_cast<double>(window_us - elapsed));  // a lower bound
+    // Only in the next window, where this window's count weighs as the previous one.
+    double into_next = 0;
+    if (s.count > 0) {
+      into_next = std::max(0.0, static_cast<double>(window_us) *
+                                    (1.0 - static_cast<double>(p.limit - cost) /
+                                               static_cast<double>(s.count)));
+    }
+    d.retry_after_ms = CeilMs(static_cast<double>(window_us - elapsed) + into_next);
   }
   d.remaining =
       std::max<int64_t>(0, static_cast<int64_t>(std::floor(static_cast<double>(p.limit) - after)));
@@ -189,8 +196,11 @@ std::optional<Algorithm> ParseAlgorithm(std::string_view name) {
   return std::nullopt;
 }
 
-AlgorithmDecision Decide(const std::optional<AlgorithmState>& prior, int64_t now_us,
-                         const LimitParams& p, int64_t cost) {
+namespace {
+
+// Decides by the algorithm's formulas alone.
+AlgorithmDecision Evaluate(const std::optional<AlgorithmState>& prior, int64_t now_us,
+                           const LimitParams& p, int64_t cost) {
   switch (p.algorithm) {
     case Algorithm::kTokenBucket:
       return TokenBucket(prior, now_us, p, cost);
@@ -208,17 +218,55 @@ AlgorithmDecision Decide(const std::optional<AlgorithmState>& prior, int64_t now
   return {};
 }
 
-int64_t StateTtlMs(const LimitParams& p, const AlgorithmDecision& d) {
-  // Windows need their own and the next window; buckets until they are back to their start.
-  const int64_t windows = 2 * p.window_ms;
-  switch (p.algorithm) {
-    case Algorithm::kFixedWindow:
-    case Algorithm::kSlidingWindowCounter:
-    case Algorithm::kSlidingWindowLog:
-      return windows + 1000;
-    default:
-      return d.reset_ms + 1000;
+// True for the algorithms that compute in integers: their retry formula is exact.
+bool IsExact(Algorithm a) {
+  return a == Algorithm::kFixedWindow || a == Algorithm::kSlidingWindowLog;
+}
+
+// The earliest whole millisecond from `now_us` at which Evaluate admits `cost` on `prior`,
+// starting from the formula's `guess` (right to within rounding).
+int64_t EarliestRetryMs(const std::optional<AlgorithmState>& prior, int64_t now_us,
+                        const LimitParams& p, int64_t cost, int64_t guess) {
+  int64_t retry = std::max<int64_t>(1, guess);
+  for (int i = 0; i < 4; ++i) {
+    if (Evaluate(prior, now_us + retry * 1000, p, cost).allowed) break;
+    ++retry;
   }
+  for (int i = 0; i < 4; ++i) {
+    if (retry <= 1 || !Evaluate(prior, now_us + (retry - 1) * 1000, p, cost).allowed) break;
+    --retry;
+  }
+  return retry;
+}
+
+}  // namespace
+
+AlgorithmDecision Decide(const std::optional<AlgorithmState>& prior, int64_t now_us,
+                         const LimitParams& p, int64_t cost) {
+  AlgorithmDecision d = Evaluate(prior, now_us, p, cost);
+  if (!d.allowed && !IsExact(p.algorithm)) {
+    d.retry_after_ms = EarliestRetryMs(prior, now_us, p, cost, d.retry_after_ms);
+  }
+  return d;
+}
+
+std::string StateSchema(const LimitParams& p) {
+  switch (p.algorithm) {
+    case Algorithm::kTokenBucket:
+      return "tb";
+    case Algorithm::kLeakyBucket:
+      return "lb";
+    case Algorithm::kSlidingWindowLog:
+      return "swl";
+    case Algorithm::kFixedWindow:
+      return "fw" + std::to_string(p.window_ms);
+    case Algorithm::kSlidingWindowCounter:
+      return "swc" + std::to_string(p.window_ms);
+    case Algorithm::kGcra:
+      // The emission interval in whole nanoseconds: rates closer than that share the state.
+      return "gcra" + std::to_string(std::llround(1000.0 / p.RatePerUs()));
+  }
+  return "unknown";
 }
 
 }  // namespace rl::limiter

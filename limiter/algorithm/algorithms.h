@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace rl::limiter {
@@ -60,11 +61,17 @@ struct AlgorithmDecision {
 
 // Decides one request of `cost` at `now_us`. `prior` is nullopt for a key never seen (or expired).
 // The returned state is the state after charging; a caller that does not charge (another rule
-// blocked, shadow mode) keeps `prior`.
+// blocked, shadow mode) keeps `prior`. A blocked answer's retry_after_ms is the earliest whole
+// millisecond at which the same request on `prior` is admitted, checked with this very
+// arithmetic, so the promise holds whatever the rounding.
 AlgorithmDecision Decide(const std::optional<AlgorithmState>& prior, int64_t now_us,
                          const LimitParams& p, int64_t cost);
 
-// How long a key must live after this decision so that forgetting it changes nothing.
-int64_t StateTtlMs(const LimitParams& p, const AlgorithmDecision& d);
+// Names what an algorithm's stored state means: the algorithm, and the parameters the stored
+// values depend on (a window algorithm's window length, GCRA's emission interval). Limits,
+// bursts and the other rates leave tokens, levels, counts and logged times meaningful. State
+// keys carry it, so a rule whose state changes meaning starts afresh instead of misreading.
+// Never contains ':' or '/'.
+std::string StateSchema(const LimitParams& p);
 
 }  // namespace rl::limiter

@@ -1,27 +1,13 @@
 #include "algorithm/rules_model.h"
 
+#include <algorithm>
+
 namespace rl::limiter {
 
 RulesAnswer DecideRules(ModelStore& store, int64_t now_us, const std::vector<RuleCheck>& checks) {
   RulesAnswer out;
   std::vector<RuleAnswer>& answers = out.rules;
   answers.resize(checks.size());
-  bool banned = false;
-  for (size_t i = 0; i < checks.size(); ++i) {
-    const RuleCheck& c = checks[i];
-    if (c.penalty.blocks == 0 || c.shadow) continue;
-    auto ban = store.ban_until_us.find(c.ban_key);
-    if (ban != store.ban_until_us.end() && ban->second > now_us) {
-      const int64_t left_ms = (ban->second - now_us + 999) / 1000;
-      answers[i].banned_ms = left_ms;
-      answers[i].retry_after_ms = left_ms;
-      banned = true;
-    }
-  }
-  if (banned) {
-    out.refused_by_ban = true;
-    return out;
-  }
 
   std::vector<AlgorithmDecision> decisions;
   bool blocked = false;
@@ -31,6 +17,37 @@ RulesAnswer DecideRules(ModelStore& store, int64_t now_us, const std::vector<Rul
     decisions.push_back(Decide(prior, now_us, c.params, c.cost));
     if (!decisions.back().allowed && !c.shadow) blocked = true;
   }
+
+  // A ban refuses the request and charges nothing; its answer says when the request would be
+  // admitted: once the ban has ended and every rule allows it.
+  std::vector<int64_t> ban_left_ms(checks.size(), 0);
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const RuleCheck& c = checks[i];
+    if (c.penalty.blocks == 0 || c.shadow) continue;
+    auto ban = store.ban_until_us.find(c.ban_key);
+    if (ban != store.ban_until_us.end() && ban->second > now_us) {
+      ban_left_ms[i] = (ban->second - now_us + 999) / 1000;
+      out.refused_by_ban = true;
+    }
+  }
+  if (out.refused_by_ban) {
+    for (size_t i = 0; i < checks.size(); ++i) {
+      const AlgorithmDecision& d = decisions[i];
+      RuleAnswer& a = answers[i];
+      a.banned_ms = ban_left_ms[i];
+      if (a.banned_ms > 0) {
+        a.reset_ms = std::max(d.reset_ms, a.banned_ms);
+        a.retry_after_ms = std::max(d.retry_after_ms, a.banned_ms);
+      } else {
+        a.allowed = d.allowed;
+        a.remaining = d.remaining;
+        a.reset_ms = d.reset_ms;
+        a.retry_after_ms = d.retry_after_ms;
+      }
+    }
+    return out;
+  }
+
   for (size_t i = 0; i < checks.size(); ++i) {
     const RuleCheck& c = checks[i];
     const AlgorithmDecision& d = decisions[i];

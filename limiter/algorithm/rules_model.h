@@ -1,6 +1,7 @@
 #pragma once
 // The reference model of one policy decision over several rules (limiter/scripts/policy.lua does
-// the same in Redis): bans first, then every rule evaluated, then all rules charged or none.
+// the same in Redis): every rule evaluated; a ban in force refuses the request; else all rules
+// charged or none.
 
 #include <cstdint>
 #include <map>

@@ -2,8 +2,16 @@
 -- All or nothing: if one enforced rule blocks, no rule is charged. A shadow rule never blocks:
 -- a would-be block is reported and not charged. A rule with a penalty bans its key after
 -- `penalty_blocks` blocks within `penalty_within_ms`, for `penalty_ban_ms`; while banned, the
--- request is refused before any rule is evaluated.
+-- request is refused and nothing is charged.
 -- Each algorithm mirrors limiter/algorithm/algorithms.cc step by step; keep them equal.
+--
+-- Every algorithm is split in three: read (the stored state, or nil), eval (a pure function of
+-- state, parameters, now and cost) and write. A blocked answer's retry_after_ms is the earliest
+-- whole millisecond at which eval, given the same stored state, admits the same cost: it is
+-- computed by formula and then checked with eval itself, so a client that waits exactly that
+-- long is admitted (unless something else consumed meanwhile), whatever the rounding.
+-- A key holding a value of the wrong type or an unreadable one (a rule changed under it, or a
+-- stray write) is a data error: it is deleted and the rule starts afresh for that key.
 --
 -- KEYS     three per rule: state key, ban key, strike key (blocks counted for the penalty)
 -- ARGV[1]  now in microseconds, or "" for Redis TIME (tests pass a time; the limiter never does)
@@ -16,14 +24,36 @@
 local function ceil_ms(us) return math.ceil(us / 1000.0) end
 local function fmt(x) return string.format('%.17g', x) end
 
-local function token_bucket(key, p, now, cost)
+-- HMGET that treats a wrong type as no state (and removes it).
+local function read_fields(key, ...)
+  local h = redis.pcall('HMGET', key, ...)
+  if type(h) == 'table' and h.err then
+    redis.call('DEL', key)
+    return nil
+  end
+  return h
+end
+
+local function read_level(key)
+  local h = read_fields(key, 'v', 't')
+  if not h or not h[1] then return nil end
+  local v, t = tonumber(h[1]), tonumber(h[2])
+  if not v or not t then return nil end
+  return {v = v, t = t}
+end
+
+local function write_level(key, d)
+  redis.call('HSET', key, 'v', fmt(d.level), 't', string.format('%d', d.updated))
+  redis.call('PEXPIRE', key, d.reset + 1000)
+end
+
+local token_bucket = {read = read_level, write = write_level}
+function token_bucket.eval(s, p, now, cost)
   local capacity = p.burst
   local rate = p.rate
   local level, updated = capacity, now
-  local h = redis.call('HMGET', key, 'v', 't')
-  if h[1] and h[2] then
-    level = tonumber(h[1])
-    updated = tonumber(h[2])
+  if s then
+    level, updated = s.v, s.t
     if now > updated then
       level = math.min(capacity, level + (now - updated) * rate)
       updated = now
@@ -33,21 +63,17 @@ local function token_bucket(key, p, now, cost)
   if d.allowed then level = level - cost else d.retry = ceil_ms((cost - level) / rate) end
   d.remaining = math.floor(level)
   d.reset = ceil_ms((capacity - level) / rate)
-  d.write = function()
-    redis.call('HSET', key, 'v', fmt(level), 't', string.format('%d', updated))
-    redis.call('PEXPIRE', key, d.reset + 1000)
-  end
+  d.level, d.updated = level, updated
   return d
 end
 
-local function leaky_bucket(key, p, now, cost)
+local leaky_bucket = {read = read_level, write = write_level}
+function leaky_bucket.eval(s, p, now, cost)
   local capacity = p.burst
   local rate = p.rate
   local level, updated = 0, now
-  local h = redis.call('HMGET', key, 'v', 't')
-  if h[1] and h[2] then
-    level = tonumber(h[1])
-    updated = tonumber(h[2])
+  if s then
+    level, updated = s.v, s.t
     if now > updated then
       level = math.max(0.0, level - (now - updated) * rate)
       updated = now
@@ -57,62 +83,75 @@ local function leaky_bucket(key, p, now, cost)
   if d.allowed then level = level + cost else d.retry = ceil_ms((level + cost - capacity) / rate) end
   d.remaining = math.floor(capacity - level)
   d.reset = ceil_ms(level / rate)
-  d.write = function()
-    redis.call('HSET', key, 'v', fmt(level), 't', string.format('%d', updated))
-    redis.call('PEXPIRE', key, d.reset + 1000)
-  end
+  d.level, d.updated = level, updated
   return d
 end
 
-local function gcra(key, p, now, cost)
+local gcra = {}
+function gcra.read(key)
+  local stored = redis.pcall('GET', key)
+  if type(stored) == 'table' and stored.err then
+    redis.call('DEL', key)
+    return nil
+  end
+  return stored and tonumber(stored) or nil
+end
+function gcra.eval(s, p, now, cost)
   local interval = 1.0 / p.rate
   local capacity = interval * p.burst
   local tat = now
-  local stored = redis.call('GET', key)
-  if stored then tat = math.max(tonumber(stored), now) end
+  if s then tat = math.max(s, now) end
   local new_tat = tat + interval * cost
   local d = {allowed = new_tat - now <= capacity, retry = 0}
   local held = tat
   if d.allowed then held = new_tat else d.retry = ceil_ms(new_tat - now - capacity) end
   d.remaining = math.floor((capacity - (held - now)) / interval)
   d.reset = ceil_ms(held - now)
-  d.write = function()
-    redis.call('SET', key, fmt(held), 'PX', d.reset + 1000)
-  end
+  d.held = held
   return d
 end
+function gcra.write(key, d)
+  redis.call('SET', key, fmt(d.held), 'PX', d.reset + 1000)
+end
 
-local function fixed_window(key, p, now, cost)
+local function read_window(key)
+  local h = read_fields(key, 'w', 'c', 'p')
+  if not h or not h[1] then return nil end
+  local w, c, prev = tonumber(h[1]), tonumber(h[2]), tonumber(h[3] or '0')
+  if not w or not c or not prev then return nil end
+  return {w = w, c = c, p = prev}
+end
+
+local fixed_window = {read = read_window, exact = true}  -- integers: its formula is exact
+function fixed_window.eval(s, p, now, cost)
   local window_us = p.window_ms * 1000
   local window = (now - now % window_us) / window_us
   local count = 0
-  local h = redis.call('HMGET', key, 'w', 'c')
-  if h[1] and tonumber(h[1]) == window then count = tonumber(h[2]) end
+  if s and s.w == window then count = s.c end
   local window_end = (window + 1) * window_us
   local d = {allowed = count + cost <= p.limit, retry = 0}
   if d.allowed then count = count + cost else d.retry = ceil_ms(window_end - now) end
   d.remaining = p.limit - count
   d.reset = 0
   if count > 0 then d.reset = ceil_ms(window_end - now) end
-  d.write = function()
-    redis.call('HSET', key, 'w', string.format('%d', window), 'c', count)
-    redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
-  end
+  d.window, d.count = window, count
   return d
 end
+function fixed_window.write(key, d, p)
+  redis.call('HSET', key, 'w', string.format('%d', d.window), 'c', d.count)
+  redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
+end
 
-local function sliding_window_counter(key, p, now, cost)
+local sliding_window_counter = {read = read_window}
+function sliding_window_counter.eval(s, p, now, cost)
   local window_us = p.window_ms * 1000
   local window = (now - now % window_us) / window_us
   local count, previous = 0, 0
-  local h = redis.call('HMGET', key, 'w', 'c', 'p')
-  if h[1] then
-    local stored = tonumber(h[1])
-    if stored == window then
-      count = tonumber(h[2])
-      previous = tonumber(h[3])
-    elseif stored == window - 1 then
-      previous = tonumber(h[2])
+  if s then
+    if s.w == window then
+      count, previous = s.c, s.p
+    elseif s.w == window - 1 then
+      previous = s.c
     end
   end
   local elapsed = now - window * window_us
@@ -124,10 +163,14 @@ local function sliding_window_counter(key, p, now, cost)
     count = count + cost
     after = estimate + cost
   elseif previous > 0 and count + cost <= p.limit then
+    -- The previous window's weight falls within this window until the estimate leaves room.
     local room = p.limit - count - cost
     d.retry = ceil_ms(window_us * (1.0 - room / previous) - elapsed)
   else
-    d.retry = ceil_ms(window_us - elapsed)
+    -- Only in the next window, where this window's count weighs as the previous one.
+    local into_next = 0
+    if count > 0 then into_next = math.max(0.0, window_us * (1.0 - (p.limit - cost) / count)) end
+    d.retry = ceil_ms(window_us - elapsed + into_next)
   end
   d.remaining = math.max(0, math.floor(p.limit - after))
   d.reset = 0
@@ -136,18 +179,26 @@ local function sliding_window_counter(key, p, now, cost)
   elseif previous > 0 then
     d.reset = ceil_ms(window_us - elapsed)
   end
-  d.write = function()
-    redis.call('HSET', key, 'w', string.format('%d', window), 'c', count, 'p', previous)
-    redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
-  end
+  d.window, d.count, d.previous = window, count, previous
   return d
 end
+function sliding_window_counter.write(key, d, p)
+  redis.call('HSET', key, 'w', string.format('%d', d.window), 'c', d.count, 'p', d.previous)
+  redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
+end
 
-local function sliding_window_log(key, p, now, cost)
+-- Integer arithmetic throughout, so its formula is exact and needs no check.
+local sliding_window_log = {exact = true}
+function sliding_window_log.read(key, p, now)
   local window_us = p.window_ms * 1000
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window_us)  -- expired either way
-  local used = redis.call('ZCARD', key)
-  local d = {allowed = used + cost <= p.limit, retry = 0}
+  local removed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - window_us)  -- expired
+  if type(removed) == 'table' and removed.err then redis.call('DEL', key) end
+  return {key = key, used = redis.call('ZCARD', key)}
+end
+function sliding_window_log.eval(s, p, now, cost)
+  local window_us = p.window_ms * 1000
+  local used = s.used
+  local d = {allowed = used + cost <= p.limit, retry = 0, used = used}
   local after = used
   if d.allowed then
     after = used + cost
@@ -156,7 +207,7 @@ local function sliding_window_log(key, p, now, cost)
     if must_leave > used then
       d.retry = p.window_ms
     else
-      local oldest = redis.call('ZRANGE', key, must_leave - 1, must_leave - 1, 'WITHSCORES')
+      local oldest = redis.call('ZRANGE', s.key, must_leave - 1, must_leave - 1, 'WITHSCORES')
       d.retry = ceil_ms(tonumber(oldest[2]) + window_us - now)
     end
   end
@@ -165,19 +216,19 @@ local function sliding_window_log(key, p, now, cost)
   if d.allowed then
     d.reset = ceil_ms(window_us)
   elseif used > 0 then
-    local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    local newest = redis.call('ZRANGE', s.key, -1, -1, 'WITHSCORES')
     d.reset = ceil_ms(tonumber(newest[2]) + window_us - now)
   end
-  d.write = function()
-    local args = {}
-    for i = 1, cost do
-      table.insert(args, string.format('%d', now))
-      table.insert(args, string.format('%d-%d-%d', now, used, i))
-    end
-    redis.call('ZADD', key, unpack(args))
-    redis.call('PEXPIRE', key, p.window_ms + 1000)
-  end
   return d
+end
+function sliding_window_log.write(key, d, p, now, cost)
+  local args = {}
+  for i = 1, cost do
+    table.insert(args, string.format('%d', now))
+    table.insert(args, string.format('%d-%d-%d', now, d.used, i))
+  end
+  redis.call('ZADD', key, unpack(args))
+  redis.call('PEXPIRE', key, p.window_ms + 1000)
 end
 
 local algorithms = {
@@ -185,6 +236,21 @@ local algorithms = {
   fixed_window = fixed_window, sliding_window_counter = sliding_window_counter,
   sliding_window_log = sliding_window_log,
 }
+
+-- The earliest whole millisecond from `now` at which `eval` admits `cost` on state `s`,
+-- starting from the formula's `guess` (right to within rounding).
+local function earliest_retry(alg, s, p, now, cost, guess)
+  local retry = math.max(1, guess)
+  for _ = 1, 4 do
+    if alg.eval(s, p, now + retry * 1000, cost).allowed then break end
+    retry = retry + 1
+  end
+  for _ = 1, 4 do
+    if retry <= 1 or not alg.eval(s, p, now + (retry - 1) * 1000, cost).allowed then break end
+    retry = retry - 1
+  end
+  return retry
+end
 
 local now
 if ARGV[1] ~= '' then
@@ -209,7 +275,21 @@ end
 
 local reply = {math.floor(now / 1000)}
 
--- A ban refuses the request before any rule is evaluated or charged.
+local decisions = {}
+local blocked = false
+for i = 1, n do
+  local r = rules[i]
+  local alg = algorithms[r.algorithm]
+  if not alg then return redis.error_reply('policy: unknown algorithm ' .. tostring(r.algorithm)) end
+  local s = alg.read(r.key, r, now)
+  local d = alg.eval(s, r, now, r.cost)
+  if not d.allowed and not alg.exact then d.retry = earliest_retry(alg, s, r, now, r.cost, d.retry) end
+  decisions[i] = d
+  if not d.allowed and not r.shadow then blocked = true end
+end
+
+-- A ban refuses the request and charges nothing. Its answer still says when the request would
+-- be admitted: once the ban has ended and every rule allows it.
 local banned = false
 local bans = {}
 for i = 1, n do
@@ -225,27 +305,26 @@ end
 if banned then
   table.insert(reply, 1)
   for i = 1, n do
-    table.insert(reply, 0); table.insert(reply, 0); table.insert(reply, 0)
-    table.insert(reply, bans[i]); table.insert(reply, bans[i])
+    local d = decisions[i]
+    if bans[i] > 0 then
+      table.insert(reply, 0); table.insert(reply, 0)
+      table.insert(reply, math.max(d.reset, bans[i])); table.insert(reply, math.max(d.retry, bans[i]))
+    else
+      local allowed = 0
+      if d.allowed then allowed = 1 end
+      table.insert(reply, allowed); table.insert(reply, d.remaining)
+      table.insert(reply, d.reset); table.insert(reply, d.retry)
+    end
+    table.insert(reply, bans[i])
   end
   return reply
 end
 
 table.insert(reply, 0)
-local decisions = {}
-local blocked = false
-for i = 1, n do
-  local r = rules[i]
-  local algorithm = algorithms[r.algorithm]
-  if not algorithm then return redis.error_reply('policy: unknown algorithm ' .. tostring(r.algorithm)) end
-  decisions[i] = algorithm(r.key, r, now, r.cost)
-  if not decisions[i].allowed and not r.shadow then blocked = true end
-end
-
 for i = 1, n do
   local r, d = rules[i], decisions[i]
   if not blocked then
-    if d.allowed then d.write() end
+    if d.allowed then algorithms[r.algorithm].write(r.key, d, r, now, r.cost) end
   elseif not d.allowed and not r.shadow and r.penalty_blocks > 0 then
     local strikes = redis.call('INCR', r.strike_key)
     if strikes == 1 then redis.call('PEXPIRE', r.strike_key, r.penalty_within_ms) end

@@ -120,6 +120,51 @@ TEST_F(HostileInputTest, WrongMethodsPathsAndHugePathsGetA4xxJsonErrorEverywhere
   }
 }
 
+TEST_F(HostileInputTest, EveryKnownPathAnswersAWrongMethodWith405AndTheMethodsItAllows) {
+  struct Known {
+    ServiceProcess* service;
+    std::string path;
+    std::string allow;
+  };
+  const std::vector<Known> known = {
+      {limiter_.get(), "/check", "POST"},
+      {limiter_.get(), "/health", "GET, HEAD"},
+      {limiter_.get(), "/metrics", "GET, HEAD"},
+      {limiter_.get(), "/config", "GET, HEAD"},
+      {limiter_.get(), "/limits/u1", "GET, HEAD, DELETE"},
+      {gateway_.get(), "/check", "POST"},
+      {gateway_.get(), "/api", "POST"},
+      {gateway_.get(), "/analytics", "GET, HEAD"},
+      {gateway_.get(), "/analytics/top", "GET, HEAD"},
+      {gateway_.get(), "/analytics/u1", "GET, HEAD"},
+      {gateway_.get(), "/health", "GET, HEAD"},
+      {worker_.get(), "/health", "GET, HEAD"},
+      {worker_.get(), "/metrics", "GET, HEAD"},
+  };
+  for (const Known& k : known) {
+    auto client = k.service->Client();
+    const std::string where = k.service->name() + " " + k.path;
+    std::vector<std::pair<std::string, httplib::Result>> wrong;
+    if (k.allow.find("GET") == std::string::npos) wrong.emplace_back("GET", client->Get(k.path));
+    if (k.allow.find("POST") == std::string::npos) {
+      wrong.emplace_back("POST", client->Post(k.path, "{}", "application/json"));
+    }
+    wrong.emplace_back("PUT", client->Put(k.path, "{}", "application/json"));
+    wrong.emplace_back("PATCH", client->Patch(k.path, "{}", "application/json"));
+    if (k.allow.find("DELETE") == std::string::npos) {
+      wrong.emplace_back("DELETE", client->Delete(k.path));
+    }
+    for (auto& [method, res] : wrong) {
+      ASSERT_TRUE(res) << method << " " << where;
+      EXPECT_EQ(res->status, 405) << method << " " << where;
+      EXPECT_EQ(res->get_header_value("Allow"), k.allow) << method << " " << where;
+      json body = json::parse(res->body, nullptr, false);
+      EXPECT_EQ(body["error"]["code"], "method_not_allowed") << method << " " << where;
+    }
+  }
+  EXPECT_EQ(KeysBesidesTheLedger(redis_), std::vector<std::string>{});
+}
+
 TEST_F(HostileInputTest, LyingAndEndlessBodiesAreCutOffWithoutHarm) {
   const int port = limiter_->port();
   // Content-Length larger than the body: the read times out (HTTP_READ_TIMEOUT_MS=1000).

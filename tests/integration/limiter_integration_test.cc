@@ -65,7 +65,8 @@ TEST_F(LimiterIntegrationTest, BurstAcrossTwoLimitersAdmitsExactlyCapacity) {
 
 limiter::RuleCheck CheckFor(const std::string& rule, const std::string& user,
                             const limiter::LimitParams& params, int64_t cost) {
-  limiter::RuleKeys keys = limiter::KeysFor(rule, limiter::Scope::kUser, user, "", "");
+  limiter::RuleKeys keys =
+      limiter::KeysFor(rule, limiter::StateSchema(params), limiter::Scope::kUser, user, "", "");
   limiter::RuleCheck c;
   c.rule = rule;
   c.key = keys.state;
@@ -161,7 +162,8 @@ TEST_F(LimiterIntegrationTest, WaitingRefillsTheBucketByTheRightAmountFractionsI
   // Pretend 3 s passed since the last update: 1.5 tokens come back. One request of cost 1 is
   // allowed and the half token stays, so the next waits ~1 s for the other half.
   const std::string key =
-      limiter::KeysFor("default", limiter::Scope::kUserAction, "refill-user", "default", "").state;
+      limiter::KeysFor("default", "tb", limiter::Scope::kUserAction, "refill-user", "default", "")
+          .state;
   redis_.Must({"HINCRBY", key, "t", "-3000000"});
   auto allowed = PostCheck(*client, body);
   ASSERT_EQ(allowed->status, 200);

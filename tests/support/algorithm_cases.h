@@ -72,7 +72,7 @@ inline std::vector<AlgorithmCase> AlgorithmCases() {
        {Algorithm::kSlidingWindowCounter, 10, 1000, 10},
        {{0, 5, true, 5, 0},
         {500, 5, true, 0, 0},
-        {600, 1, false, 0, 400},
+        {600, 1, false, 0, 500},  // 10 in this window still weigh 9/10 at 1,100 ms
         {1250, 1, true, 1, 0},
         {1250, 2, false, 1, 50},
         {1400, 2, true, 1, 0}}},

@@ -73,7 +73,7 @@ bool Eventually(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const Env& extra_env,
-                           const std::string& log)
+                           const std::string& log, const std::string& cwd)
     : log_(log) {
   Env env;
   for (char** e = environ; *e; ++e) {
@@ -104,6 +104,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const Env& extr
     setpgid(0, 0);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
@@ -405,13 +406,14 @@ double MetricValue(httplib::Client& client, const std::string& sample) {
   return std::stod(res->body.substr(at + sample.size() + 2));
 }
 
-ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable, Env env)
+ServiceProcess::ServiceProcess(const std::string& binary, const std::string& port_variable, Env env,
+                               const std::string& cwd)
     : binary_(binary), port_(FreePort()) {
   env[port_variable] = std::to_string(port_);
   if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "info";
   std::string dir = MakeTempDir(binary);
   process_ = std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath(binary)}, env,
-                                            dir + "/" + binary + ".log");
+                                            dir + "/" + binary + ".log", cwd);
   auto client = Client();
   bool up = Eventually(
       [&] { return static_cast<bool>(client->Get("/health")) || !process_->Running(); }, 30s);
@@ -429,7 +431,8 @@ std::unique_ptr<httplib::Client> ServiceProcess::Client() const {
 }
 
 std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::string& brokers,
-                                             const std::string& topic, const Env& extra) {
+                                             const std::string& topic, const Env& extra,
+                                             const std::string& cwd) {
   Env env = {{"REDIS_URL", redis.url()}, {"KAFKA_BROKERS", brokers},
              {"KAFKA_TOPIC", topic},     {"KAFKA_PARTITIONS", "3"},
              {"DEFAULT_CAPACITY", "5"},  {"DEFAULT_REFILL_PER_SEC", "0.001"},
@@ -437,7 +440,7 @@ std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::stri
   // With nothing listening at the brokers, do not wait for the topic before serving.
   if (brokers == kNoBroker) env["KAFKA_STARTUP_WAIT_MS"] = "0";
   for (const auto& [k, v] : extra) env[k] = v;
-  return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env);
+  return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env, cwd);
 }
 
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,

@@ -39,7 +39,9 @@ bool Eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // A child process with its output in a log file.
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const Env& extra_env, const std::string& log);
+  // `cwd`: the working directory of the child; empty: the test's own.
+  ChildProcess(const std::vector<std::string>& argv, const Env& extra_env, const std::string& log,
+               const std::string& cwd = "");
   ~ChildProcess();  // SIGKILL if still running
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -155,7 +157,8 @@ double MetricValue(httplib::Client& client, const std::string& sample);
 // ready once GET /health answers at all.
 class ServiceProcess {
  public:
-  ServiceProcess(const std::string& binary, const std::string& port_variable, Env env);
+  ServiceProcess(const std::string& binary, const std::string& port_variable, Env env,
+                 const std::string& cwd = "");
   int port() const { return port_; }
   const std::string& name() const { return binary_; }
   std::unique_ptr<httplib::Client> Client() const;
@@ -172,8 +175,10 @@ inline constexpr char kNoBroker[] = "127.0.0.1:1";
 
 // A limiter on `redis` and `brokers`, publishing to `topic` (3 partitions), with a bucket of 5
 // tokens refilled at 0.001/s unless `extra` says otherwise.
+// `cwd`: its working directory (where relative paths such as the default LIMITS_FILE point).
 std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::string& brokers,
-                                             const std::string& topic, const Env& extra = {});
+                                             const std::string& topic, const Env& extra = {},
+                                             const std::string& cwd = "");
 
 // An analytics worker of consumer group `group` on `topic`, writing to `redis`; `extra` overrides.
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,

@@ -38,8 +38,7 @@ TEST(ApiCheckBody, ThenFromXUserIdThenFromXApiKey) {
   EXPECT_EQ(json::parse(by_header.value())["user_id"], "b");
   auto by_key = ApiCheckBody(Req("", "", {{"X-API-Key", "k"}}), "api");
   ASSERT_TRUE(by_key.ok());
-  EXPECT_EQ(json::parse(by_key.value()),
-            (json{{"user_id", "k"}, {"api_key", "k"}, {"action", "api"}}));
+  EXPECT_EQ(json::parse(by_key.value()), (json{{"api_key", "k"}, {"action", "api"}}));
 }
 
 TEST(ApiCheckBody, LimitsAnAnonymousCallerByItsAddress) {
@@ -70,6 +69,26 @@ TEST(ParseLimiterUrls, SplitsTrimsAndValidates) {
   EXPECT_FALSE(ParseLimiterUrls("127.0.0.1:8080").ok());
   EXPECT_FALSE(ParseLimiterUrls("https://x:1").ok());
   EXPECT_FALSE(ParseLimiterUrls("http://x").ok());
+}
+
+}  // namespace
+}  // namespace rl::gateway
+
+namespace rl::gateway {
+namespace {
+
+TEST(ApiCheckBody, AnApiKeyIsSentAsTheKeyAloneNeverAsTheUser) {
+  auto body = ApiCheckBody(Req("", "", {{"X-API-Key", "sk-secret-1"}}), "api");
+  ASSERT_TRUE(body.ok()) << body.status().message();
+  EXPECT_EQ(json::parse(body.value()), (json{{"action", "api"}, {"api_key", "sk-secret-1"}}));
+}
+
+TEST(ApiCheckBody, LongApiKeysResolveLikeAnyKey) {
+  const std::string key(200, 'k');  // keys may be up to 256 bytes, user ids only 128
+  auto body = ApiCheckBody(Req("", "", {{"X-API-Key", key}}), "api");
+  ASSERT_TRUE(body.ok()) << body.status().message();
+  EXPECT_EQ(json::parse(body.value())["api_key"], key);
+  EXPECT_FALSE(ApiCheckBody(Req("", "", {{"X-API-Key", std::string(257, 'k')}}), "api").ok());
 }
 
 }  // namespace

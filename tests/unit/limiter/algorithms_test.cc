@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "algorithm_cases.h"
+#include "policy.h"
 
 namespace rl::limiter {
 namespace {
@@ -80,6 +83,69 @@ TEST(Algorithms, NamesRoundTrip) {
     EXPECT_EQ(ParseAlgorithm(AlgorithmName(a)), a);
   }
   EXPECT_FALSE(ParseAlgorithm("token-bucket").has_value());
+}
+
+}  // namespace
+}  // namespace rl::limiter
+
+namespace rl::limiter {
+namespace {
+
+// The promise of a blocked answer (issue 10, item 2): retrying after exactly retry_after_ms with
+// the same cost is admitted when nothing else consumed, and a millisecond earlier is not.
+void ExpectHonestRetryPromise(const std::optional<AlgorithmState>& state, int64_t now,
+                              const LimitParams& p, int64_t cost, const AlgorithmDecision& d,
+                              const std::string& where) {
+  ASSERT_FALSE(d.allowed) << where;
+  ASSERT_GE(d.retry_after_ms, 1) << where;
+  EXPECT_TRUE(Decide(state, now + d.retry_after_ms * 1000, p, cost).allowed)
+      << where << ": retry_after_ms " << d.retry_after_ms << " is too early";
+  if (d.retry_after_ms > 1) {
+    EXPECT_FALSE(Decide(state, now + (d.retry_after_ms - 1) * 1000, p, cost).allowed)
+        << where << ": retry_after_ms " << d.retry_after_ms << " is not the earliest";
+  }
+}
+
+TEST(SlidingWindowCounter, RetryAfterCountsThePreviousWindowStillWeighingInTheNextOne) {
+  // limit 5 per 5 s, all five taken early in a window: the next window starts with the previous
+  // one weighing fully, so the retry lies a second into it, not at its start.
+  LimitParams p{Algorithm::kSlidingWindowCounter, 5, 5000, 5};
+  const int64_t start = testing::kCaseStartUs;
+  auto s = Charge(std::nullopt, start + 100'000, p, 5);
+  AlgorithmDecision d = Decide(s, start + 200'000, p, 1);
+  EXPECT_EQ(d.retry_after_ms, 5800);
+  ExpectHonestRetryPromise(s, start + 200'000, p, 1, d, "5 per 5 s");
+}
+
+TEST(Algorithms, EveryBlockedAnswerIsAdmittedAtItsRetryAfterAndNotAMillisecondBefore) {
+  std::mt19937 rng(101);
+  int blocked = 0;
+  for (const auto& c : testing::AlgorithmCases()) {
+    for (int sequence = 0; sequence < 40; ++sequence) {
+      LimitParams p = c.params;
+      p.limit = 1 + static_cast<int64_t>(rng() % 12);
+      p.burst = 1 + static_cast<int64_t>(rng() % 12);
+      p.window_ms = 100 + static_cast<int64_t>(rng() % 60'000);
+      const int64_t capacity = Capacity(p);
+      std::optional<AlgorithmState> state;
+      int64_t now = testing::kCaseStartUs + static_cast<int64_t>(rng() % 10'000'000);
+      for (int step = 0; step < 60; ++step) {
+        now += static_cast<int64_t>(rng() % (p.window_ms * 1000 / 3 + 1));
+        const int64_t cost = 1 + static_cast<int64_t>(rng() % std::min<int64_t>(3, capacity));
+        AlgorithmDecision d = Decide(state, now, p, cost);
+        if (d.allowed) {
+          state = d.state;
+          continue;
+        }
+        ++blocked;
+        ExpectHonestRetryPromise(state, now, p, cost, d,
+                                 c.name + " sequence " + std::to_string(sequence) + " step " +
+                                     std::to_string(step));
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+  EXPECT_GT(blocked, 500);  // the sequences did reach their limits
 }
 
 }  // namespace

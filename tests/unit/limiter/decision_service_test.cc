@@ -2,12 +2,27 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/sha.h>
+
+#include <map>
+
+#include "http_api.h"
 #include "memory_decision_store.h"
 
 namespace rl::limiter {
 namespace {
 
 using events::v1::Decision;
+
+// How an API key appears wherever a user id is shown: "key:" and the first 8 hex digits of its
+// SHA-256 (computed here independently of the code under test).
+std::string KeyLabel(const std::string& key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  char hex[9];
+  std::snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", digest[0], digest[1], digest[2], digest[3]);
+  return std::string("key:") + hex;
+}
 
 std::shared_ptr<const ActivePolicy> Active(Policy p) {
   auto a = std::make_shared<ActivePolicy>();
@@ -255,7 +270,106 @@ TEST_F(DecisionServiceTest, AnApiKeyLookupThatFailsIsAFailModeAnswerWithAPublish
   CheckResult r = Check("", "default", 1, "key-from-redis");
   EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_OPEN);
   ASSERT_FALSE(publisher_.events().empty());
-  EXPECT_EQ(publisher_.events().back().user_id(), "api_key:unresolved");  // never the key
+  EXPECT_EQ(publisher_.events().back().user_id(), KeyLabel("key-from-redis"));  // never the key
+}
+
+TEST_F(DecisionServiceTest, UnresolvedApiKeysAreRecordedUnderAFingerprintNeverTheKey) {
+  Use(Yaml(kTiers), FailMode::kClosed);
+  store_.Fail(common::Status::Timeout("paused"));
+  const std::string secret = "sk-live-0123456789abcdef";
+  CheckResult r = Check("", "default", 1, secret);
+  EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_CLOSED);
+  ASSERT_EQ(publisher_.events().size(), 1u);
+  const Decision event = publisher_.events().back();
+  EXPECT_EQ(event.user_id(), KeyLabel(secret));
+  EXPECT_EQ(event.user_id().size(), 12u);  // "key:" and 8 hex digits
+  EXPECT_EQ(event.SerializeAsString().find(secret), std::string::npos);
+}
+
+TEST_F(DecisionServiceTest, DenyAndAllowListedKeysNeedNotBeKnownKeys) {
+  Use(Yaml(kTiers));
+  CheckResult leaked = Check("", "default", 1, "key-leaked");  // in deny.api_keys only
+  EXPECT_EQ(leaked.outcome, events::v1::OUTCOME_DENIED);
+  EXPECT_EQ(leaked.http_status, 403);
+  ASSERT_EQ(publisher_.events().size(), 1u);
+  EXPECT_EQ(publisher_.events().back().user_id(), KeyLabel("key-leaked"));
+}
+
+TEST_F(DecisionServiceTest, ApiKeyEntriesOfTheRedisHashWithAnInvalidUserAreUnknownKeys) {
+  Use(Yaml(kTiers));
+  store_.SetApiKey("rl:api_keys", "key-empty", "premium:");
+  store_.SetApiKey("rl:api_keys", "key-tab", "premium:ev\til");
+  store_.SetApiKey("rl:api_keys", "key-no-tier", "carol");
+  for (const char* key : {"key-empty", "key-tab", "key-no-tier"}) {
+    CheckResult r = Check("", "default", 1, key);
+    EXPECT_EQ(r.http_status, 401) << key;
+    EXPECT_EQ(r.error_code, "unauthenticated") << key;
+  }
+  EXPECT_EQ(store_.decisions(), 0);
+}
+
+TEST_F(DecisionServiceTest, HeadersStateTheConfiguredQuotaAndWindowWithTheBurstBeside) {
+  Use(Yaml("rules: [{name: login, algorithm: gcra, limit: 5, window: 1m, burst: 3}]"));
+  CheckResult r = Check("u1");
+  ASSERT_TRUE(r.allowed);
+  EXPECT_EQ(r.limit, 5);
+  EXPECT_EQ(r.remaining, 2);
+  std::map<std::string, std::string> h;
+  for (auto& [name, value] : RateLimitHeaders(r)) h[name] = value;
+  EXPECT_EQ(h["RateLimit-Policy"], "\"login\";q=5;w=60;burst=3");
+  EXPECT_EQ(h["X-RateLimit-Limit"], "5");
+  EXPECT_EQ(h["X-RateLimit-Remaining"], "2");
+}
+
+TEST_F(DecisionServiceTest, ABannedAnswerSaysTheLimitResetsWhenTheBanEnds) {
+  Use(Yaml(kPenalty));
+  Check("u1");
+  Check("u1");
+  Check("u1");  // the ban starts: 30 s
+  clock_.AdvanceMs(1000);
+  CheckResult banned = Check("u1");
+  ASSERT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
+  EXPECT_EQ(banned.retry_after_ms, 29000);
+  EXPECT_EQ(banned.reset_ms, 29000);
+  std::map<std::string, std::string> h;
+  for (auto& [name, value] : RateLimitHeaders(banned)) h[name] = value;
+  EXPECT_EQ(h["X-RateLimit-Reset"], "29");
+  EXPECT_EQ(h["RateLimit"], "\"login\";r=0;t=29");
+  EXPECT_EQ(h["Retry-After"], "29");
+}
+
+TEST_F(DecisionServiceTest, ARetryAfterABanIsAdmittedEvenWhenTheRuleOutlastsTheBan) {
+  Use(Yaml(R"(
+rules:
+  - name: hourly
+    algorithm: fixed_window
+    limit: 1
+    window: 1h
+    penalty: {blocks: 2, within: 60s, ban: 30s}
+)"));
+  clock_.AdvanceMs(3'600'000 - clock_.NowMs() % 3'600'000);  // the start of an hour
+  Check("u1");
+  Check("u1");
+  Check("u1");  // banned for 30 s; the hour's quota lasts another 3,600 s
+  CheckResult banned = Check("u1");
+  ASSERT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
+  EXPECT_EQ(banned.retry_after_ms, 3'600'000);
+  clock_.AdvanceMs(banned.retry_after_ms);
+  EXPECT_TRUE(Check("u1").allowed);
+}
+
+TEST_F(DecisionServiceTest, AnswersWithoutALimitSayUnlimitedRatherThanZeroLeft) {
+  Use(Yaml(kTiers));
+  nlohmann::json listed = CheckResultJson(Check("ops"));
+  EXPECT_EQ(listed["unlimited"], true);
+  EXPECT_FALSE(listed.contains("remaining"));
+  Use(Yaml("rules: [{name: logins, limit: 1, window: 1s, match: {actions: [login]}}]"));
+  nlohmann::json unmatched = CheckResultJson(Check("u1", "search"));
+  EXPECT_EQ(unmatched["unlimited"], true);
+  EXPECT_FALSE(unmatched.contains("limit"));
+  nlohmann::json limited = CheckResultJson(Check("u1", "login"));
+  EXPECT_FALSE(limited.contains("unlimited"));
+  EXPECT_EQ(limited["limit"], 1);
 }
 
 TEST_F(DecisionServiceTest, AllowAndDenyListsSkipTheRules) {

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace rl::limiter {
 namespace {
+
+using common::Status;
 
 TEST(ParsePolicyYaml, ReadsTheExampleFileShippedInConfig) {
   std::ifstream in(std::string(RL_SOURCE_DIR) + "/config/limits.example.yaml");
@@ -53,7 +56,7 @@ rules:
 
 struct BadFile {
   const char* name;
-  const char* yaml;
+  std::string yaml;
   const char* error;
 };
 void PrintTo(const BadFile& b, std::ostream* os) { *os << b.name; }
@@ -76,13 +79,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "rulez: unknown setting"},
         BadFile{"missing_limit", "rules: [{name: a, window: 1s}]", "rules[0].limit: is required"},
         BadFile{"zero_limit", "rules: [{name: a, limit: 0, window: 1s}]",
-                "rules[0].limit: must be from 1"},
+                "rules[0].limit: \"0\" is not an integer from 1 to 1000000000"},
         BadFile{"text_limit", "rules: [{name: a, limit: lots, window: 1s}]",
-                "rules[0].limit: must be an integer"},
+                "rules[0].limit: \"lots\" is not an integer"},
         BadFile{"bad_window", "rules: [{name: a, limit: 1, window: soon}]",
-                "rules[0].window: must be a duration"},
+                "rules[0].window: \"soon\" is not a duration"},
         BadFile{"bad_algorithm", "rules: [{name: a, algorithm: magic, limit: 1, window: 1s}]",
-                "rules[0].algorithm: must be one of"},
+                "rules[0].algorithm: \"magic\" is not one of token_bucket"},
         BadFile{"bad_scope", "rules: [{name: a, limit: 1, window: 1s, scope: planet}]",
                 "rules[0].scope"},
         BadFile{"colon_in_name", "rules: [{name: 'a:b', limit: 1, window: 1s}]", "rules[0].name"},
@@ -106,7 +109,19 @@ INSTANTIATE_TEST_SUITE_P(
                 "rules: [{name: a, limit: 1, window: 1s, penalty: {blocks: 3}}]",
                 "rules[0].penalty.within: is required"},
         BadFile{"bad_ban_status", "ban_status: 418\nrules: [{name: a, limit: 1, window: 1s}]",
-                "ban_status: must be 403 or 429"}),
+                "ban_status: must be 403 or 429"},
+        BadFile{"key_with_empty_user",
+                "rules: [{name: a, limit: 1, window: 1s}]\napi_keys: {k1: {user: ''}}",
+                "api_keys.k1.user: \"\" is not a valid user id"},
+        BadFile{"key_with_control_character_in_user",
+                "rules: [{name: a, limit: 1, window: 1s}]\napi_keys: {k1: {user: \"ev\\til\"}}",
+                "api_keys.k1.user"},
+        BadFile{"duration_beyond_any_range",
+                "rules: [{name: a, limit: 1, window: 1" + std::string(400, '0') + "s}]",
+                "rules[0].window: \"10000000000"},
+        BadFile{"limit_beyond_any_range",
+                "rules: [{name: a, limit: 1" + std::string(400, '0') + ", window: 1s}]",
+                "rules[0].limit"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DefaultPolicy, IsOneTokenBucketPerUserAndAction) {
@@ -129,7 +144,70 @@ TEST(Resolve, UnknownApiKeyIsRefusedAndKnownOneNamesTheUserAndTier) {
   EXPECT_EQ(r.kind, Resolution::Kind::kCheck);
   EXPECT_EQ(r.user_id, "alice");
   ASSERT_EQ(r.checks.size(), 1u);
-  EXPECT_EQ(r.checks[0].key, "rl:{alice}:s:default:a");
+  EXPECT_EQ(r.checks[0].key, "rl:{alice}:s:default/tb:a");
+}
+
+TEST(ParsePolicyYaml, NumbersBeyondAnyRangeAreValidationErrorsNeverExceptions) {
+  for (const std::string& bad :
+       {std::string("1") + std::string(400, '0') + "s", std::string(5000, '9') + "ms", std::string("1e999s"), std::string("-5s"),
+        std::string("1.5.5s"), std::string(".5s"), std::string("5 s s")}) {
+    common::Result<Policy> p = Status::Ok();
+    EXPECT_NO_THROW(p = ParsePolicyYaml("rules: [{name: a, limit: 1, window: \"" + bad + "\"}]",
+                                        "t.yaml"))
+        << bad;
+    EXPECT_FALSE(p.ok()) << bad;
+  }
+}
+
+TEST(Resolve, DenyAndAllowListsApplyToAnyApiKeyEvenOneNotInTheFile) {
+  auto p = ParsePolicyYaml(
+      "rules: [{name: a, limit: 1, window: 1s}]\n"
+      "allow: {api_keys: [key-monitor]}\ndeny: {api_keys: [key-revoked]}",
+      "t.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  CheckRequest revoked{.user_id = "", .action = "a", .cost = 1, .api_key = "key-revoked"};
+  EXPECT_EQ(Resolve(p.value(), revoked, nullptr).kind, Resolution::Kind::kDenyListed);
+  CheckRequest monitor{.user_id = "", .action = "a", .cost = 1, .api_key = "key-monitor"};
+  EXPECT_EQ(Resolve(p.value(), monitor, nullptr).kind, Resolution::Kind::kAllowListed);
+}
+
+// The key a rule's state lives under, for user u1 and action a.
+std::string StateKey(const std::string& rule) {
+  auto p = ParsePolicyYaml("rules: [" + rule + "]", "t.yaml");
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  if (!p.ok()) return "";
+  CheckRequest request{.user_id = "u1", .action = "a", .cost = 1, .api_key = ""};
+  Resolution r = Resolve(p.value(), request, nullptr);
+  return r.checks.empty() ? "" : r.checks[0].key;
+}
+
+TEST(Resolve, StateKeysChangeWhenWhatTheStoredStateMeansChanges) {
+  const char* algorithms[] = {"token_bucket",           "gcra",         "sliding_window_log",
+                              "sliding_window_counter", "fixed_window", "leaky_bucket"};
+  std::set<std::string> keys;
+  for (const char* a : algorithms) {
+    keys.insert(StateKey(std::string("{name: r, algorithm: ") + a + ", limit: 5, window: 1m}"));
+  }
+  EXPECT_EQ(keys.size(), 6u) << "each algorithm keeps its state under its own key";
+  // A window algorithm's counts belong to windows of one length.
+  EXPECT_NE(StateKey("{name: r, algorithm: fixed_window, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: fixed_window, limit: 5, window: 2m}"));
+  EXPECT_NE(StateKey("{name: r, algorithm: sliding_window_counter, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: sliding_window_counter, limit: 5, window: 2m}"));
+  // GCRA stores a time whose meaning depends on the rate.
+  EXPECT_NE(StateKey("{name: r, algorithm: gcra, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: gcra, limit: 6, window: 1m}"));
+  // Tokens, levels, counts and logged times keep their meaning across these changes.
+  EXPECT_EQ(StateKey("{name: r, algorithm: token_bucket, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: token_bucket, limit: 9, window: 2m, burst: 3}"));
+  EXPECT_EQ(StateKey("{name: r, algorithm: leaky_bucket, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: leaky_bucket, limit: 9, window: 2m, burst: 3}"));
+  EXPECT_EQ(StateKey("{name: r, algorithm: fixed_window, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: fixed_window, limit: 9, window: 1m}"));
+  EXPECT_EQ(StateKey("{name: r, algorithm: sliding_window_log, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: sliding_window_log, limit: 9, window: 2m}"));
+  EXPECT_EQ(StateKey("{name: r, algorithm: gcra, limit: 5, window: 1m}"),
+            StateKey("{name: r, algorithm: gcra, limit: 5, window: 1m, burst: 2}"));
 }
 
 }  // namespace
