@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "aggregator.h"
@@ -108,6 +109,47 @@ TEST_F(AnalyticsIntegrationTest, CountsMatchTheDecisionsMadeThroughTheGateway) {
                           {"by_action", json::object()},
                           {"by_outcome", json::object()},
                           {"last_minutes", json::array()}}));
+}
+
+TEST_F(AnalyticsIntegrationTest, AnApiKeyNeverReachesEventsAnalyticsOrLogsEvenInFailMode) {
+  // Limit state on its own Redis, paused: the key cannot be looked up, so the answer is the fail
+  // mode's, and its event must name the key by its label only.
+  RedisServer state;
+  const std::string limits = MakeTempDir("key-leak") + "/limits.yaml";
+  std::ofstream(limits) << "rules: [{name: r, limit: 5, window: 1m}]\n"
+                           "api_keys_redis_hash: rl:api_keys\n";
+  auto limiter = testing::StartLimiter(state, SharedKafka().bootstrap(), topic_,
+                                       {{"ANALYTICS_REDIS_URL", redis_.url()},
+                                        {"FAIL_MODE", "closed"},
+                                        {"LIMITS_FILE", limits}});
+  auto gateway = StartGateway({limiter.get()});
+  auto worker = StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_);
+  auto client = gateway->Client();
+  const std::string secret = "sk-live-4f1c9a0b7d2e";
+  state.Pause();
+  auto res = client->Post("/api", {{"X-API-Key", secret}}, "", "application/json");
+  state.Resume();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(json::parse(res->body, nullptr, false)["outcome"], "fail_closed");
+
+  ASSERT_TRUE(Eventually([&] { return Get(*client, "/analytics")["total"] == 1; }, 60s))
+      << Get(*client, "/analytics").dump();
+  json top = Get(*client, "/analytics/top?by=blocked&limit=10");
+  ASSERT_EQ(top["users"].size(), 1u) << top.dump();
+  const std::string label = top["users"][0]["user_id"];
+  EXPECT_EQ(label.rfind("key:", 0), 0u) << label;
+  EXPECT_EQ(label.size(), 12u) << label;
+  EXPECT_EQ(Get(*client, "/analytics/" + label)["total"], 1);
+  for (const auto& key : KeysBesidesTheLedger(redis_)) {
+    EXPECT_EQ(key.find(secret), std::string::npos) << key;
+  }
+  EXPECT_EQ(redis_.Must({"KEYS", "*" + secret + "*"}).elements.size(), 0u);
+  for (const auto& event : ReadDecisions(SharedKafka().bootstrap(), topic_, 1, 30s)) {
+    EXPECT_EQ(event.SerializeAsString().find(secret), std::string::npos);
+  }
+  EXPECT_EQ(limiter->process().LogTail(100000).find(secret), std::string::npos);
+  EXPECT_EQ(gateway->process().LogTail(100000).find(secret), std::string::npos);
 }
 
 TEST_F(AnalyticsIntegrationTest, AnonymousApiCallersAreLimitedByAddressTrustingOnlyListedProxies) {

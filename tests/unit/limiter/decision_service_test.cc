@@ -14,6 +14,12 @@ namespace {
 
 using events::v1::Decision;
 
+std::map<std::string, std::string> HeaderMap(const CheckResult& r) {
+  std::map<std::string, std::string> h;
+  for (auto& [name, value] : RateLimitHeaders(r)) h[name] = value;
+  return h;
+}
+
 // How an API key appears wherever a user id is shown: "key:" and the first 8 hex digits of its
 // SHA-256 (computed here independently of the code under test).
 std::string KeyLabel(const std::string& key) {
@@ -314,8 +320,7 @@ TEST_F(DecisionServiceTest, HeadersStateTheConfiguredQuotaAndWindowWithTheBurstB
   ASSERT_TRUE(r.allowed);
   EXPECT_EQ(r.limit, 5);
   EXPECT_EQ(r.remaining, 2);
-  std::map<std::string, std::string> h;
-  for (auto& [name, value] : RateLimitHeaders(r)) h[name] = value;
+  std::map<std::string, std::string> h = HeaderMap(r);
   EXPECT_EQ(h["RateLimit-Policy"], "\"login\";q=5;w=60;burst=3");
   EXPECT_EQ(h["X-RateLimit-Limit"], "5");
   EXPECT_EQ(h["X-RateLimit-Remaining"], "2");
@@ -331,8 +336,7 @@ TEST_F(DecisionServiceTest, ABannedAnswerSaysTheLimitResetsWhenTheBanEnds) {
   ASSERT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
   EXPECT_EQ(banned.retry_after_ms, 29000);
   EXPECT_EQ(banned.reset_ms, 29000);
-  std::map<std::string, std::string> h;
-  for (auto& [name, value] : RateLimitHeaders(banned)) h[name] = value;
+  std::map<std::string, std::string> h = HeaderMap(banned);
   EXPECT_EQ(h["X-RateLimit-Reset"], "29");
   EXPECT_EQ(h["RateLimit"], "\"login\";r=0;t=29");
   EXPECT_EQ(h["Retry-After"], "29");
