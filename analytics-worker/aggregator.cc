@@ -1,4 +1,4 @@
-#include "aggregator.h"
+#include "analytics-worker/aggregator.h"
 
 #include <algorithm>
 #include <climits>
@@ -6,8 +6,8 @@
 #include <optional>
 #include <tuple>
 
-#include "analytics_keys.h"
-#include "event_codec.h"
+#include "common/analytics/analytics_keys.h"
+#include "proto-events/event_codec.h"
 
 namespace rl::analytics {
 

@@ -1,10 +1,11 @@
-#include "consumer_loop.h"
+#include "analytics-worker/consumer_loop.h"
 
 #include <spdlog/spdlog.h>
 
-#include <thread>
+#include <algorithm>
 
-#include "event_codec.h"
+#include "analytics-worker/aggregator.h"
+#include "proto-events/event_codec.h"
 
 namespace rl::analytics {
 
@@ -34,34 +35,76 @@ ConsumerLoop::ConsumerLoop(AnalyticsSink& sink, const common::Clock& clock,
 }
 
 std::map<int32_t, int64_t> ConsumerLoop::OnAssigned(const std::vector<int32_t>& partitions) {
-  std::map<int32_t, int64_t> positions;
-  while (true) {
-    auto loaded = sink_.LoadPositions(partitions);
-    if (loaded.ok()) {
-      positions = std::move(loaded.value());
-      break;
-    }
+  std::map<int32_t, int64_t> starts;
+  auto loaded = sink_.LoadPositions(partitions);  // once: a rebalance callback must not wait
+  if (!loaded.ok()) {
     apply_errors_.Inc();
-    spdlog::warn("analytics: cannot read stored positions ({}); retrying",
-                 loaded.status().message());
-    if (stop_ && stop_->load()) return {};  // stopping anyway; nothing will be applied
-    std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_backoff_ms));
+    spdlog::warn(
+        "analytics: cannot read the stored positions of {} assigned partitions ({}); they wait, "
+        "paused, and are retried every {} ms",
+        partitions.size(), loaded.status().message(), options_.retry_backoff_ms);
+    for (int32_t p : partitions) {
+      starts[p] = common::kOffsetLater;
+      waiting_.push_back(p);
+    }
+    waiting_retry_at_us_ = clock_.MonotonicUs() + options_.retry_backoff_ms * 1000;
+    CountAssigned();
+    return starts;
   }
   std::string described;
   for (int32_t p : partitions) {
-    auto it = positions.find(p);
+    auto it = loaded->find(p);
     std::optional<int64_t> start;
-    if (it != positions.end()) start = it->second;
+    if (it != loaded->end()) start = it->second;
     partitions_.insert_or_assign(p, Partition{PartitionBatch(start)});
+    starts[p] = start ? *start : common::kOffsetBeginning;
     described += " " + std::to_string(p) + "@" + (start ? std::to_string(*start) : "beginning");
   }
-  assigned_ = static_cast<int>(partitions_.size());
+  CountAssigned();
   spdlog::info("analytics: assigned partitions:{}", described);
-  return positions;
+  return starts;
+}
+
+void ConsumerLoop::StartWaitingPartitions(int64_t now_us) {
+  if (waiting_.empty() || now_us < waiting_retry_at_us_ || !consumer_) return;
+  auto loaded = sink_.LoadPositions(waiting_);
+  if (!loaded.ok()) {
+    apply_errors_.Inc();
+    waiting_retry_at_us_ = now_us + options_.retry_backoff_ms * 1000;
+    uint64_t suppressed = 0;
+    if (error_log_.ShouldLog(&suppressed)) {
+      spdlog::warn("analytics: still cannot read stored positions ({}); retrying ({} not logged)",
+                   loaded.status().message(), suppressed);
+    }
+    return;
+  }
+  std::vector<int32_t> still_waiting;
+  for (int32_t p : waiting_) {
+    auto it = loaded->find(p);
+    const std::optional<int64_t> start =
+        it == loaded->end() ? std::nullopt : std::optional<int64_t>(it->second);
+    if (auto s = consumer_->Seek(p, start ? *start : common::kOffsetBeginning); !s.ok()) {
+      spdlog::warn("analytics: seek of partition {} failed ({}); retrying", p, s.message());
+      still_waiting.push_back(p);
+      continue;
+    }
+    StartPartition(p, start);
+    consumer_->Resume(p);
+  }
+  waiting_ = std::move(still_waiting);
+  waiting_retry_at_us_ = now_us + options_.retry_backoff_ms * 1000;
+  CountAssigned();
+}
+
+void ConsumerLoop::StartPartition(int32_t partition, std::optional<int64_t> position) {
+  partitions_.insert_or_assign(partition, Partition{PartitionBatch(position)});
+  spdlog::info("analytics: partition {} starts at {}", partition,
+               position ? std::to_string(*position) : "the beginning");
 }
 
 void ConsumerLoop::OnRevoked(const std::vector<int32_t>& partitions) {
   for (int32_t p : partitions) {
+    waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), p), waiting_.end());
     auto it = partitions_.find(p);
     if (it == partitions_.end()) continue;
     Flush(p, it->second);  // best effort; the next owner re-reads whatever did not land
@@ -71,7 +114,7 @@ void ConsumerLoop::OnRevoked(const std::vector<int32_t>& partitions) {
         .Set(0);
     partitions_.erase(it);
   }
-  assigned_ = static_cast<int>(partitions_.size());
+  CountAssigned();
   spdlog::info("analytics: revoked {} partitions", partitions.size());
 }
 
@@ -137,42 +180,53 @@ void ConsumerLoop::UpdateLag() {
   }
 }
 
-void ConsumerLoop::Run(common::KafkaConsumer& consumer, const std::atomic<bool>& stop) {
+void ConsumerLoop::Run(common::MessageConsumer& consumer, const std::atomic<bool>& stop) {
+  Start(consumer);
+  while (!stop.load()) Step(50);
+  Finish();
+}
+
+void ConsumerLoop::Start(common::MessageConsumer& consumer) {
   consumer_ = &consumer;
-  stop_ = &stop;
+  next_lag_update_us_ = 0;
+}
+
+void ConsumerLoop::Step(int poll_timeout_ms) {
+  common::MessageConsumer& consumer = *consumer_;
   const int64_t max_age_us = static_cast<int64_t>(options_.batch_max_ms) * 1000;
-  int64_t next_lag_update_us = 0;
-  while (!stop.load()) {
-    auto message = consumer.Poll(50);
-    const int64_t now = clock_.MonotonicUs();
-    if (message) {
-      auto it = partitions_.find(message->partition);
-      if (it != partitions_.end()) {
-        consumed_.Inc();
-        auto decision = events::DecodeDecision(message->payload);
-        if (!decision) {
-          undecodable_.Inc();
-          uint64_t suppressed = 0;
-          if (error_log_.ShouldLog(&suppressed)) {
-            spdlog::warn("analytics: skipping undecodable message at partition {} offset {}",
-                         message->partition, message->offset);
-          }
+  auto message = consumer.Poll(poll_timeout_ms);
+  const int64_t now = clock_.MonotonicUs();
+  if (message) {
+    auto it = partitions_.find(message->partition);
+    if (it != partitions_.end()) {
+      consumed_.Inc();
+      auto decision = events::DecodeDecision(message->payload);
+      if (!decision) {
+        undecodable_.Inc();
+        uint64_t suppressed = 0;
+        if (error_log_.ShouldLog(&suppressed)) {
+          spdlog::warn("analytics: skipping undecodable message at partition {} offset {}",
+                       message->partition, message->offset);
         }
-        it->second.batch.Add(message->offset, std::move(decision), now);
       }
-    }
-    for (auto& [p, state] : partitions_) {
-      const PartitionBatch& b = state.batch;
-      bool due = b.messages() >= options_.batch_max_events || b.AgeUs(now) >= max_age_us;
-      if (!b.empty() && due && now >= state.retry_at_us) Flush(p, state);
-    }
-    if (now >= next_lag_update_us) {
-      UpdateLag();
-      next_lag_update_us = now + 1'000'000;
+      it->second.batch.Add(message->offset, std::move(decision), now);
     }
   }
+  StartWaitingPartitions(now);
+  for (auto& [p, state] : partitions_) {
+    const PartitionBatch& b = state.batch;
+    bool due = b.messages() >= options_.batch_max_events || b.AgeUs(now) >= max_age_us;
+    if (!b.empty() && due && now >= state.retry_at_us) Flush(p, state);
+  }
+  if (now >= next_lag_update_us_) {
+    UpdateLag();
+    next_lag_update_us_ = now + 1'000'000;
+  }
+}
+
+void ConsumerLoop::Finish() {
   for (auto& [p, state] : partitions_) Flush(p, state);
-  consumer.Close();
+  consumer_->Close();
   consumer_ = nullptr;
 }
 

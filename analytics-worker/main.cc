@@ -6,17 +6,17 @@
 #include <iostream>
 #include <thread>
 
-#include "analytics_sink.h"
-#include "clock.h"
-#include "consumer_loop.h"
-#include "http.h"
-#include "kafka_consumer.h"
-#include "logging.h"
-#include "metrics.h"
-#include "redis_client.h"
-#include "service.h"
-#include "signals.h"
-#include "worker_settings.h"
+#include "analytics-worker/consumer_loop.h"
+#include "analytics-worker/worker_settings.h"
+#include "common/analytics/analytics_sink.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "common/base/signals.h"
+#include "common/http/http.h"
+#include "common/http/service.h"
+#include "common/kafka/kafka_consumer.h"
+#include "common/redis/redis_client.h"
 
 using namespace rl;
 

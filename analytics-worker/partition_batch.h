@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "decision.pb.h"
+#include "proto-events/decision.pb.h"
 
 namespace rl::analytics {
 

@@ -1,6 +1,6 @@
-#include "worker_settings.h"
+#include "analytics-worker/worker_settings.h"
 
-#include "kafka_admin.h"
+#include "common/kafka/kafka_admin.h"
 
 namespace rl::analytics {
 

@@ -2,11 +2,11 @@
 
 #include <string>
 
-#include "consumer_loop.h"
-#include "kafka_consumer.h"
-#include "redis_client.h"
-#include "service.h"
-#include "settings.h"
+#include "analytics-worker/consumer_loop.h"
+#include "common/base/settings.h"
+#include "common/http/service.h"
+#include "common/kafka/kafka_consumer.h"
+#include "common/redis/redis_client.h"
 
 namespace rl::analytics {
 

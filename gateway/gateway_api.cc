@@ -1,13 +1,13 @@
-#include "gateway_api.h"
+#include "gateway/gateway_api.h"
 
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
-#include "http.h"
-#include "identifiers.h"
-#include "service.h"
-#include "strict_json.h"
+#include "common/base/identifiers.h"
+#include "common/http/http.h"
+#include "common/http/service.h"
+#include "common/http/strict_json.h"
 
 namespace rl::gateway {
 
@@ -45,13 +45,58 @@ void SendFailMode(const GatewayOptions& options, httplib::Response& res) {
   common::SendJson(res, options.fail_open ? 200 : 503, body);
 }
 
-void SendResult(const Result<json>& result, httplib::Response& res) {
-  if (result.ok()) return common::SendJson(res, 200, result.value());
+template <typename T>
+void SendResult(const Result<T>& result, json (*to_json)(const T&), httplib::Response& res) {
+  if (result.ok()) return common::SendJson(res, 200, to_json(result.value()));
   spdlog::warn("gateway: analytics query failed: {}", result.status().message());
   common::SendError(res, 503, "unavailable", "analytics store unavailable");
 }
 
 }  // namespace
+
+json CountsJson(const analytics::Counts& c) {
+  return {{"total", c.total},
+          {"allowed", c.allowed},
+          {"blocked", c.blocked},
+          {"by_outcome", c.by_outcome.empty() ? json::object() : json(c.by_outcome)}};
+}
+
+json UserAnalyticsJson(const analytics::UserAnalytics& u) {
+  json out = CountsJson(u.counts);
+  out["user_id"] = u.user_id;
+  json by_action = json::object();
+  for (const auto& [action, n] : u.by_action) {
+    by_action[action] = {{"allowed", n.allowed}, {"blocked", n.blocked}};
+  }
+  out["by_action"] = by_action;
+  json minutes = json::array();
+  for (const auto& m : u.last_minutes) {
+    minutes.push_back({{"minute", m.minute}, {"allowed", m.allowed}, {"blocked", m.blocked}});
+  }
+  out["last_minutes"] = minutes;
+  return out;
+}
+
+json TopBlockedJson(const std::vector<analytics::BlockedUser>& users) {
+  json list = json::array();
+  for (const auto& u : users) list.push_back({{"user_id", u.user_id}, {"blocked", u.blocked}});
+  return {{"by", "blocked"}, {"users", list}};
+}
+
+json LimitersJson(const std::vector<analytics::LimiterRecord>& limiters) {
+  json list = json::array();
+  for (const auto& r : limiters) {
+    list.push_back({{"limiter_id", r.limiter_id},
+                    {"decided", r.decided},
+                    {"seen", r.seen},
+                    {"max_sequence", r.max_sequence},
+                    {"missing", r.missing},
+                    {"state", r.state},
+                    {"recorded_at_ms", r.recorded_at_ms},
+                    {"record_age_ms", r.record_age_ms ? json(*r.record_age_ms) : json(nullptr)}});
+  }
+  return {{"limiters", list}};
+}
 
 Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,
                                  const common::TrustedProxies& trusted) {
@@ -139,7 +184,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
 
   routes.Get("/analytics", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    SendResult(deps.analytics.Global(), res);
+    SendResult(deps.analytics.Global(), &CountsJson, res);
   });
   routes.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
@@ -158,11 +203,11 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
       }
       limit = static_cast<int>(parsed);
     }
-    SendResult(deps.analytics.TopBlocked(limit), res);
+    SendResult(deps.analytics.TopBlocked(limit), &TopBlockedJson, res);
   });
   routes.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    SendResult(deps.analytics.Limiters(), res);
+    SendResult(deps.analytics.Limiters(), &LimitersJson, res);
   });
   routes.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
@@ -171,7 +216,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
       return common::SendError(res, 400, "invalid_argument",
                                "user must be 1..128 bytes of UTF-8 without control characters");
     }
-    SendResult(deps.analytics.User(user), res);
+    SendResult(deps.analytics.User(user), &UserAnalyticsJson, res);
   });
 
   routes.Get("/health", [&deps](const httplib::Request&, httplib::Response& res) {

@@ -2,13 +2,15 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
-#include "analytics_query.h"
-#include "client_address.h"
-#include "clock.h"
-#include "limiter_pool.h"
-#include "metrics.h"
+#include "common/analytics/analytics_query.h"
+#include "common/base/clock.h"
+#include "common/base/metrics.h"
+#include "common/http/client_address.h"
+#include "gateway/limiter_pool.h"
 
 namespace rl::gateway {
 
@@ -40,6 +42,19 @@ inline constexpr size_t kMaxApiKeyBytes = 256;
 // body to send, or why the request is invalid. Pure.
 common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,
                                          const common::TrustedProxies& trusted);
+
+// The JSON bodies of the /analytics endpoints (the README documents each). Pure.
+//   /analytics/<user>    user_id, total, allowed, blocked, by_action {<action>: {allowed,
+//                        blocked}}, by_outcome {<outcome>: n}, last_minutes [{minute, allowed,
+//                        blocked}]
+//   /analytics           total, allowed, blocked, by_outcome
+//   /analytics/top       by ("blocked"), users [{user_id, blocked}]
+//   /analytics/limiters  limiters [{limiter_id, decided, seen, max_sequence, missing, state,
+//                        recorded_at_ms, record_age_ms (null without a record)}]
+nlohmann::json UserAnalyticsJson(const analytics::UserAnalytics& user);
+nlohmann::json CountsJson(const analytics::Counts& counts);
+nlohmann::json TopBlockedJson(const std::vector<analytics::BlockedUser>& users);
+nlohmann::json LimitersJson(const std::vector<analytics::LimiterRecord>& limiters);
 
 // Registers POST /check, POST /api, GET /analytics, GET /analytics/top, GET /analytics/<user>,
 // GET /health and GET /metrics.

@@ -1,10 +1,10 @@
-#include "limiter_pool.h"
+#include "gateway/limiter_pool.h"
 
 #include <spdlog/spdlog.h>
 
 #include <regex>
 
-#include "settings.h"
+#include "common/base/settings.h"
 
 namespace rl::gateway {
 

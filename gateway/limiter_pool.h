@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "clock.h"
-#include "logging.h"
-#include "metrics.h"
-#include "status.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "common/base/status.h"
 
 namespace rl::gateway {
 

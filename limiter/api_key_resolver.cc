@@ -1,12 +1,12 @@
-#include "api_key_resolver.h"
+#include "limiter/api_key_resolver.h"
 
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
 
-#include "identifiers.h"
-#include "keys.h"
+#include "common/base/identifiers.h"
+#include "limiter/keys.h"
 
 namespace rl::limiter {
 

@@ -3,9 +3,9 @@
 #include <optional>
 #include <string>
 
-#include "decision_store.h"
-#include "policy.h"
-#include "status.h"
+#include "common/base/status.h"
+#include "limiter/decision_store.h"
+#include "limiter/policy.h"
 
 namespace rl::limiter {
 

@@ -1,12 +1,12 @@
-#include "check_request.h"
+#include "limiter/check_request.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
-#include "identifiers.h"
-#include "strict_json.h"
+#include "common/base/identifiers.h"
+#include "common/http/strict_json.h"
 
 namespace rl::limiter {
 

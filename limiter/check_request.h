@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "status.h"
+#include "common/base/status.h"
 
 namespace rl::limiter {
 

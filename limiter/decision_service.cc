@@ -1,17 +1,15 @@
-#include "decision_service.h"
+#include "limiter/decision_service.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "api_key_resolver.h"
-#include "event_codec.h"
-#include "keys.h"
+#include "limiter/api_key_resolver.h"
+#include "limiter/keys.h"
+#include "proto-events/event_codec.h"
 
 namespace rl::limiter {
-
-using events::v1::Outcome;
 
 namespace {
 constexpr char kStoreErrors[] = "rl_redis_errors_total";
@@ -26,8 +24,7 @@ RuleSummary Summary(const RuleCheck& c) {
 }  // namespace
 
 bool CheckResult::HasLimitState() const {
-  return !policies.empty() && outcome != events::v1::OUTCOME_FAIL_OPEN &&
-         outcome != events::v1::OUTCOME_FAIL_CLOSED;
+  return !policies.empty() && verdict != Verdict::kFailOpen && verdict != Verdict::kFailClosed;
 }
 
 DecisionService::DecisionService(DecisionStore& store, EventPublisher& publisher,
@@ -43,10 +40,11 @@ DecisionService::DecisionService(DecisionStore& store, EventPublisher& publisher
       store_timeout_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "timeout"}})),
       store_error_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "error"}})),
       store_log_(clock) {
-  for (int o = 1; o < static_cast<int>(outcomes_.size()); ++o) {
-    outcomes_[o] = &metrics.AddCounter(
-        "rl_decisions_total", "Answers to /check by outcome",
-        {{"outcome", std::string(events::OutcomeName(static_cast<Outcome>(o)))}});
+  for (size_t v = 0; v < kVerdictCount; ++v) {
+    const auto verdict = static_cast<Verdict>(v);
+    if (!IsDecision(verdict)) continue;
+    decisions_[v] = &metrics.AddCounter("rl_decisions_total", "Decisions by outcome",
+                                        {{"outcome", std::string(VerdictName(verdict))}});
   }
 }
 
@@ -58,12 +56,10 @@ CheckResult DecisionService::FailModeResult(const common::Status& why) {
   CheckResult r;
   r.rule = "fail_mode";
   if (options_.fail_mode == FailMode::kOpen) {
-    r.outcome = events::v1::OUTCOME_FAIL_OPEN;
+    r.verdict = Verdict::kFailOpen;
     r.allowed = true;
-    r.http_status = 200;
   } else {
-    r.outcome = events::v1::OUTCOME_FAIL_CLOSED;
-    r.http_status = 503;
+    r.verdict = Verdict::kFailClosed;
     r.retry_after_ms = options_.fail_closed_retry_after_ms;
   }
   uint64_t suppressed = 0;
@@ -113,14 +109,12 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   r.reset_ms = std::max(a.reset_ms, a.banned_ms);  // a ban holds the limit until it ends
   r.retry_after_ms = admitted_in_ms;
   if (ban_in_force) {
-    r.outcome = events::v1::OUTCOME_BANNED;
-    r.http_status = policy.ban_status;
+    r.verdict = Verdict::kBanned;
     r.remaining = 0;
   } else if (blocked >= 0) {
-    r.outcome = events::v1::OUTCOME_BLOCKED;
-    r.http_status = 429;
+    r.verdict = Verdict::kBlocked;
   } else {
-    r.outcome = shadow >= 0 ? events::v1::OUTCOME_SHADOW_BLOCKED : events::v1::OUTCOME_ALLOWED;
+    r.verdict = shadow >= 0 ? Verdict::kShadowBlocked : Verdict::kAllowed;
     r.allowed = true;
     r.retry_after_ms = 0;
   }
@@ -135,10 +129,10 @@ CheckResult DecisionService::Check(const CheckRequest& request) {
     auto resolved = ResolveApiKey(policy, store_, request.api_key);
     if (!resolved.ok()) {
       CheckResult r = FailModeResult(resolved.status());
-      outcomes_[r.outcome]->Inc();
+      decisions_[static_cast<size_t>(r.verdict)]->Inc();
       // The key's user is unknown; the key itself is a secret and never published.
-      Publish(request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id, request,
-              r, clock_.NowMs());
+      Publish(request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id, request, r,
+              clock_.NowMs());
       return r;
     }
     key = std::move(resolved.value());
@@ -153,17 +147,15 @@ CheckResult DecisionService::CheckResolved(const Policy& policy, const CheckRequ
   int64_t ts_ms = clock_.NowMs();
   switch (resolution.kind) {
     case Resolution::Kind::kUnknownApiKey:
-      result.http_status = 401;
-      result.error_code = "unauthenticated";
+      result.verdict = Verdict::kUnauthenticated;
       result.error_message = "unknown API key";
       return result;  // not a decision: no event
     case Resolution::Kind::kDenyListed:
-      result.outcome = events::v1::OUTCOME_DENIED;
-      result.http_status = 403;
+      result.verdict = Verdict::kDenied;
       result.rule = "deny_list";
       break;
     case Resolution::Kind::kAllowListed:
-      result.outcome = events::v1::OUTCOME_ALLOWLISTED;
+      result.verdict = Verdict::kAllowlisted;
       result.allowed = true;
       result.unlimited = true;
       result.rule = "allow_list";
@@ -171,8 +163,7 @@ CheckResult DecisionService::CheckResolved(const Policy& policy, const CheckRequ
     case Resolution::Kind::kCheck:
       for (const RuleCheck& c : resolution.checks) {
         if (request.cost > Capacity(c.params)) {  // could never be admitted: a client error
-          result.http_status = 400;
-          result.error_code = "invalid_argument";
+          result.verdict = Verdict::kInvalid;
           result.error_message = "cost must be an integer from 1 to " +
                                  std::to_string(Capacity(c.params)) + " (the limit of rule " +
                                  c.rule + ")";
@@ -180,7 +171,7 @@ CheckResult DecisionService::CheckResolved(const Policy& policy, const CheckRequ
         }
       }
       if (resolution.checks.empty()) {
-        result.outcome = events::v1::OUTCOME_ALLOWED;
+        result.verdict = Verdict::kAllowed;
         result.allowed = true;
         result.unlimited = true;
         result.rule = "none";
@@ -194,7 +185,7 @@ CheckResult DecisionService::CheckResolved(const Policy& policy, const CheckRequ
       }
       break;
   }
-  outcomes_[result.outcome]->Inc();
+  decisions_[static_cast<size_t>(result.verdict)]->Inc();
   Publish(resolution.user_id, request, result, ts_ms);
   return result;
 }
@@ -208,7 +199,7 @@ void DecisionService::Publish(const std::string& user_id, const CheckRequest& re
   event.set_user_id(user_id);
   event.set_action(request.action);
   event.set_rule(result.rule);
-  event.set_outcome(result.outcome);
+  event.set_outcome(EventOutcome(result.verdict));
   event.set_limit(result.limit);
   event.set_remaining(result.remaining);
   event.set_cost(request.cost);

@@ -6,14 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "check_request.h"
-#include "clock.h"
-#include "decision.pb.h"
-#include "decision_store.h"
-#include "event_publisher.h"
-#include "logging.h"
-#include "metrics.h"
-#include "policy_holder.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "limiter/check_request.h"
+#include "limiter/decision_store.h"
+#include "limiter/event_publisher.h"
+#include "limiter/policy_holder.h"
+#include "limiter/verdict.h"
+#include "proto-events/decision.pb.h"
 
 namespace rl::limiter {
 
@@ -34,12 +35,11 @@ struct RuleSummary {
   int64_t burst = 0;     // 0 unless a bucket algorithm's capacity differs from `quota`
 };
 
-// The answer to one check, before it is mapped to HTTP.
+// The answer to one check, in the domain's terms: front ends map it to their protocol.
 struct CheckResult {
-  events::v1::Outcome outcome = events::v1::OUTCOME_UNSPECIFIED;
-  bool allowed = false;
-  int http_status = 200;
-  std::string rule;  // the rule reported: the one that blocked, or the one closest to its limit
+  Verdict verdict = Verdict::kAllowed;
+  bool allowed = false;  // Admits(verdict)
+  std::string rule;      // the rule reported: the one that blocked, or the one closest to its limit
   bool unlimited = false;  // no rule limits the request (allow list, no rule matched)
   int64_t limit = 0;
   int64_t remaining = 0;
@@ -47,8 +47,7 @@ struct CheckResult {
   int64_t retry_after_ms = 0;  // until this request would be admitted: every rule and ban allows it
   int64_t window_s = 0;
   std::vector<RuleSummary> policies;  // every rule that applied
-  std::string error_code;             // set when the request is refused before any decision
-  std::string error_message;
+  std::string error_message;          // why, for kInvalid and kUnauthenticated
 
   // True when rules were decided by the store, so the limit state in the answer is real.
   bool HasLimitState() const;
@@ -86,7 +85,7 @@ class DecisionService {
   const ServiceOptions options_;
   std::atomic<uint64_t> sequence_{0};
 
-  std::array<common::Counter*, 9> outcomes_{};  // by events::v1::Outcome
+  std::array<common::Counter*, kVerdictCount> decisions_{};  // by Verdict; null if no decision
   common::Counter& store_unavailable_;
   common::Counter& store_timeout_;
   common::Counter& store_error_;

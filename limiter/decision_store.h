@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithm/rules_model.h"
-#include "status.h"
+#include "common/base/status.h"
+#include "limiter/algorithm/rules_model.h"
 
 namespace rl::limiter {
 

@@ -3,7 +3,7 @@
 #include <mutex>
 #include <vector>
 
-#include "decision.pb.h"
+#include "proto-events/decision.pb.h"
 
 namespace rl::limiter {
 

@@ -1,4 +1,4 @@
-#include "guarded_decision_store.h"
+#include "limiter/guarded_decision_store.h"
 
 #include <spdlog/spdlog.h>
 

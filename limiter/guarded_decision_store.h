@@ -1,9 +1,9 @@
 #pragma once
 
-#include "circuit_breaker.h"
-#include "decision_store.h"
-#include "logging.h"
-#include "metrics.h"
+#include "common/base/circuit_breaker.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "limiter/decision_store.h"
 
 namespace rl::limiter {
 

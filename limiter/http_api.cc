@@ -1,10 +1,9 @@
-#include "http_api.h"
+#include "limiter/http_api.h"
 
-#include "api_key_resolver.h"
-#include "event_codec.h"
-#include "http.h"
-#include "identifiers.h"
-#include "service.h"
+#include "common/base/identifiers.h"
+#include "common/http/http.h"
+#include "common/http/service.h"
+#include "limiter/api_key_resolver.h"
 
 namespace rl::limiter {
 
@@ -41,13 +40,51 @@ Headers RateLimitHeaders(const CheckResult& r) {
   return h;
 }
 
+int HttpStatusOf(Verdict verdict, int ban_status) {
+  switch (verdict) {
+    case Verdict::kAllowed:
+    case Verdict::kShadowBlocked:
+    case Verdict::kAllowlisted:
+    case Verdict::kFailOpen:
+      return 200;
+    case Verdict::kBlocked:
+      return 429;
+    case Verdict::kBanned:
+      return ban_status;
+    case Verdict::kDenied:
+      return 403;
+    case Verdict::kFailClosed:
+      return 503;
+    case Verdict::kInvalid:
+      return 400;
+    case Verdict::kUnauthenticated:
+      return 401;
+  }
+  return 500;
+}
+
 json CheckResultJson(const CheckResult& r) {
+  switch (r.verdict) {
+    case Verdict::kInvalid:
+      return {{"error", {{"code", "invalid_argument"}, {"message", r.error_message}}}};
+    case Verdict::kUnauthenticated:
+      return {{"error", {{"code", "unauthenticated"}, {"message", r.error_message}}}};
+    case Verdict::kAllowed:
+    case Verdict::kShadowBlocked:
+    case Verdict::kAllowlisted:
+    case Verdict::kFailOpen:
+    case Verdict::kBlocked:
+    case Verdict::kBanned:
+    case Verdict::kDenied:
+    case Verdict::kFailClosed:
+      break;
+  }
   if (r.unlimited) {
     return {{"allowed", r.allowed},
             {"unlimited", true},
             {"retry_after_ms", r.retry_after_ms},
             {"rule", r.rule},
-            {"outcome", events::OutcomeName(r.outcome)}};
+            {"outcome", VerdictName(r.verdict)}};
   }
   return {{"allowed", r.allowed},
           {"limit", r.limit},
@@ -55,7 +92,7 @@ json CheckResultJson(const CheckResult& r) {
           {"reset_ms", r.reset_ms},
           {"retry_after_ms", r.retry_after_ms},
           {"rule", r.rule},
-          {"outcome", events::OutcomeName(r.outcome)}};
+          {"outcome", VerdictName(r.verdict)}};
 }
 
 json PolicyJson(const ActivePolicy& active) {
@@ -126,11 +163,9 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       return common::SendError(res, 400, "invalid_argument", request.status().message());
     }
     CheckResult result = api.service.Check(request.value());
-    if (!result.error_code.empty()) {
-      return common::SendError(res, result.http_status, result.error_code, result.error_message);
-    }
     for (auto& [name, value] : RateLimitHeaders(result)) res.set_header(name, value);
-    common::SendJson(res, result.http_status, CheckResultJson(result));
+    common::SendJson(res, HttpStatusOf(result.verdict, api.service.policy()->policy.ban_status),
+                     CheckResultJson(result));
     latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
   });
   routes.Get("/health", [&api](const httplib::Request&, httplib::Response& res) {

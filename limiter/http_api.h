@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "clock.h"
-#include "decision_service.h"
-#include "decision_store.h"
-#include "metrics.h"
+#include "common/base/clock.h"
+#include "common/base/metrics.h"
+#include "limiter/decision_service.h"
+#include "limiter/decision_store.h"
 
 namespace rl::limiter {
 
@@ -23,7 +23,11 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // Fail-mode and list answers carry no limit state. Pure.
 Headers RateLimitHeaders(const CheckResult& result);
 
-// The JSON body of a /check answer. Pure.
+// The HTTP status of a verdict: 200 for the ones that admit, 429 blocked, `ban_status` (429 or
+// 403, the policy's) banned, 403 denied, 503 fail_closed, 400 invalid, 401 unauthenticated. Pure.
+int HttpStatusOf(Verdict verdict, int ban_status);
+
+// The JSON body of a /check answer (an error body for kInvalid and kUnauthenticated). Pure.
 nlohmann::json CheckResultJson(const CheckResult& result);
 
 // The active policy as GET /config shows it (API keys are counted, never listed). Pure.

@@ -1,8 +1,8 @@
-#include "kafka_event_publisher.h"
+#include "limiter/kafka_event_publisher.h"
 
 #include <spdlog/spdlog.h>
 
-#include "event_codec.h"
+#include "proto-events/event_codec.h"
 
 namespace rl::limiter {
 

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "event_publisher.h"
-#include "kafka_producer.h"
-#include "logging.h"
-#include "metrics.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "common/kafka/kafka_producer.h"
+#include "limiter/event_publisher.h"
 
 namespace rl::limiter {
 

@@ -1,7 +1,7 @@
-#include "keys.h"
+#include "limiter/keys.h"
 
-#include "digest.h"
-#include "identifiers.h"
+#include "common/base/digest.h"
+#include "common/base/identifiers.h"
 
 namespace rl::limiter {
 
@@ -26,8 +26,6 @@ RuleKeys KeysFor(std::string_view rule, std::string_view schema, Scope scope,
   return {subject + ":s:" + state_suffix, subject + ":b:" + suffix, subject + ":x:" + suffix};
 }
 
-std::string ApiKeyLabel(std::string_view api_key) {
-  return "key:" + common::Sha256Hex(api_key, 8);
-}
+std::string ApiKeyLabel(std::string_view api_key) { return "key:" + common::Sha256Hex(api_key, 8); }
 
 }  // namespace rl::limiter

@@ -1,10 +1,10 @@
-#include "limiter_settings.h"
+#include "limiter/limiter_settings.h"
 
 #include <unistd.h>
 
 #include <random>
 
-#include "kafka_admin.h"
+#include "common/kafka/kafka_admin.h"
 
 namespace rl::limiter {
 

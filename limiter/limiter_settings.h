@@ -2,13 +2,13 @@
 
 #include <string>
 
-#include "circuit_breaker.h"
-#include "decision_service.h"
-#include "http.h"
-#include "kafka_producer.h"
-#include "redis_client.h"
-#include "service.h"
-#include "settings.h"
+#include "common/base/circuit_breaker.h"
+#include "common/base/settings.h"
+#include "common/http/http.h"
+#include "common/http/service.h"
+#include "common/kafka/kafka_producer.h"
+#include "common/redis/redis_client.h"
+#include "limiter/decision_service.h"
 
 namespace rl::limiter {
 

@@ -6,22 +6,22 @@
 #include <iostream>
 #include <thread>
 
-#include "clock.h"
-#include "decision_service.h"
-#include "guarded_decision_store.h"
-#include "http.h"
-#include "http_api.h"
-#include "kafka_event_publisher.h"
-#include "kafka_producer.h"
-#include "limiter_settings.h"
-#include "logging.h"
-#include "metrics.h"
-#include "policy_holder.h"
-#include "progress_recorder.h"
-#include "redis_client.h"
-#include "redis_decision_store.h"
-#include "service.h"
-#include "signals.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "common/base/signals.h"
+#include "common/http/http.h"
+#include "common/http/service.h"
+#include "common/kafka/kafka_producer.h"
+#include "common/redis/redis_client.h"
+#include "limiter/decision_service.h"
+#include "limiter/guarded_decision_store.h"
+#include "limiter/http_api.h"
+#include "limiter/kafka_event_publisher.h"
+#include "limiter/limiter_settings.h"
+#include "limiter/policy_holder.h"
+#include "limiter/progress_recorder.h"
+#include "limiter/redis_decision_store.h"
 
 using namespace rl;
 

@@ -1,14 +1,14 @@
-#include "policy.h"
+#include "limiter/policy.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <string_view>
 
-#include "identifiers.h"
-#include "keys.h"
+#include "common/base/identifiers.h"
+#include "limiter/keys.h"
 
 namespace rl::limiter {
 
@@ -127,7 +127,8 @@ class Reader {
   }
   std::optional<int64_t> Int(const YAML::Node& n, const std::string& where, int64_t min,
                              int64_t max) {
-    const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    const std::string range =
+        "an integer from " + std::to_string(min) + " to " + std::to_string(max);
     if (!n.IsScalar()) {
       Fail(where, "must be " + range);
       return std::nullopt;
@@ -161,8 +162,8 @@ class Reader {
     if (!text) return std::nullopt;
     auto ms = ParseDurationMs(*text);
     if (!ms) {
-      Fail(where, Quoted(*text) +
-                      " is not a duration such as 500ms, 10s, 5m or 1h (from 1ms to 31 days)");
+      Fail(where,
+           Quoted(*text) + " is not a duration such as 500ms, 10s, 5m or 1h (from 1ms to 31 days)");
     }
     return ms;
   }
@@ -400,7 +401,7 @@ Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& sourc
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key) {
   Resolution out;
   const bool has_key = !request.api_key.empty();
-  out.user_id = key                                  ? key->user_id
+  out.user_id = key                                    ? key->user_id
                 : !request.user_id.empty() || !has_key ? request.user_id
                                                        : ApiKeyLabel(request.api_key);
   out.tier = key ? key->tier : policy.default_tier;

@@ -12,11 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "algorithm/algorithms.h"
-#include "algorithm/rules_model.h"
-#include "check_request.h"
-#include "keys.h"
-#include "status.h"
+#include "common/base/status.h"
+#include "limiter/algorithm/algorithms.h"
+#include "limiter/algorithm/rules_model.h"
+#include "limiter/check_request.h"
+#include "limiter/keys.h"
 
 namespace rl::limiter {
 

@@ -1,4 +1,4 @@
-#include "policy_holder.h"
+#include "limiter/policy_holder.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,7 @@
 #include <optional>
 #include <sstream>
 
-#include "digest.h"
+#include "common/base/digest.h"
 
 namespace rl::limiter {
 
@@ -76,8 +76,9 @@ bool PolicyFileWatcher::Reload() {
     if (!absence_logged_) {
       absence_logged_ = true;
       if (current->policy.source == path_) {
-        spdlog::warn("policy: {} cannot be read (removed?); keeping version {} ({}) until it is back",
-                     path_, current->policy.version, current->hash);
+        spdlog::warn(
+            "policy: {} cannot be read (removed?); keeping version {} ({}) until it is back", path_,
+            current->policy.version, current->hash);
       } else {
         spdlog::info("policy: no limits file at {}; keeping {} and watching for one", path_,
                      current->policy.version == "defaults" ? "the built-in defaults (DEFAULT_*)"

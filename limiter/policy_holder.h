@@ -8,9 +8,9 @@
 #include <string>
 #include <thread>
 
-#include "clock.h"
-#include "metrics.h"
-#include "policy.h"
+#include "common/base/clock.h"
+#include "common/base/metrics.h"
+#include "limiter/policy.h"
 
 namespace rl::limiter {
 
@@ -62,7 +62,7 @@ class PolicyFileWatcher {
   const int interval_ms_;
   common::Counter& reloaded_;
   common::Counter& rejected_;
-  std::mutex reload_mu_;  // one reload at a time
+  std::mutex reload_mu_;         // one reload at a time
   bool absence_logged_ = false;  // guarded by reload_mu_
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,8 +1,8 @@
-#include "progress_recorder.h"
+#include "limiter/progress_recorder.h"
 
 #include <spdlog/spdlog.h>
 
-#include "limiter_ledger.h"
+#include "common/analytics/limiter_ledger.h"
 
 namespace rl::limiter {
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <thread>
 
-#include "clock.h"
-#include "logging.h"
-#include "metrics.h"
-#include "redis_client.h"
+#include "common/base/clock.h"
+#include "common/base/logging.h"
+#include "common/base/metrics.h"
+#include "common/redis/redis_client.h"
 
 namespace rl::limiter {
 

@@ -1,9 +1,9 @@
-#include "redis_decision_store.h"
+#include "limiter/redis_decision_store.h"
 
 #include <cstdio>
 
-#include "algorithm/algorithms.h"
-#include "policy_lua.h"
+#include "limiter/algorithm/algorithms.h"
+#include "limiter/scripts/policy_lua.h"
 
 namespace rl::limiter {
 

@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "clock.h"
-#include "decision_store.h"
-#include "redis_client.h"
+#include "common/base/clock.h"
+#include "common/redis/redis_client.h"
+#include "limiter/decision_store.h"
 
 namespace rl::limiter {
 

@@ -1,4 +1,4 @@
-#include "event_codec.h"
+#include "proto-events/event_codec.h"
 
 namespace rl::events {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "decision.pb.h"
+#include "proto-events/decision.pb.h"
 
 namespace rl::events {
 

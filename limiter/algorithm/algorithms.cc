@@ -1,4 +1,4 @@
-#include "algorithm/algorithms.h"
+#include "limiter/algorithm/algorithms.h"
 
 #include <algorithm>
 #include <cmath>
@@ -141,9 +141,9 @@ AlgorithmDecision SlidingWindowCounter(const std::optional<AlgorithmState>& prio
     // Only in the next window, where this window's count weighs as the previous one.
     double into_next = 0;
     if (s.count > 0) {
-      into_next = std::max(0.0, static_cast<double>(window_us) *
-                                    (1.0 - static_cast<double>(p.limit - cost) /
-                                               static_cast<double>(s.count)));
+      into_next = std::max(
+          0.0, static_cast<double>(window_us) *
+                   (1.0 - static_cast<double>(p.limit - cost) / static_cast<double>(s.count)));
     }
     d.retry_after_ms = CeilMs(static_cast<double>(window_us - elapsed) + into_next);
   }

@@ -1,4 +1,4 @@
-#include "algorithm/rules_model.h"
+#include "limiter/algorithm/rules_model.h"
 
 #include <algorithm>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "algorithm/algorithms.h"
+#include "limiter/algorithm/algorithms.h"
 
 namespace rl::limiter {
 

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "kafka_producer.h"
-#include "limiter_ledger.h"
-#include "support.h"
+#include "common/analytics/limiter_ledger.h"
+#include "common/kafka/kafka_producer.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {

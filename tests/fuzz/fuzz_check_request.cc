@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "check_request.h"
-#include "identifiers.h"
+#include "common/base/identifiers.h"
+#include "limiter/check_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);

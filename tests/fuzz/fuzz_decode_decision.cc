@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "aggregator.h"
-#include "event_codec.h"
+#include "analytics-worker/aggregator.h"
+#include "proto-events/event_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto decision =

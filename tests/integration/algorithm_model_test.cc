@@ -15,13 +15,13 @@
 #include <optional>
 #include <random>
 
-#include "algorithm/algorithms.h"
-#include "algorithm/rules_model.h"
-#include "clock.h"
-#include "keys.h"
-#include "policy.h"
-#include "redis_decision_store.h"
-#include "support.h"
+#include "common/base/clock.h"
+#include "limiter/algorithm/algorithms.h"
+#include "limiter/algorithm/rules_model.h"
+#include "limiter/keys.h"
+#include "limiter/policy.h"
+#include "limiter/redis_decision_store.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {
@@ -69,9 +69,7 @@ class ExactModel {
     }
     return {};
   }
-  void Charge(int64_t now, int64_t cost) {
-    pending_(now, cost);
-  }
+  void Charge(int64_t now, int64_t cost) { pending_(now, cost); }
 
  private:
   // Token bucket: the level in token-µs (tokens × window), refilled by `limit` per µs.

@@ -5,11 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "aggregator.h"
-#include "analytics_keys.h"
-#include "analytics_sink.h"
-#include "event_codec.h"
-#include "support.h"
+#include "analytics-worker/aggregator.h"
+#include "common/analytics/analytics_keys.h"
+#include "common/analytics/analytics_sink.h"
+#include "proto-events/event_codec.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {
@@ -118,10 +118,9 @@ TEST_F(AnalyticsIntegrationTest, AnApiKeyNeverReachesEventsAnalyticsOrLogsEvenIn
   const std::string limits = MakeTempDir("key-leak") + "/limits.yaml";
   std::ofstream(limits) << "rules: [{name: r, limit: 5, window: 1m}]\n"
                            "api_keys_redis_hash: rl:api_keys\n";
-  auto limiter = testing::StartLimiter(state, SharedKafka().bootstrap(), topic_,
-                                       {{"ANALYTICS_REDIS_URL", redis_.url()},
-                                        {"FAIL_MODE", "closed"},
-                                        {"LIMITS_FILE", limits}});
+  auto limiter = testing::StartLimiter(
+      state, SharedKafka().bootstrap(), topic_,
+      {{"ANALYTICS_REDIS_URL", redis_.url()}, {"FAIL_MODE", "closed"}, {"LIMITS_FILE", limits}});
   auto gateway = StartGateway({limiter.get()});
   auto worker = StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_);
   auto client = gateway->Client();

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "support.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {

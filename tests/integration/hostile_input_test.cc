@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "support.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {

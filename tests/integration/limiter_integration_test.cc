@@ -10,13 +10,13 @@
 #include <set>
 #include <thread>
 
-#include "algorithm/algorithms.h"
-#include "algorithm/rules_model.h"
-#include "algorithm_cases.h"
-#include "clock.h"
-#include "keys.h"
-#include "redis_decision_store.h"
-#include "support.h"
+#include "common/base/clock.h"
+#include "limiter/algorithm/algorithms.h"
+#include "limiter/algorithm/rules_model.h"
+#include "limiter/keys.h"
+#include "limiter/redis_decision_store.h"
+#include "tests/support/algorithm_cases.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {

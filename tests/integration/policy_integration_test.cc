@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "support.h"
+#include "tests/support/support.h"
 
 namespace rl::testing {
 namespace {
@@ -258,7 +258,8 @@ TEST_F(PolicyIntegrationTest, ChangingARuleAlgorithmOnReloadFailsNoRequestAndSta
   WriteLimits(OneRule("lb", "leaky_bucket", 10, "1h"));
   ASSERT_TRUE(Eventually([&] { return Version(*client) == "lb"; }, 10s));
   int allowed = 0;
-  for (int i = 0; i < 12; ++i) allowed += PostCheck(*client, R"({"user_id":"tb-user"})")->status == 200;
+  for (int i = 0; i < 12; ++i)
+    allowed += PostCheck(*client, R"({"user_id":"tb-user"})")->status == 200;
   EXPECT_EQ(allowed, 10);
   EXPECT_EQ(MetricValue(*client, "rl_redis_circuit_opened_total"), 0);
   EXPECT_EQ(MetricValue(*client, "rl_decisions_total{outcome=\"fail_closed\"}"), 0);
@@ -300,7 +301,8 @@ TEST_F(PolicyIntegrationTest, EveryAlgorithmChangesIntoEveryOtherUnderLoadWithou
     load.emplace_back([&, t] {
       auto c = limiter->Client();
       for (int i = 0; !stop; ++i) {
-        auto res = PostCheck(*c, json{{"user_id", "load-" + std::to_string((t * 7 + i) % 40)}}.dump());
+        auto res =
+            PostCheck(*c, json{{"user_id", "load-" + std::to_string((t * 7 + i) % 40)}}.dump());
         if (res && res->status == 200) {
           ++allowed;
         } else if (res && res->status == 429) {
@@ -331,8 +333,8 @@ TEST_F(PolicyIntegrationTest, EveryAlgorithmChangesIntoEveryOtherUnderLoadWithou
 
 TEST_F(PolicyIntegrationTest, AKeyOfTheWrongTypeIsHealedAndLeavesOtherUsersAlone) {
   WriteLimits(OneRule("v", "fixed_window", 5, "1h"));
-  auto limiter = Limiter(
-      {{"FAIL_MODE", "closed"}, {"REDIS_BREAKER_FAILURES", "3"}, {"ADMIN_TOKEN", "adm"}});
+  auto limiter =
+      Limiter({{"FAIL_MODE", "closed"}, {"REDIS_BREAKER_FAILURES", "3"}, {"ADMIN_TOKEN", "adm"}});
   auto client = limiter->Client();
   auto inspect = client->Get("/limits/victim", {{"Authorization", "Bearer adm"}});
   ASSERT_EQ(inspect->status, 200) << inspect->body;

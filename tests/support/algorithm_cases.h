@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "algorithm/algorithms.h"
+#include "limiter/algorithm/algorithms.h"
 
 namespace rl::testing {
 

@@ -1,4 +1,4 @@
-#include "support.h"
+#include "tests/support/support.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "event_codec.h"
-#include "limiter_ledger.h"
+#include "common/analytics/limiter_ledger.h"
+#include "proto-events/event_codec.h"
 
 extern char** environ;
 

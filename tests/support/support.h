@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "decision.pb.h"
-#include "redis_client.h"
+#include "common/redis/redis_client.h"
+#include "proto-events/decision.pb.h"
 
 namespace rl::testing {
 

@@ -1,8 +1,8 @@
-#include "aggregator.h"
+#include "analytics-worker/aggregator.h"
 
 #include <gtest/gtest.h>
 
-#include "analytics_keys.h"
+#include "common/analytics/analytics_keys.h"
 
 namespace rl::analytics {
 namespace {

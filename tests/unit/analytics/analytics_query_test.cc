@@ -1,4 +1,4 @@
-#include "analytics_query.h"
+#include "common/analytics/analytics_query.h"
 
 #include <gtest/gtest.h>
 
@@ -26,38 +26,55 @@ RedisValue Array(std::vector<RedisValue> elements) {
   return v;
 }
 
-TEST(UserAnalyticsJson, BuildsTheDocumentedShape) {
+TEST(ParseUserAnalytics, ReadsCountersActionsAndMinutes) {
   RedisValue reply =
       Array({Array({Str("total"), Str("3"), Str("allowed"), Str("2"), Str("blocked"), Str("1"),
                     Str("o:allowed"), Str("2"), Str("o:blocked"), Str("1"),
                     Str("a:api.v2:x:allowed"), Str("2"), Str("a:api.v2:x:blocked"), Str("1")}),
              Array({Int(100), Int(2), Int(0), Int(101), Int(0), Int(1)})});
-  auto doc = UserAnalyticsJson("u1", reply);
-  ASSERT_TRUE(doc.ok());
-  EXPECT_EQ(doc.value(), nlohmann::json::parse(R"({
-    "user_id": "u1", "total": 3, "allowed": 2, "blocked": 1,
-    "by_action": {"api.v2:x": {"allowed": 2, "blocked": 1}},
-    "by_outcome": {"allowed": 2, "blocked": 1},
-    "last_minutes": [{"minute": 100, "allowed": 2, "blocked": 0},
-                     {"minute": 101, "allowed": 0, "blocked": 1}]})"));
+  auto user = ParseUserAnalytics("u1", reply);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->user_id, "u1");
+  EXPECT_EQ(user->counts.total, 3);
+  EXPECT_EQ(user->counts.allowed, 2);
+  EXPECT_EQ(user->counts.blocked, 1);
+  EXPECT_EQ(user->counts.by_outcome,
+            (std::map<std::string, int64_t>{{"allowed", 2}, {"blocked", 1}}));
+  ASSERT_EQ(user->by_action.size(), 1u);
+  EXPECT_EQ(user->by_action["api.v2:x"].allowed, 2);
+  EXPECT_EQ(user->by_action["api.v2:x"].blocked, 1);
+  ASSERT_EQ(user->last_minutes.size(), 2u);
+  EXPECT_EQ(user->last_minutes[0].minute, 100);
+  EXPECT_EQ(user->last_minutes[0].allowed, 2);
+  EXPECT_EQ(user->last_minutes[1].minute, 101);
+  EXPECT_EQ(user->last_minutes[1].blocked, 1);
 }
 
-TEST(UserAnalyticsJson, UnknownUserGetsZeros) {
-  auto doc = UserAnalyticsJson("nobody", Array({Array({}), Array({})}));
-  ASSERT_TRUE(doc.ok());
-  EXPECT_EQ(doc.value()["total"], 0);
-  EXPECT_EQ(doc.value()["allowed"], 0);
-  EXPECT_EQ(doc.value()["blocked"], 0);
-  EXPECT_TRUE(doc.value()["by_action"].empty());
-  EXPECT_TRUE(doc.value()["last_minutes"].is_array());
+TEST(ParseUserAnalytics, UnknownUserGetsZeros) {
+  auto user = ParseUserAnalytics("nobody", Array({Array({}), Array({})}));
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->counts.total, 0);
+  EXPECT_EQ(user->counts.allowed, 0);
+  EXPECT_EQ(user->counts.blocked, 0);
+  EXPECT_TRUE(user->by_action.empty());
+  EXPECT_TRUE(user->last_minutes.empty());
 }
 
-TEST(UserAnalyticsJson, RejectsUnexpectedReplies) {
+TEST(ParseUserAnalytics, RejectsUnexpectedReplies) {
   RedisValue error;
   error.type = RedisValue::Type::kError;
   error.str = "NOSCRIPT";
-  EXPECT_FALSE(UserAnalyticsJson("u", error).ok());
-  EXPECT_FALSE(UserAnalyticsJson("u", Array({})).ok());
+  EXPECT_FALSE(ParseUserAnalytics("u", error).ok());
+  EXPECT_FALSE(ParseUserAnalytics("u", Array({})).ok());
+}
+
+TEST(ParseUserAnalytics, UnreadableCountersCountAsZeroNeverThrow) {
+  auto user = ParseUserAnalytics(
+      "u", Array({Array({Str("total"), Str(std::string(400, '9')), Str("allowed"), Str("x")}),
+                  Array({})}));
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->counts.total, 0);
+  EXPECT_EQ(user->counts.allowed, 0);
 }
 
 }  // namespace

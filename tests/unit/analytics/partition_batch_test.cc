@@ -1,4 +1,4 @@
-#include "partition_batch.h"
+#include "analytics-worker/partition_batch.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "circuit_breaker.h"
+#include "common/base/circuit_breaker.h"
 
 #include <gtest/gtest.h>
 

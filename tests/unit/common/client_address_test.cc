@@ -1,4 +1,4 @@
-#include "client_address.h"
+#include "common/http/client_address.h"
 
 #include <gtest/gtest.h>
 

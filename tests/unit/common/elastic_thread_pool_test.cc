@@ -1,4 +1,4 @@
-#include "elastic_thread_pool.h"
+#include "common/http/elastic_thread_pool.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "metrics.h"
+#include "common/base/metrics.h"
 
 #include <gtest/gtest.h>
 

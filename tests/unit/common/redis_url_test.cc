@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "redis_client.h"
+#include "common/redis/redis_client.h"
 
 namespace rl::common {
 namespace {

@@ -1,8 +1,8 @@
-#include "settings.h"
+#include "common/base/settings.h"
 
 #include <gtest/gtest.h>
 
-#include "kafka_admin.h"
+#include "common/kafka/kafka_admin.h"
 
 namespace rl::common {
 namespace {

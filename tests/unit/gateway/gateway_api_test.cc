@@ -1,10 +1,10 @@
-#include "gateway_api.h"
+#include "gateway/gateway_api.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "limiter_pool.h"
+#include "gateway/limiter_pool.h"
 
 namespace rl::gateway {
 namespace {
@@ -89,6 +89,42 @@ TEST(ApiCheckBody, LongApiKeysResolveLikeAnyKey) {
   ASSERT_TRUE(body.ok()) << body.status().message();
   EXPECT_EQ(json::parse(body.value())["api_key"], key);
   EXPECT_FALSE(ApiCheckBody(Req("", "", {{"X-API-Key", std::string(257, 'k')}}), "api").ok());
+}
+
+}  // namespace
+}  // namespace rl::gateway
+
+namespace rl::gateway {
+namespace {
+
+TEST(AnalyticsJson, UserBodyHasTheDocumentedShape) {
+  analytics::UserAnalytics user;
+  user.user_id = "u1";
+  user.counts = {3, 2, 1, {{"allowed", 2}, {"blocked", 1}}};
+  user.by_action["api.v2:x"] = {2, 1};
+  user.last_minutes = {{100, 2, 0}, {101, 0, 1}};
+  EXPECT_EQ(UserAnalyticsJson(user), json::parse(R"({
+    "user_id": "u1", "total": 3, "allowed": 2, "blocked": 1,
+    "by_action": {"api.v2:x": {"allowed": 2, "blocked": 1}},
+    "by_outcome": {"allowed": 2, "blocked": 1},
+    "last_minutes": [{"minute": 100, "allowed": 2, "blocked": 0},
+                     {"minute": 101, "allowed": 0, "blocked": 1}]})"));
+  analytics::UserAnalytics nobody;
+  nobody.user_id = "nobody";
+  EXPECT_EQ(UserAnalyticsJson(nobody), json::parse(R"({
+    "user_id": "nobody", "total": 0, "allowed": 0, "blocked": 0, "by_action": {},
+    "by_outcome": {}, "last_minutes": []})"));
+}
+
+TEST(AnalyticsJson, LimitersWithoutARecordHaveANullAge) {
+  analytics::LimiterRecord dead{"a", 10, 7, 10, 3, "unknown", 0, std::nullopt};
+  analytics::LimiterRecord live{"b", 5, 5, 5, 0, "running", 1000, 20};
+  json body = LimitersJson({dead, live});
+  EXPECT_TRUE(body["limiters"][0]["record_age_ms"].is_null());
+  EXPECT_EQ(body["limiters"][1]["record_age_ms"], 20);
+  EXPECT_EQ(body["limiters"][0]["missing"], 3);
+  EXPECT_EQ(TopBlockedJson({{"u1", 4}}),
+            json::parse(R"({"by":"blocked","users":[{"user_id":"u1","blocked":4}]})"));
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
-#include "algorithm/algorithms.h"
+#include "limiter/algorithm/algorithms.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "algorithm_cases.h"
-#include "policy.h"
+#include "limiter/policy.h"
+#include "tests/support/algorithm_cases.h"
 
 namespace rl::limiter {
 namespace {
@@ -138,9 +138,9 @@ TEST(Algorithms, EveryBlockedAnswerIsAdmittedAtItsRetryAfterAndNotAMillisecondBe
           continue;
         }
         ++blocked;
-        ExpectHonestRetryPromise(state, now, p, cost, d,
-                                 c.name + " sequence " + std::to_string(sequence) + " step " +
-                                     std::to_string(step));
+        ExpectHonestRetryPromise(
+            state, now, p, cost, d,
+            c.name + " sequence " + std::to_string(sequence) + " step " + std::to_string(step));
         if (::testing::Test::HasFailure()) return;
       }
     }

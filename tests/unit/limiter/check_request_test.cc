@@ -1,8 +1,8 @@
-#include "check_request.h"
+#include "limiter/check_request.h"
 
 #include <gtest/gtest.h>
 
-#include "identifiers.h"
+#include "common/base/identifiers.h"
 
 namespace rl::limiter {
 namespace {

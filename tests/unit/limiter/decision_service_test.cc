@@ -1,13 +1,12 @@
-#include "decision_service.h"
+#include "limiter/decision_service.h"
 
 #include <gtest/gtest.h>
-
 #include <openssl/sha.h>
 
 #include <map>
 
-#include "http_api.h"
-#include "memory_decision_store.h"
+#include "limiter/http_api.h"
+#include "tests/unit/limiter/memory_decision_store.h"
 
 namespace rl::limiter {
 namespace {
@@ -58,6 +57,10 @@ class DecisionServiceTest : public ::testing::Test {
                     int64_t cost = 1, const std::string& api_key = "") {
     return service_->Check({.user_id = user, .action = action, .cost = cost, .api_key = api_key});
   }
+  // The HTTP status the /check front end gives this result under the active policy.
+  int Status(const CheckResult& r) {
+    return HttpStatusOf(r.verdict, holder_.Current()->policy.ban_status);
+  }
   uint64_t Counted(const std::string& outcome) {
     return metrics_.AddCounter("rl_decisions_total", "", {{"outcome", outcome}}).Value();
   }
@@ -74,14 +77,14 @@ TEST_F(DecisionServiceTest, DefaultPolicyAllowsUntilTheBucketIsEmptyThenBlocks) 
   Use(DefaultPolicy(3, 1.0));
   for (int i = 0; i < 3; ++i) {
     CheckResult r = Check("u1");
-    EXPECT_EQ(r.outcome, events::v1::OUTCOME_ALLOWED);
-    EXPECT_EQ(r.http_status, 200);
+    EXPECT_EQ(r.verdict, Verdict::kAllowed);
+    EXPECT_EQ(Status(r), 200);
     EXPECT_EQ(r.remaining, 2 - i);
     EXPECT_EQ(r.rule, "default");
   }
   CheckResult blocked = Check("u1");
-  EXPECT_EQ(blocked.outcome, events::v1::OUTCOME_BLOCKED);
-  EXPECT_EQ(blocked.http_status, 429);
+  EXPECT_EQ(blocked.verdict, Verdict::kBlocked);
+  EXPECT_EQ(Status(blocked), 429);
   EXPECT_EQ(blocked.retry_after_ms, 1000);
   EXPECT_EQ(Counted("allowed"), 3u);
   EXPECT_EQ(Counted("blocked"), 1u);
@@ -123,8 +126,8 @@ TEST_F(DecisionServiceTest, FailOpenAllowsAndCountsWhenTheStoreIsDown) {
   store_.Fail(common::Status::Timeout("slow"));
   CheckResult r = Check("u1");
   EXPECT_TRUE(r.allowed);
-  EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_OPEN);
-  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.verdict, Verdict::kFailOpen);
+  EXPECT_EQ(Status(r), 200);
   EXPECT_FALSE(r.HasLimitState());
   EXPECT_EQ(Counted("fail_open"), 1u);
   EXPECT_EQ(metrics_.AddCounter("rl_redis_errors_total", "", {{"kind", "timeout"}}).Value(), 1u);
@@ -135,11 +138,11 @@ TEST_F(DecisionServiceTest, FailClosedAnswers503WithRetryAfterAndRecovers) {
   Use(DefaultPolicy(3, 1.0), FailMode::kClosed);
   store_.Fail(common::Status::Unavailable("connection refused"));
   CheckResult r = Check("u1");
-  EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_CLOSED);
-  EXPECT_EQ(r.http_status, 503);
+  EXPECT_EQ(r.verdict, Verdict::kFailClosed);
+  EXPECT_EQ(Status(r), 503);
   EXPECT_EQ(r.retry_after_ms, 2500);
   store_.Recover();
-  EXPECT_EQ(Check("u1").outcome, events::v1::OUTCOME_ALLOWED);
+  EXPECT_EQ(Check("u1").verdict, Verdict::kAllowed);
 }
 
 constexpr char kTwoRules[] = R"(
@@ -177,11 +180,11 @@ TEST_F(DecisionServiceTest, ShadowRuleAllowsAWouldBeBlockAndSaysSo) {
 rules:
   - {name: trial, limit: 1, window: 60s, shadow: true}
 )"));
-  EXPECT_EQ(Check("u1").outcome, events::v1::OUTCOME_ALLOWED);
+  EXPECT_EQ(Check("u1").verdict, Verdict::kAllowed);
   CheckResult r = Check("u1");
   EXPECT_TRUE(r.allowed);
-  EXPECT_EQ(r.http_status, 200);
-  EXPECT_EQ(r.outcome, events::v1::OUTCOME_SHADOW_BLOCKED);
+  EXPECT_EQ(Status(r), 200);
+  EXPECT_EQ(r.verdict, Verdict::kShadowBlocked);
   EXPECT_EQ(r.rule, "trial");
   EXPECT_EQ(Counted("shadow_blocked"), 1u);
   EXPECT_EQ(publisher_.events().back().outcome(), events::v1::OUTCOME_SHADOW_BLOCKED);
@@ -210,14 +213,14 @@ rules:
 TEST_F(DecisionServiceTest, PenaltyBansAfterRepeatedBlocksUntilTheBanEnds) {
   Use(Yaml(kPenalty));
   EXPECT_TRUE(Check("u1").allowed);
-  EXPECT_EQ(Check("u1").outcome, events::v1::OUTCOME_BLOCKED);
+  EXPECT_EQ(Check("u1").verdict, Verdict::kBlocked);
   CheckResult second_block = Check("u1");  // the second block within 60 s starts the ban
-  EXPECT_EQ(second_block.outcome, events::v1::OUTCOME_BLOCKED);
+  EXPECT_EQ(second_block.verdict, Verdict::kBlocked);
   EXPECT_EQ(second_block.retry_after_ms, 30000);
   clock_.AdvanceMs(15000);  // the window has reset, but the ban holds
   CheckResult banned = Check("u1");
-  EXPECT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
-  EXPECT_EQ(banned.http_status, 429);
+  EXPECT_EQ(banned.verdict, Verdict::kBanned);
+  EXPECT_EQ(Status(banned), 429);
   EXPECT_EQ(banned.retry_after_ms, 15000);
   EXPECT_TRUE(Check("u2").allowed);  // bans are per key
   clock_.AdvanceMs(15001);
@@ -231,7 +234,7 @@ TEST_F(DecisionServiceTest, BanStatusCanBe403) {
   Check("u1");
   Check("u1");
   Check("u1");
-  EXPECT_EQ(Check("u1").http_status, 403);
+  EXPECT_EQ(Status(Check("u1")), 403);
 }
 
 constexpr char kTiers[] = R"(
@@ -266,15 +269,15 @@ TEST_F(DecisionServiceTest, ApiKeysComeFromTheFileOrTheRedisHashAndUnknownOnesGe
   EXPECT_TRUE(carol.allowed);
   EXPECT_EQ(carol.rule, "premium-minute");
   CheckResult unknown = Check("", "default", 1, "key-nobody");
-  EXPECT_EQ(unknown.http_status, 401);
-  EXPECT_EQ(unknown.error_code, "unauthenticated");
+  EXPECT_EQ(Status(unknown), 401);
+  EXPECT_EQ(unknown.verdict, Verdict::kUnauthenticated);
 }
 
 TEST_F(DecisionServiceTest, AnApiKeyLookupThatFailsIsAFailModeAnswerWithAPublishableEvent) {
   Use(Yaml(kTiers), FailMode::kOpen);
   store_.Fail(common::Status::Unavailable("down"));
   CheckResult r = Check("", "default", 1, "key-from-redis");
-  EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_OPEN);
+  EXPECT_EQ(r.verdict, Verdict::kFailOpen);
   ASSERT_FALSE(publisher_.events().empty());
   EXPECT_EQ(publisher_.events().back().user_id(), KeyLabel("key-from-redis"));  // never the key
 }
@@ -284,7 +287,7 @@ TEST_F(DecisionServiceTest, UnresolvedApiKeysAreRecordedUnderAFingerprintNeverTh
   store_.Fail(common::Status::Timeout("paused"));
   const std::string secret = "sk-live-0123456789abcdef";
   CheckResult r = Check("", "default", 1, secret);
-  EXPECT_EQ(r.outcome, events::v1::OUTCOME_FAIL_CLOSED);
+  EXPECT_EQ(r.verdict, Verdict::kFailClosed);
   ASSERT_EQ(publisher_.events().size(), 1u);
   const Decision event = publisher_.events().back();
   EXPECT_EQ(event.user_id(), KeyLabel(secret));
@@ -295,8 +298,8 @@ TEST_F(DecisionServiceTest, UnresolvedApiKeysAreRecordedUnderAFingerprintNeverTh
 TEST_F(DecisionServiceTest, DenyAndAllowListedKeysNeedNotBeKnownKeys) {
   Use(Yaml(kTiers));
   CheckResult leaked = Check("", "default", 1, "key-leaked");  // in deny.api_keys only
-  EXPECT_EQ(leaked.outcome, events::v1::OUTCOME_DENIED);
-  EXPECT_EQ(leaked.http_status, 403);
+  EXPECT_EQ(leaked.verdict, Verdict::kDenied);
+  EXPECT_EQ(Status(leaked), 403);
   ASSERT_EQ(publisher_.events().size(), 1u);
   EXPECT_EQ(publisher_.events().back().user_id(), KeyLabel("key-leaked"));
 }
@@ -308,8 +311,8 @@ TEST_F(DecisionServiceTest, ApiKeyEntriesOfTheRedisHashWithAnInvalidUserAreUnkno
   store_.SetApiKey("rl:api_keys", "key-no-tier", "carol");
   for (const char* key : {"key-empty", "key-tab", "key-no-tier"}) {
     CheckResult r = Check("", "default", 1, key);
-    EXPECT_EQ(r.http_status, 401) << key;
-    EXPECT_EQ(r.error_code, "unauthenticated") << key;
+    EXPECT_EQ(Status(r), 401) << key;
+    EXPECT_EQ(r.verdict, Verdict::kUnauthenticated) << key;
   }
   EXPECT_EQ(store_.decisions(), 0);
 }
@@ -333,7 +336,7 @@ TEST_F(DecisionServiceTest, ABannedAnswerSaysTheLimitResetsWhenTheBanEnds) {
   Check("u1");  // the ban starts: 30 s
   clock_.AdvanceMs(1000);
   CheckResult banned = Check("u1");
-  ASSERT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
+  ASSERT_EQ(banned.verdict, Verdict::kBanned);
   EXPECT_EQ(banned.retry_after_ms, 29000);
   EXPECT_EQ(banned.reset_ms, 29000);
   std::map<std::string, std::string> h = HeaderMap(banned);
@@ -356,7 +359,7 @@ rules:
   Check("u1");
   Check("u1");  // banned for 30 s; the hour's quota lasts another 3,600 s
   CheckResult banned = Check("u1");
-  ASSERT_EQ(banned.outcome, events::v1::OUTCOME_BANNED);
+  ASSERT_EQ(banned.verdict, Verdict::kBanned);
   EXPECT_EQ(banned.retry_after_ms, 3'600'000);
   clock_.AdvanceMs(banned.retry_after_ms);
   EXPECT_TRUE(Check("u1").allowed);
@@ -379,19 +382,19 @@ TEST_F(DecisionServiceTest, AnswersWithoutALimitSayUnlimitedRatherThanZeroLeft) 
 TEST_F(DecisionServiceTest, AllowAndDenyListsSkipTheRules) {
   Use(Yaml(kTiers));
   const int before = store_.decisions();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(Check("ops").outcome, events::v1::OUTCOME_ALLOWLISTED);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Check("ops").verdict, Verdict::kAllowlisted);
   CheckResult denied = Check("mallory");
-  EXPECT_EQ(denied.outcome, events::v1::OUTCOME_DENIED);
-  EXPECT_EQ(denied.http_status, 403);
+  EXPECT_EQ(denied.verdict, Verdict::kDenied);
+  EXPECT_EQ(Status(denied), 403);
   store_.SetApiKey("rl:api_keys", "key-leaked", "free:dave");
-  EXPECT_EQ(Check("", "default", 1, "key-leaked").http_status, 403);
+  EXPECT_EQ(Status(Check("", "default", 1, "key-leaked")), 403);
   EXPECT_EQ(store_.decisions(), before);  // no rule was evaluated
 }
 
 TEST_F(DecisionServiceTest, ACostAboveTheCapacityOfAnApplyingRuleIsAClientError) {
   Use(Yaml(kTwoRules));
   CheckResult r = Check("u1", "login", 3);  // per-user allows 3, logins only 2
-  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(Status(r), 400);
   EXPECT_NE(r.error_message.find("rule logins"), std::string::npos) << r.error_message;
   EXPECT_TRUE(Check("u1", "search", 3).allowed);  // the login rule does not apply to searches
   EXPECT_EQ(store_.decisions(), 1);

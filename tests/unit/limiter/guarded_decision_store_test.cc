@@ -1,8 +1,8 @@
-#include "guarded_decision_store.h"
+#include "limiter/guarded_decision_store.h"
 
 #include <gtest/gtest.h>
 
-#include "memory_decision_store.h"
+#include "tests/unit/limiter/memory_decision_store.h"
 
 namespace rl::limiter {
 namespace {

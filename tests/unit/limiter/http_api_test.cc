@@ -1,8 +1,10 @@
-#include "http_api.h"
+#include "limiter/http_api.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+
+#include "proto-events/event_codec.h"
 
 namespace rl::limiter {
 namespace {
@@ -13,7 +15,7 @@ std::map<std::string, std::string> AsMap(const Headers& headers) {
 
 CheckResult Decided(bool allowed) {
   CheckResult r;
-  r.outcome = allowed ? events::v1::OUTCOME_ALLOWED : events::v1::OUTCOME_BLOCKED;
+  r.verdict = allowed ? Verdict::kAllowed : Verdict::kBlocked;
   r.allowed = allowed;
   r.rule = "default";
   r.limit = 10;
@@ -21,7 +23,6 @@ CheckResult Decided(bool allowed) {
   r.reset_ms = 2001;
   r.retry_after_ms = allowed ? 0 : 1;
   r.window_s = 20;
-  r.http_status = allowed ? 200 : 429;
   r.policies = {{"default", 10, 20}, {"daily", 1000, 86400}};
   return r;
 }
@@ -44,7 +45,7 @@ TEST(RateLimitHeaders, BlockedAnswerRoundsRetryAfterUpToWholeSeconds) {
 
 TEST(RateLimitHeaders, FailClosedHasRetryAfterButNoLimitState) {
   CheckResult r;
-  r.outcome = events::v1::OUTCOME_FAIL_CLOSED;
+  r.verdict = Verdict::kFailClosed;
   r.retry_after_ms = 1500;
   auto h = AsMap(RateLimitHeaders(r));
   EXPECT_EQ(h["Retry-After"], "2");
@@ -61,6 +62,46 @@ TEST(CheckResultJson, HasEveryFieldAsNumbersAndTheOutcomeName) {
   EXPECT_EQ(body["retry_after_ms"], 1);
   EXPECT_EQ(body["rule"], "default");
   EXPECT_EQ(body["outcome"], "blocked");
+}
+
+}  // namespace
+}  // namespace rl::limiter
+
+namespace rl::limiter {
+namespace {
+
+TEST(HttpStatusOf, MapsEveryVerdictTheDocumentedWay) {
+  const std::map<Verdict, int> expected = {
+      {Verdict::kAllowed, 200},        {Verdict::kShadowBlocked, 200}, {Verdict::kAllowlisted, 200},
+      {Verdict::kFailOpen, 200},       {Verdict::kBlocked, 429},       {Verdict::kBanned, 403},
+      {Verdict::kDenied, 403},         {Verdict::kFailClosed, 503},    {Verdict::kInvalid, 400},
+      {Verdict::kUnauthenticated, 401}};
+  ASSERT_EQ(expected.size(), kVerdictCount);
+  for (const auto& [verdict, status] : expected) {
+    EXPECT_EQ(HttpStatusOf(verdict, 403), status) << VerdictName(verdict);
+    EXPECT_EQ(Admits(verdict), status == 200) << VerdictName(verdict);
+  }
+  EXPECT_EQ(HttpStatusOf(Verdict::kBanned, 429), 429);
+}
+
+TEST(Verdicts, DecisionsAreNamedAsTheirEventOutcomes) {
+  for (size_t v = 0; v < kVerdictCount; ++v) {
+    const auto verdict = static_cast<Verdict>(v);
+    if (IsDecision(verdict)) {
+      EXPECT_EQ(VerdictName(verdict), events::OutcomeName(EventOutcome(verdict)));
+    } else {
+      EXPECT_TRUE(verdict == Verdict::kInvalid || verdict == Verdict::kUnauthenticated);
+    }
+  }
+}
+
+TEST(CheckResultJson, RefusalsBeforeAnyDecisionAreErrorBodies) {
+  CheckResult r;
+  r.verdict = Verdict::kUnauthenticated;
+  r.error_message = "unknown API key";
+  EXPECT_EQ(
+      CheckResultJson(r),
+      nlohmann::json::parse(R"({"error":{"code":"unauthenticated","message":"unknown API key"}})"));
 }
 
 }  // namespace

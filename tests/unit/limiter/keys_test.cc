@@ -1,4 +1,4 @@
-#include "keys.h"
+#include "limiter/keys.h"
 
 #include <gtest/gtest.h>
 

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-#include "algorithm/rules_model.h"
-#include "clock.h"
-#include "decision_store.h"
+#include "common/base/clock.h"
+#include "limiter/algorithm/rules_model.h"
+#include "limiter/decision_store.h"
 
 namespace rl::limiter {
 

@@ -1,4 +1,4 @@
-#include "policy.h"
+#include "limiter/policy.h"
 
 #include <gtest/gtest.h>
 
@@ -149,11 +149,12 @@ TEST(Resolve, UnknownApiKeyIsRefusedAndKnownOneNamesTheUserAndTier) {
 
 TEST(ParsePolicyYaml, NumbersBeyondAnyRangeAreValidationErrorsNeverExceptions) {
   for (const std::string& bad :
-       {std::string("1") + std::string(400, '0') + "s", std::string(5000, '9') + "ms", std::string("1e999s"), std::string("-5s"),
-        std::string("1.5.5s"), std::string(".5s"), std::string("5 s s")}) {
+       {std::string("1") + std::string(400, '0') + "s", std::string(5000, '9') + "ms",
+        std::string("1e999s"), std::string("-5s"), std::string("1.5.5s"), std::string(".5s"),
+        std::string("5 s s")}) {
     common::Result<Policy> p = Status::Ok();
-    EXPECT_NO_THROW(p = ParsePolicyYaml("rules: [{name: a, limit: 1, window: \"" + bad + "\"}]",
-                                        "t.yaml"))
+    EXPECT_NO_THROW(
+        p = ParsePolicyYaml("rules: [{name: a, limit: 1, window: \"" + bad + "\"}]", "t.yaml"))
         << bad;
     EXPECT_FALSE(p.ok()) << bad;
   }

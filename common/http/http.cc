@@ -1,0 +1,230 @@
+#include "common/http/http.h"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/http/elastic_thread_pool.h"
+#include "common/http/slow_request_reaper.h"
+
+namespace rl::common {
+namespace {
+
+std::string_view ErrorCodeFor(int status) {
+  switch (status) {
+    case 400:
+      return "invalid_argument";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    case 415:
+      return "unsupported_media_type";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal" : "bad_request";
+  }
+}
+
+}  // namespace
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void SendError(httplib::Response& res, int status, std::string_view code,
+               std::string_view message) {
+  SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+bool HasBearerToken(const httplib::Request& req, const std::string& token) {
+  const std::string header = req.get_header_value("Authorization");
+  const std::string expected = "Bearer " + token;
+  return !token.empty() && header.size() == expected.size() &&
+         CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
+}
+
+bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
+                        const std::string& token) {
+  if (token.empty() || HasBearerToken(req, token)) return true;
+  res.set_header("WWW-Authenticate", "Bearer");
+  SendError(res, 401, "unauthenticated", "Authorization: Bearer <token> required");
+  return false;
+}
+
+bool IsJsonContentType(const httplib::Request& req) {
+  std::string type = req.get_header_value("Content-Type");
+  type = type.substr(0, type.find(';'));
+  type.erase(
+      std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
+      type.end());
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return type == "application/json";
+}
+
+void Routes::Remember(const std::string& pattern, const std::string& method) {
+  for (auto& [path, methods] : paths_) {
+    if (path == pattern) {
+      methods.push_back(method);
+      return;
+    }
+  }
+  paths_.push_back({pattern, {method}});
+}
+
+Routes& Routes::Get(const std::string& pattern, httplib::Server::Handler handler) {
+  Remember(pattern, "GET");
+  server_.Get(pattern, std::move(handler));
+  return *this;
+}
+
+Routes& Routes::Post(const std::string& pattern, httplib::Server::Handler handler) {
+  Remember(pattern, "POST");
+  server_.Post(pattern, std::move(handler));
+  return *this;
+}
+
+Routes& Routes::Delete(const std::string& pattern, httplib::Server::Handler handler) {
+  Remember(pattern, "DELETE");
+  server_.Delete(pattern, std::move(handler));
+  return *this;
+}
+
+void Routes::Finish() {
+  static const char* kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  for (const auto& [pattern, methods] : paths_) {
+    std::string allow;
+    for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
+      const std::string method = std::string(m) == "HEAD" ? "GET" : m;
+      if (std::find(methods.begin(), methods.end(), method) == methods.end()) continue;
+      allow += (allow.empty() ? "" : ", ") + std::string(m);
+    }
+    auto not_allowed = [allow](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      SendError(res, 405, "method_not_allowed",
+                req.method + " is not allowed here; allowed: " + allow);
+    };
+    for (const char* m : kMethods) {
+      if (std::find(methods.begin(), methods.end(), m) != methods.end()) continue;
+      const std::string method = m;
+      if (method == "GET") server_.Get(pattern, not_allowed);
+      if (method == "POST") server_.Post(pattern, not_allowed);
+      if (method == "PUT") server_.Put(pattern, not_allowed);
+      if (method == "PATCH") server_.Patch(pattern, not_allowed);
+      if (method == "DELETE") server_.Delete(pattern, not_allowed);
+    }
+    server_.Options(pattern, [allow](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      res.status = 204;
+    });
+  }
+}
+
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
+                     MetricsRegistry& metrics, const Clock& clock) {
+  server.set_tcp_nodelay(true);
+  server.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
+  server.set_write_timeout(options.write_timeout_ms / 1000,
+                           (options.write_timeout_ms % 1000) * 1000);
+  server.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  server.set_keep_alive_max_count(options.keep_alive_max_requests);
+  server.set_payload_max_length(options.max_body_bytes);
+  // The listening socket's options are set before bind: the moment to learn which socket it is.
+  auto reaper = std::make_shared<SlowRequestReaper>(options.request_timeout_ms, metrics, clock);
+  server.set_socket_options([reaper](socket_t sock) {
+    httplib::default_socket_options(sock);
+    reaper->Watch(sock);
+  });
+  server.new_task_queue = ElasticThreadPoolFactory(
+      {.min_threads = static_cast<size_t>(options.threads),
+       .max_threads = static_cast<size_t>(std::max(options.threads, options.max_threads))},
+      metrics, clock);
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                                   httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string_view code = ErrorCodeFor(res.status);
+    std::string message = res.status == 413   ? "request body is too large"
+                          : res.status == 404 ? "no such endpoint"
+                          : res.status == 400 ? "malformed HTTP request (a POST needs a body or "
+                                                "Content-Length: 0)"
+                                              : std::string(code);
+    SendError(res, res.status, code, message);
+    // A malformed request leaves the stream in an unknown state: do not wait for another on it.
+    if (res.status == 400 || res.status == 413 || res.status == 414)
+      res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("http: handler for {} {} threw: {}", req.method, req.path, what);
+        SendError(res, 500, "internal", "internal error");
+      });
+}
+
+}  // namespace rl::common
+
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "common/base/signals.h"
+#include "common/http/socket_scan.h"
+
+namespace rl::common {
+
+namespace {
+
+// cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+// library), so a burst of new connections gets SYNs dropped and waits for 1 s retransmits. Linux
+// lets a second listen() raise it. The socket is the one of this process listening on `port`.
+void RaiseListenBacklog(int port) {
+  bool raised = false;
+  for (int fd : OwnSockets()) {
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening &&
+        LocalPort(fd) == port && listen(fd, SOMAXCONN) == 0) {
+      raised = true;
+    }
+  }
+  if (!raised) spdlog::warn("http: could not raise the listen backlog of port {}", port);
+}
+
+}  // namespace
+
+bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
+                      const std::string& banner, const std::function<void()>& on_hangup) {
+  int bound =
+      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
+    spdlog::error("cannot listen on {}:{}", host, port);
+    return false;
+  }
+  RaiseListenBacklog(bound);
+  std::thread http_thread([&server] { server.listen_after_bind(); });
+  spdlog::info("listening on {}:{} ({})", host, bound, banner);
+  int sig = WaitForTerminationSignal(on_hangup);
+  spdlog::info("signal {} received: stopping", sig);
+  server.stop();
+  http_thread.join();
+  return true;
+}
+
+}  // namespace rl::common

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/base/clock.h"
+#include "common/base/metrics.h"
+
+namespace rl::common {
+
+struct HttpServerOptions {
+  int threads = 64;        // HTTP_THREADS: threads kept waiting for connections
+  int max_threads = 1024;  // HTTP_MAX_THREADS: open connections served at once (one thread each)
+  int read_timeout_ms = 5000;      // HTTP_READ_TIMEOUT_MS: a silent client is cut off after this
+  int request_timeout_ms = 10000;  // HTTP_REQUEST_TIMEOUT_MS: a request must arrive in this time
+  int write_timeout_ms = 5000;     // HTTP_WRITE_TIMEOUT_MS
+  int keep_alive_timeout_s = 5;    // HTTP_KEEPALIVE_TIMEOUT_S: idle keep-alive connections close
+  int keep_alive_max_requests = 10000;  // HTTP_KEEPALIVE_MAX_REQUESTS per connection
+  size_t max_body_bytes = 4096;         // larger bodies get 413
+};
+
+// Applies the options and the project's defaults to a server: TCP_NODELAY (without it keep-alive
+// requests stall ~40 ms on delayed ACKs), timeouts (SlowRequestReaper for the total one), a thread
+// per connection up to max_threads (ElasticThreadPool, with its metrics), a JSON body for every
+// error httplib answers itself (404, 413, ...), and a JSON 500 for any exception that escapes a
+// handler.
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
+                     MetricsRegistry& metrics, const Clock& clock);
+
+// Writes `body` as the JSON response.
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
+
+// Writes {"error": {"code": code, "message": message}}.
+void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message);
+
+// True if `token` is set and the request carries "Authorization: Bearer <token>" (compared in
+// constant time).
+bool HasBearerToken(const httplib::Request& req, const std::string& token);
+
+// When `token` is set and the request lacks it: answers 401 and returns false.
+bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
+                        const std::string& token);
+
+// True if the Content-Type is application/json, parameters such as charset allowed.
+bool IsJsonContentType(const httplib::Request& req);
+
+// Registers a service's routes and remembers which methods each path serves, so that Finish()
+// makes every other method of a known path answer 405 with an `Allow` header and a JSON error
+// (OPTIONS: 204 with `Allow`). GET routes answer HEAD too (httplib). `server` must outlive it.
+class Routes {
+ public:
+  explicit Routes(httplib::Server& server) : server_(server) {}
+  Routes& Get(const std::string& pattern, httplib::Server::Handler handler);
+  Routes& Post(const std::string& pattern, httplib::Server::Handler handler);
+  Routes& Delete(const std::string& pattern, httplib::Server::Handler handler);
+  // Call once, after the last route.
+  void Finish();
+
+ private:
+  void Remember(const std::string& pattern, const std::string& method);
+
+  httplib::Server& server_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> paths_;  // in registration order
+};
+
+}  // namespace rl::common
+
+namespace rl::common {
+
+// Binds host:port (port 0: any free port), serves on a background thread, and blocks until
+// SIGTERM or SIGINT (BlockTerminationSignals() must have been called); then stops the server,
+// letting in-flight requests finish. Returns false if the address cannot be bound.
+// SIGHUP calls `on_hangup` (if given) and serving goes on.
+bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
+                      const std::string& banner, const std::function<void()>& on_hangup = nullptr);
+
+}  // namespace rl::common

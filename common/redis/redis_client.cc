@@ -1,0 +1,218 @@
+#include "common/redis/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <charconv>
+
+#include "common/base/digest.h"
+
+namespace rl::common {
+namespace {
+
+timeval ToTimeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
+
+RedisValue Convert(const redisReply* reply) {
+  RedisValue v;
+  switch (reply->type) {
+    case REDIS_REPLY_INTEGER:
+      v.type = RedisValue::Type::kInteger;
+      v.integer = reply->integer;
+      break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      v.type = reply->type == REDIS_REPLY_STRING   ? RedisValue::Type::kString
+               : reply->type == REDIS_REPLY_STATUS ? RedisValue::Type::kStatus
+                                                   : RedisValue::Type::kError;
+      v.str.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = RedisValue::Type::kArray;
+      v.elements.reserve(reply->elements);
+      for (size_t i = 0; i < reply->elements; ++i) v.elements.push_back(Convert(reply->element[i]));
+      break;
+    default:
+      v.type = RedisValue::Type::kNil;
+  }
+  return v;
+}
+
+Status ContextError(const redisContext* c, const char* what) {
+  std::string message = std::string(what) + ": " + c->errstr;
+  if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)) {
+    return Status::Timeout(message);
+  }
+  return Status::Unavailable(message);
+}
+
+}  // namespace
+
+std::string RedisEndpoint::Describe() const {
+  return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+}
+
+Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Status::InvalidArgument("expected redis://[[user]:password@]host[:port][/db]");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  RedisEndpoint endpoint;
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view credentials = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = credentials.find(':');
+    if (colon == std::string_view::npos) {
+      endpoint.password = std::string(credentials);
+    } else {
+      endpoint.username = std::string(credentials.substr(0, colon));
+      endpoint.password = std::string(credentials.substr(colon + 1));
+    }
+  }
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    std::string_view db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), endpoint.db);
+      if (ec != std::errc() || p != db.data() + db.size() || endpoint.db < 0) {
+        return Status::InvalidArgument("database must be a non-negative integer");
+      }
+    }
+  }
+  if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+    std::string_view port = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), endpoint.port);
+    if (ec != std::errc() || p != port.data() + port.size() || endpoint.port < 1 ||
+        endpoint.port > 65535) {
+      return Status::InvalidArgument("port must be 1..65535");
+    }
+  }
+  if (rest.empty()) return Status::InvalidArgument("host is missing");
+  endpoint.host = std::string(rest);
+  return endpoint;
+}
+
+Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env) {
+  const char* name = env.Find("ANALYTICS_REDIS_URL") ? "ANALYTICS_REDIS_URL" : "REDIS_URL";
+  const std::string* url = env.Find(name);
+  auto parsed = ParseRedisUrl(url ? *url : "redis://127.0.0.1:6379");
+  if (!parsed.ok()) {
+    return Status::InvalidArgument(std::string(name) + ": " + parsed.status().message());
+  }
+  return parsed;
+}
+
+LuaScript::LuaScript(std::string_view body) : body_(body), sha1_(Sha1Hex(body_)) {}
+
+RedisPool::RedisPool(RedisPoolOptions options) : options_(std::move(options)) {}
+
+RedisPool::~RedisPool() {
+  for (redisContext* c : idle_) redisFree(c);
+}
+
+Result<redisContext*> RedisPool::Acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      redisContext* c = idle_.back();
+      idle_.pop_back();
+      return c;
+    }
+  }
+  const RedisEndpoint& ep = options_.endpoint;
+  redisContext* c =
+      redisConnectWithTimeout(ep.host.c_str(), ep.port, ToTimeval(options_.timeout_ms));
+  if (c == nullptr) return Status::Unavailable("redis connect: out of memory");
+  if (c->err) {
+    Status s = ContextError(c, "redis connect");
+    redisFree(c);
+    return s;
+  }
+  redisSetTimeout(c, ToTimeval(options_.timeout_ms));
+  std::vector<std::vector<std::string>> setup;
+  if (!ep.password.empty()) {
+    setup.push_back(ep.username.empty()
+                        ? std::vector<std::string>{"AUTH", ep.password}
+                        : std::vector<std::string>{"AUTH", ep.username, ep.password});
+  }
+  if (ep.db != 0) setup.push_back({"SELECT", std::to_string(ep.db)});
+  for (const auto& argv : setup) {
+    auto reply = Run(c, argv);
+    if (!reply.ok() || reply->is_error()) {
+      std::string why = reply.ok() ? reply->str : reply.status().message();
+      redisFree(c);
+      return Status::Unavailable("redis " + argv[0] + " failed: " + why);
+    }
+  }
+  return c;
+}
+
+void RedisPool::Release(redisContext* c) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < options_.max_idle) {
+    idle_.push_back(c);
+  } else {
+    redisFree(c);
+  }
+}
+
+Result<RedisValue> RedisPool::Run(redisContext* c, const std::vector<std::string>& argv) {
+  std::vector<const char*> args;
+  std::vector<size_t> lens;
+  args.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    args.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
+  if (reply == nullptr) return ContextError(c, "redis command");
+  RedisValue value = Convert(reply);
+  freeReplyObject(reply);
+  return value;
+}
+
+Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
+  auto c = Acquire();
+  if (!c.ok()) return c.status();
+  auto reply = Run(c.value(), argv);
+  if (reply.ok()) {
+    Release(c.value());
+  } else {
+    redisFree(c.value());  // unusable after an I/O error or timeout
+  }
+  return reply;
+}
+
+Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<std::string>& keys,
+                                   const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(script.sha1());
+  argv.push_back(std::to_string(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto reply = Command(argv);
+  if (reply.ok() && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+    if (options_.script_reloads) options_.script_reloads->Inc();
+    argv[0] = "EVAL";
+    argv[1] = script.body();  // EVAL also caches the script for the next EVALSHA
+    reply = Command(argv);
+  }
+  return reply;
+}
+
+Status RedisPool::Ping(const Clock& clock, int64_t* latency_us) {
+  int64_t start = clock.MonotonicUs();
+  auto reply = Command({"PING"});
+  *latency_us = clock.MonotonicUs() - start;
+  if (!reply.ok()) return reply.status();
+  return reply->is_error() ? Status::Unavailable(reply->str) : Status::Ok();
+}
+
+}  // namespace rl::common

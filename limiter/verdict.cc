@@ -1,0 +1,78 @@
+#include "limiter/verdict.h"
+
+namespace rl::limiter {
+
+using events::v1::Outcome;
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kAllowed:
+      return "allowed";
+    case Verdict::kShadowBlocked:
+      return "shadow_blocked";
+    case Verdict::kAllowlisted:
+      return "allowlisted";
+    case Verdict::kFailOpen:
+      return "fail_open";
+    case Verdict::kBlocked:
+      return "blocked";
+    case Verdict::kBanned:
+      return "banned";
+    case Verdict::kDenied:
+      return "denied";
+    case Verdict::kFailClosed:
+      return "fail_closed";
+    case Verdict::kInvalid:
+      return "invalid";
+    case Verdict::kUnauthenticated:
+      return "unauthenticated";
+  }
+  return "unknown";
+}
+
+bool Admits(Verdict v) {
+  switch (v) {
+    case Verdict::kAllowed:
+    case Verdict::kShadowBlocked:
+    case Verdict::kAllowlisted:
+    case Verdict::kFailOpen:
+      return true;
+    case Verdict::kBlocked:
+    case Verdict::kBanned:
+    case Verdict::kDenied:
+    case Verdict::kFailClosed:
+    case Verdict::kInvalid:
+    case Verdict::kUnauthenticated:
+      return false;
+  }
+  return false;
+}
+
+bool IsDecision(Verdict v) { return EventOutcome(v) != events::v1::OUTCOME_UNSPECIFIED; }
+
+Outcome EventOutcome(Verdict v) {
+  switch (v) {
+    case Verdict::kAllowed:
+      return events::v1::OUTCOME_ALLOWED;
+    case Verdict::kShadowBlocked:
+      return events::v1::OUTCOME_SHADOW_BLOCKED;
+    case Verdict::kAllowlisted:
+      return events::v1::OUTCOME_ALLOWLISTED;
+    case Verdict::kFailOpen:
+      return events::v1::OUTCOME_FAIL_OPEN;
+    case Verdict::kBlocked:
+      return events::v1::OUTCOME_BLOCKED;
+    case Verdict::kBanned:
+      return events::v1::OUTCOME_BANNED;
+    case Verdict::kDenied:
+      return events::v1::OUTCOME_DENIED;
+    case Verdict::kFailClosed:
+      return events::v1::OUTCOME_FAIL_CLOSED;
+    case Verdict::kInvalid:
+    case Verdict::kUnauthenticated:
+      return events::v1::OUTCOME_UNSPECIFIED;
+  }
+  return events::v1::OUTCOME_UNSPECIFIED;
+}
+
+}  // namespace rl::limiter
