@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "limiter/algorithm/rules_model.h"
+#include "limiter/algorithm/rule_check.h"
 
 namespace rl::limiter {
 

@@ -6,9 +6,11 @@
 #include <iostream>
 #include <thread>
 
+#include "common/analytics/limiter_ledger.h"
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
+#include "common/base/periodic_thread.h"
 #include "common/base/signals.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
@@ -107,14 +109,16 @@ int main(int argc, char** argv) {
     initial = defaults;
   }
   limiter::PolicyHolder policies(initial);
-  limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics,
-                                     s.limits_reload_interval_ms);
+  limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
+  common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
   limiter::DecisionService service(store, publisher, clock, metrics, policies, s.options);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
+  analytics::RedisLimiterLedger ledger(analytics_redis);
   limiter::ProgressRecorder progress(
-      analytics_redis, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
-      metrics, s.progress_interval_ms);
+      ledger, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
+      metrics);
+  common::PeriodicThread record_progress(s.progress_interval_ms, [&progress] { progress.Tick(); });
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
@@ -158,6 +162,7 @@ int main(int argc, char** argv) {
   } else {
     spdlog::info("events: all events delivered");
   }
+  record_progress.Stop();
   if (progress.Finish()) {
     spdlog::info("progress: recorded {} events decided, stopped cleanly", service.events_decided());
   }

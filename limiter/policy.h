@@ -14,7 +14,7 @@
 
 #include "common/base/status.h"
 #include "limiter/algorithm/algorithms.h"
-#include "limiter/algorithm/rules_model.h"
+#include "limiter/algorithm/rule_check.h"
 #include "limiter/check_request.h"
 #include "limiter/keys.h"
 

@@ -16,13 +16,17 @@ std::string ShortSha1(const std::string& text) { return common::Sha1Hex(text, 12
 
 }  // namespace
 
-common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
-                                                                   const common::Clock& clock) {
+std::optional<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return common::Status::InvalidArgument("cannot read " + path);
+  if (!in) return std::nullopt;
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  if (in.bad()) return std::nullopt;
+  return buffer.str();
+}
+
+common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
+    const std::string& text, const std::string& path, const common::Clock& clock) {
   auto policy = ParsePolicyYaml(text, path);
   if (!policy.ok()) return common::Status::InvalidArgument(path + ": " + policy.status().message());
   auto active = std::make_shared<ActivePolicy>();
@@ -32,46 +36,51 @@ common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::st
   return std::shared_ptr<const ActivePolicy>(std::move(active));
 }
 
+common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
+                                                                   const common::Clock& clock) {
+  auto text = ReadWholeFile(path);
+  if (!text) return common::Status::InvalidArgument("cannot read " + path);
+  return ActivePolicyFromText(*text, path, clock);
+}
+
 PolicyFileWatcher::PolicyFileWatcher(std::string path, PolicyHolder& holder,
                                      const common::Clock& clock, common::MetricsRegistry& metrics,
-                                     int interval_ms)
+                                     FileReader read)
     : path_(std::move(path)),
       holder_(holder),
       clock_(clock),
-      interval_ms_(interval_ms),
+      read_(std::move(read)),
       reloaded_(metrics.AddCounter("rl_policy_reloads_total", "Limits file reloads",
                                    {{"result", "applied"}})),
       rejected_(metrics.AddCounter("rl_policy_reloads_total", "Limits file reloads",
-                                   {{"result", "rejected"}})),
-      thread_([this] { Loop(); }) {}
-
-PolicyFileWatcher::~PolicyFileWatcher() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-namespace {
-
-// The file's content, or nullopt if it cannot be read (missing, a directory, no permission).
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return buffer.str();
-}
-
-}  // namespace
+                                   {{"result", "rejected"}})) {}
 
 bool PolicyFileWatcher::Reload() {
-  std::lock_guard reload_lock(reload_mu_);
+  std::lock_guard lock(mu_);
+  return ReloadLocked(read_(path_));
+}
+
+void PolicyFileWatcher::Poll() {
+  std::lock_guard lock(mu_);
+  const std::optional<std::string> text = read_(path_);
+  if (!text) {
+    ReloadLocked(text);  // logs the absence once
+    return;
+  }
+  // Cheap check first: only changed content is parsed, and a rejected version only once until
+  // other content appears (a good version in between included).
+  const std::string hash = ShortSha1(*text);
+  if (hash == holder_.Current()->hash) {
+    last_rejected_.clear();
+    return;
+  }
+  if (hash == last_rejected_) return;
+  last_rejected_ = ReloadLocked(text) ? "" : hash;
+}
+
+bool PolicyFileWatcher::ReloadLocked(const std::optional<std::string>& text) {
   auto current = holder_.Current();
-  if (!ReadFile(path_)) {
+  if (!text) {
     // A file that is not there (yet, or any more) changes nothing; say so once per absence.
     if (!absence_logged_) {
       absence_logged_ = true;
@@ -88,7 +97,7 @@ bool PolicyFileWatcher::Reload() {
     return false;
   }
   absence_logged_ = false;
-  auto loaded = LoadPolicyFile(path_, clock_);
+  auto loaded = ActivePolicyFromText(*text, path_, clock_);
   if (!loaded.ok()) {
     rejected_.Inc();
     spdlog::error("policy: keeping version {} ({}): {}", current->policy.version, current->hash,
@@ -102,34 +111,6 @@ bool PolicyFileWatcher::Reload() {
                loaded.value()->policy.version, loaded.value()->hash,
                loaded.value()->policy.rules.size(), loaded.value()->policy.tiers.size());
   return true;
-}
-
-void PolicyFileWatcher::Loop() {
-  // The hash of the last version rejected, so that a bad file is parsed and reported once, not
-  // at every interval; any other content (a good version in between included) clears it, so
-  // deploying the same bad file again is reported and counted again.
-  std::string last_rejected;
-  while (true) {
-    {
-      std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_),
-                       [this] { return stopping_; })) {
-        return;
-      }
-    }
-    std::optional<std::string> text = ReadFile(path_);
-    if (!text) {
-      Reload();  // logs the absence once
-      continue;
-    }
-    const std::string hash = ShortSha1(*text);
-    if (hash == holder_.Current()->hash) {
-      last_rejected.clear();
-      continue;
-    }
-    if (hash == last_rejected) continue;
-    last_rejected = Reload() ? "" : hash;
-  }
 }
 
 }  // namespace rl::limiter

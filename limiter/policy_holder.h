@@ -1,12 +1,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
@@ -36,38 +36,47 @@ class PolicyHolder {
   std::shared_ptr<const ActivePolicy> current_;
 };
 
+// A file's whole content, or nullopt if it cannot be read (missing, a directory, no permission).
+std::optional<std::string> ReadWholeFile(const std::string& path);
+using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
+
+// Parses the text of the limits file at `path` into the policy to activate. Pure but for the
+// clock's reading.
+common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
+    const std::string& text, const std::string& path, const common::Clock& clock);
+
 // Reads and parses a limits file. A missing file is an error naming the path.
 common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
                                                                    const common::Clock& clock);
 
-// Watches the limits file: checks its content every interval_ms and on Reload() (SIGHUP). A valid
-// new file replaces the policy; an invalid one is logged with its error, counted as rejected, and
-// the old policy stays (each time a rejected version is deployed again). A file that is not there
-// keeps the active policy (logged once per absence); one that appears later is loaded.
+// Watches the limits file. Poll() (every LIMITS_RELOAD_INTERVAL_MS, from a common::PeriodicThread)
+// and Reload() (SIGHUP, at once) read it: a valid new version replaces the policy; an invalid one
+// is logged with its error, counted as rejected, and the old policy stays; Poll() reports a
+// rejected version once, and again whenever it is deployed anew after other content. A file that
+// is not there keeps the active policy (logged once per absence); one that appears later is
+// loaded. `read` is injectable for tests. Thread-safe.
 class PolicyFileWatcher {
  public:
   PolicyFileWatcher(std::string path, PolicyHolder& holder, const common::Clock& clock,
-                    common::MetricsRegistry& metrics, int interval_ms);
-  ~PolicyFileWatcher();
+                    common::MetricsRegistry& metrics, FileReader read = ReadWholeFile);
 
+  // One periodic check: loads the file if its content changed.
+  void Poll();
   // Re-reads the file now; true if a new policy is active afterwards.
   bool Reload();
 
  private:
-  void Loop();
+  bool ReloadLocked(const std::optional<std::string>& text);
 
   const std::string path_;
   PolicyHolder& holder_;
   const common::Clock& clock_;
-  const int interval_ms_;
+  const FileReader read_;
   common::Counter& reloaded_;
   common::Counter& rejected_;
-  std::mutex reload_mu_;         // one reload at a time
-  bool absence_logged_ = false;  // guarded by reload_mu_
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::mutex mu_;  // one reload at a time; guards what follows
+  bool absence_logged_ = false;
+  std::string last_rejected_;  // hash of the last version rejected by Poll
 };
 
 }  // namespace rl::limiter

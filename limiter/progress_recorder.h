@@ -1,54 +1,49 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/analytics/limiter_ledger.h"
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
-#include "common/redis/redis_client.h"
 
 namespace rl::limiter {
 
-// Writes this limiter's entry of the ledger (common/limiter_ledger.h) in the analytics Redis: how
-// far it decided (its highest event sequence), at most once an interval while it decides and once
-// a second when idle. Events a crash loses (a SIGKILL with events in the producer buffer) are then
-// visible in GET /analytics/limiters as decided but never counted; only what was decided after
-// the last record (one interval plus one Redis round trip) is not.
+// Keeps this limiter's entry of the ledger (common/analytics/limiter_ledger.h): how far it decided
+// (its highest event sequence). Tick() records when something new was decided, and once a second
+// anyway so that the record's age tells a live limiter from a dead one; the limiter calls it every
+// LIMITER_PROGRESS_INTERVAL_MS from a common::PeriodicThread. Events a crash loses (a SIGKILL with
+// events in the producer buffer) are then visible in GET /analytics/limiters as decided but never
+// counted; only what was decided after the last record (one interval plus one Redis round trip)
+// is not. A failed write is counted, logged (throttled) and retried at the next tick.
+// Thread-safe.
 class ProgressRecorder {
  public:
-  // `decided` returns the highest event sequence handed out so far; it is called on the thread.
-  ProgressRecorder(common::RedisPool& redis, std::string limiter_id,
+  // `decided` returns the highest event sequence handed out so far.
+  ProgressRecorder(analytics::LimiterLedger& ledger, std::string limiter_id,
                    std::function<uint64_t()> decided, const common::Clock& clock,
-                   common::MetricsRegistry& metrics, int interval_ms);
-  ~ProgressRecorder();
+                   common::MetricsRegistry& metrics);
 
-  // Stops the periodic records and writes the last one, with state "stopped" (a clean shutdown).
+  void Tick();
+  // The last record, with state "stopped" (a clean shutdown); call it after the ticks stopped.
   // True if it was written.
   bool Finish();
 
  private:
-  void Loop();
-  void Stop();
   bool Record(const char* state, uint64_t decided);
 
-  common::RedisPool& redis_;
+  analytics::LimiterLedger& ledger_;
   const std::string limiter_id_;
-  const std::string key_;
   const std::function<uint64_t()> decided_;
   const common::Clock& clock_;
-  const int interval_ms_;
   common::Counter& failed_;
   common::LogThrottle log_;
-  bool registered_ = false;  // in the set of limiters; only touched by one thread at a time
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  uint64_t recorded_ = 0;       // guarded by mu_
+  int64_t recorded_at_ms_ = 0;  // guarded by mu_; 0: never
 };
 
 }  // namespace rl::limiter

@@ -1,54 +1,58 @@
 #pragma once
+// The metrics of a process, on prometheus-cpp's core (Debian's prometheus-cpp-dev): its registry,
+// metric types and text serializer, behind the small interface the code uses. GET /metrics serves
+// RenderPrometheus() on the existing HTTP server (no prometheus-cpp pull exposer).
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
 namespace rl::common {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-// Monotonic counter. Lock-free, thread-safe.
+// Monotonic counter. Thread-safe.
 class Counter {
  public:
-  void Inc(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t Value() const { return value_.load(std::memory_order_relaxed); }
+  explicit Counter(prometheus::Counter& c) : c_(c) {}
+  void Inc(uint64_t n = 1);
+  uint64_t Value() const;
 
  private:
-  std::atomic<uint64_t> value_{0};
+  prometheus::Counter& c_;
 };
 
 // Value that goes up and down. Thread-safe.
 class Gauge {
  public:
-  void Set(int64_t v) { value_.store(v, std::memory_order_relaxed); }
-  void Add(int64_t d) { value_.fetch_add(d, std::memory_order_relaxed); }
-  int64_t Value() const { return value_.load(std::memory_order_relaxed); }
+  explicit Gauge(prometheus::Gauge& g) : g_(g) {}
+  void Set(int64_t v);
+  void Add(int64_t d);
+  int64_t Value() const;
 
  private:
-  std::atomic<int64_t> value_{0};
+  prometheus::Gauge& g_;
 };
 
 // Cumulative histogram with fixed upper bounds (seconds for latencies). Thread-safe.
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> bounds);
+  explicit Histogram(prometheus::Histogram& h) : h_(h) {}
   void Observe(double value);
-  // Snapshot for rendering: cumulative counts per bound, then +Inf.
-  std::vector<uint64_t> CumulativeCounts() const;
-  double Sum() const;
-  const std::vector<double>& bounds() const { return bounds_; }
 
  private:
-  std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds_.size() + 1 (for +Inf)
-  std::atomic<uint64_t> sum_micro_{0};               // sum in millionths, lock-free
+  prometheus::Histogram& h_;
 };
 
 // Default latency buckets in seconds, 100 µs .. 2.5 s.
@@ -59,6 +63,9 @@ std::vector<double> LatencyBuckets();
 // Registering the same name and labels twice returns the same metric.
 class MetricsRegistry {
  public:
+  MetricsRegistry();
+  ~MetricsRegistry();
+
   Counter& AddCounter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& AddGauge(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram& AddHistogram(const std::string& name, const std::string& help,
@@ -70,23 +77,8 @@ class MetricsRegistry {
   std::string RenderPrometheus() const;
 
  private:
-  struct Series {
-    Labels labels;
-    std::unique_ptr<Counter> counter;
-    std::unique_ptr<Gauge> gauge;
-    std::unique_ptr<Histogram> histogram;
-    std::function<double()> fn;
-  };
-  struct Family {
-    std::string help;
-    std::string type;
-    std::vector<std::unique_ptr<Series>> series;
-  };
-  Series& FindOrAdd(const std::string& name, const std::string& help, const std::string& type,
-                    const Labels& labels, bool* created);
-
-  mutable std::mutex mu_;
-  std::map<std::string, Family> families_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace rl::common

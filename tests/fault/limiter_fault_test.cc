@@ -181,7 +181,9 @@ TEST(RedisFaults, AclUsersAreSupportedAndAWrongPasswordIsAFailModeAnswer) {
 TEST(KafkaFaults, AFatalProducerErrorRecreatesTheProducerAndDeliveryGoesOn) {
   common::SystemClock clock;
   common::MetricsRegistry metrics;
-  common::Counter delivered, failed, restarts;
+  common::Counter& delivered = metrics.AddCounter("delivered", "");
+  common::Counter& failed = metrics.AddCounter("failed", "");
+  common::Counter& restarts = metrics.AddCounter("restarts", "");
   common::KafkaProducerOptions options;
   options.brokers = SharedKafka().bootstrap();
   options.topic = "rl.fault.fatal";

@@ -8,6 +8,8 @@
 // The script works in floating point. Where the true answer sits exactly on a boundary (less
 // than a microsecond of refill from it), either answer is accepted and the model follows the
 // script; rounded values may then differ by one in the direction rounding allows.
+#include "tests/support/algorithm_model.h"
+
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -17,7 +19,6 @@
 
 #include "common/base/clock.h"
 #include "limiter/algorithm/algorithms.h"
-#include "limiter/algorithm/rules_model.h"
 #include "limiter/keys.h"
 #include "limiter/policy.h"
 #include "limiter/redis_decision_store.h"

@@ -91,6 +91,7 @@ TEST_F(HostileInputTest, MalformedBodiesGetA4xxJsonErrorOnEveryPostEndpoint) {
           gateway->Post("/api", h.body, h.content_type.empty() ? "text/plain" : h.content_type),
           "gateway /api " + h.name);
     }
+    // "Quickly" is the point: a bound, generous for a busy machine (these take ~1 ms each).
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << h.name << " was slow";
   }
   EXPECT_EQ(KeysBesidesTheLedger(redis_), std::vector<std::string>{})
@@ -175,7 +176,7 @@ TEST_F(HostileInputTest, LyingAndEndlessBodiesAreCutOffWithoutHarm) {
           "100\r\n\r\n{\"user_id\":",
           5s, &closed);
   EXPECT_TRUE(closed);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);  // cut off: 1 s timeout, generous margin
   // Content-Length smaller than what follows: the rest is a malformed second request.
   std::string reply = RawHttp(port,
                               "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: "
@@ -211,6 +212,7 @@ TEST_F(HostileInputTest, SlowClientsDoNotStarveOthersAndAreCutOff) {
     auto t0 = std::chrono::steady_clock::now();
     auto res = PostCheck(*client, R"({"user_id":"patient"})");
     ASSERT_TRUE(res);
+    // Not starved is the point: served in ~1 ms; the bound is generous for a busy machine.
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
   }
   for (auto& t : slow) t.join();
@@ -254,6 +256,7 @@ TEST_F(HostileInputTest, MoreTricklingClientsThanThreadsDoNotStarveOthers) {
       const auto t0 = std::chrono::steady_clock::now();
       auto res = client->Get("/metrics");
       EXPECT_TRUE(res && res->status == 200) << service->name();
+      // Not starved is the point: ~1 ms normally; generous for a busy machine.
       EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << service->name();
     }
     EXPECT_EQ(MetricValue(*client, "rl_http_connections_waited_total"), 0) << service->name();

@@ -12,10 +12,10 @@
 
 #include "common/base/clock.h"
 #include "limiter/algorithm/algorithms.h"
-#include "limiter/algorithm/rules_model.h"
 #include "limiter/keys.h"
 #include "limiter/redis_decision_store.h"
 #include "tests/support/algorithm_cases.h"
+#include "tests/support/algorithm_model.h"
 #include "tests/support/support.h"
 
 namespace rl::testing {

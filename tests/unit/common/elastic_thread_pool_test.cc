@@ -46,7 +46,8 @@ bool Within(std::chrono::milliseconds timeout, const std::function<bool()>& done
 
 struct PoolTest : ::testing::Test {
   std::shared_ptr<ElasticThreadPool::Stats> stats = std::make_shared<ElasticThreadPool::Stats>();
-  Counter waited;
+  MetricsRegistry metrics;
+  Counter& waited = metrics.AddCounter("rl_http_connections_waited_total", "");
   ManualClock clock;
 };
 
@@ -74,6 +75,7 @@ TEST_F(PoolTest, BeyondTheMaximumConnectionsWaitAndAreCounted) {
                                                   &waited, clock);
   for (int i = 0; i < 6; ++i) pool->enqueue(slow.Job());
   EXPECT_TRUE(Within(5s, [&] { return slow.started() == 4; }));
+  // A negative cannot be awaited: give a fifth thread the chance to (wrongly) start.
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(slow.started(), 4);
   EXPECT_EQ(waited.Value(), 2u);

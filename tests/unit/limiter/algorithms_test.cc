@@ -1,11 +1,10 @@
-#include "limiter/algorithm/algorithms.h"
-
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "limiter/policy.h"
 #include "tests/support/algorithm_cases.h"
+#include "tests/support/algorithm_model.h"
 
 namespace rl::limiter {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "common/base/clock.h"
-#include "limiter/algorithm/rules_model.h"
 #include "limiter/decision_store.h"
+#include "tests/support/algorithm_model.h"
 
 namespace rl::limiter {
 

@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "limiter/api_key_resolver.h"
+
 namespace rl::limiter {
 namespace {
 
@@ -209,6 +211,31 @@ TEST(Resolve, StateKeysChangeWhenWhatTheStoredStateMeansChanges) {
             StateKey("{name: r, algorithm: sliding_window_log, limit: 9, window: 2m}"));
   EXPECT_EQ(StateKey("{name: r, algorithm: gcra, limit: 5, window: 1m}"),
             StateKey("{name: r, algorithm: gcra, limit: 5, window: 1m, burst: 2}"));
+}
+
+}  // namespace
+}  // namespace rl::limiter
+
+namespace rl::limiter {
+namespace {
+
+TEST(ParseApiKeyEntry, ReadsTheDocumentedTierColonUserFormat) {
+  // docs/configuration.md and config/limits.example.yaml: HSET rl:api_keys key-carol premium:carol
+  auto p = ParsePolicyYaml(
+      "rules: [{name: a, limit: 1, window: 1s}]\ntiers: {free: [a], premium: [a]}\n"
+      "default_tier: free",
+      "t.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto carol = ParseApiKeyEntry(p.value(), "premium:carol");
+  ASSERT_TRUE(carol.has_value());
+  EXPECT_EQ(carol->tier, "premium");
+  EXPECT_EQ(carol->user_id, "carol");
+  auto colon_in_user = ParseApiKeyEntry(p.value(), "free:org:team");  // the first ':' splits
+  ASSERT_TRUE(colon_in_user.has_value());
+  EXPECT_EQ(colon_in_user->user_id, "org:team");
+  for (const char* bad : {"carol", "gold:carol", "premium:", ":carol", "premium:ev\til"}) {
+    EXPECT_FALSE(ParseApiKeyEntry(p.value(), bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

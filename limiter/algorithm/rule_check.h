@@ -1,11 +1,8 @@
 #pragma once
-// The reference model of one policy decision over several rules (limiter/scripts/policy.lua does
-// the same in Redis): every rule evaluated; a ban in force refuses the request; else all rules
-// charged or none.
+// One rule applied to one request, and the store's answer per rule: what the decision core hands
+// to a DecisionStore and gets back (limiter/scripts/policy.lua decides them all in one call).
 
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,19 +36,9 @@ struct RuleAnswer {
   int64_t banned_ms = 0;  // > 0: the key is banned for this long
 };
 
-// Everything a model keeps between decisions: algorithm states, bans and strikes by key.
-struct ModelStore {
-  std::map<std::string, AlgorithmState> states;
-  std::map<std::string, int64_t> ban_until_us;
-  std::map<std::string, std::pair<int64_t, int64_t>> strikes;  // count, expiry (µs)
-};
-
 struct RulesAnswer {
   bool refused_by_ban = false;    // a ban in force refused the request before any rule ran
   std::vector<RuleAnswer> rules;  // one per check, same order
 };
-
-// Decides `checks` at `now_us` against `store`, updating it. Pure apart from `store`.
-RulesAnswer DecideRules(ModelStore& store, int64_t now_us, const std::vector<RuleCheck>& checks);
 
 }  // namespace rl::limiter
