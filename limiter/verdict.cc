@@ -1,33 +1,15 @@
 #include "limiter/verdict.h"
 
+#include "proto-events/event_codec.h"
+
 namespace rl::limiter {
 
 using events::v1::Outcome;
 
 std::string_view VerdictName(Verdict v) {
-  switch (v) {
-    case Verdict::kAllowed:
-      return "allowed";
-    case Verdict::kShadowBlocked:
-      return "shadow_blocked";
-    case Verdict::kAllowlisted:
-      return "allowlisted";
-    case Verdict::kFailOpen:
-      return "fail_open";
-    case Verdict::kBlocked:
-      return "blocked";
-    case Verdict::kBanned:
-      return "banned";
-    case Verdict::kDenied:
-      return "denied";
-    case Verdict::kFailClosed:
-      return "fail_closed";
-    case Verdict::kInvalid:
-      return "invalid";
-    case Verdict::kUnauthenticated:
-      return "unauthenticated";
-  }
-  return "unknown";
+  if (v == Verdict::kInvalid) return "invalid";
+  if (v == Verdict::kUnauthenticated) return "unauthenticated";
+  return events::OutcomeName(EventOutcome(v));  // a decision: named as its event outcome
 }
 
 bool Admits(Verdict v) {

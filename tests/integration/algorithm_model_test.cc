@@ -14,6 +14,7 @@
 
 #include <deque>
 #include <functional>
+#include <iostream>
 #include <optional>
 #include <random>
 
@@ -265,7 +266,7 @@ TEST_F(AlgorithmModelTest, EveryAlgorithmMatchesAnExactModelAndKeepsEveryRetryPr
                                   Algorithm::kSlidingWindowCounter, Algorithm::kLeakyBucket};
   std::mt19937_64 rng(20261201);
   for (Algorithm algorithm : algorithms) {
-    int allowed = 0, blocked = 0, promises = 0;
+    int allowed = 0, blocked = 0, promises = 0, boundaries = 0;
     for (int sequence = 0; sequence < 12; ++sequence) {
       LimitParams p;
       p.algorithm = algorithm;
@@ -304,6 +305,7 @@ TEST_F(AlgorithmModelTest, EveryAlgorithmMatchesAnExactModelAndKeepsEveryRetryPr
         const Exact exact = model.Decide(now, cost);
         // On a boundary either answer is right, and the model follows the script.
         if (!exact.on_boundary) ASSERT_EQ(lua.allowed, exact.allowed) << where;
+        boundaries += exact.on_boundary;
         if (lua.allowed == exact.allowed) {
           EXPECT_GE(lua.remaining, exact.remaining - 1) << where;
           EXPECT_LE(lua.remaining, exact.remaining) << where;
@@ -332,6 +334,9 @@ TEST_F(AlgorithmModelTest, EveryAlgorithmMatchesAnExactModelAndKeepsEveryRetryPr
       }
     }
     const std::string name(limiter::AlgorithmName(algorithm));
+    std::cout << "[ figures  ] " << name << ": " << allowed << " admitted, " << blocked
+              << " blocked, " << promises << " retry promises kept in Redis, " << boundaries
+              << " exact boundaries\n";
     EXPECT_GT(allowed, 200) << name;
     EXPECT_GT(blocked, 100) << name;
     EXPECT_GT(promises, 100) << name;
