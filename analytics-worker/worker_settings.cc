@@ -15,6 +15,8 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   load.Int("KAFKA_SESSION_TIMEOUT_MS", &s.kafka.session_timeout_ms, 1000, 300000);
   load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
   load.Int("KAFKA_REPLICATION_FACTOR", &s.kafka.replication_factor, 1, 100);
+  load.Int("KAFKA_FETCH_MIN_BYTES", &s.kafka.fetch_min_bytes, 1, 100'000'000);
+  load.Int("KAFKA_FETCH_WAIT_MAX_MS", &s.kafka.fetch_wait_max_ms, 1, 10000);
   int64_t batch_max_events = static_cast<int64_t>(s.loop.batch_max_events);
   load.Int("ANALYTICS_BATCH_MAX_EVENTS", &batch_max_events, 1, 100000);
   load.Int("ANALYTICS_BATCH_MAX_MS", &s.loop.batch_max_ms, 1, 60000);
@@ -37,6 +39,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  KAFKA_GROUP=rl-analytics
   KAFKA_SESSION_TIMEOUT_MS=10000  KAFKA_PARTITIONS=12  KAFKA_REPLICATION_FACTOR=1
+  KAFKA_FETCH_MIN_BYTES=262144  KAFKA_FETCH_WAIT_MAX_MS=250
   ANALYTICS_BATCH_MAX_EVENTS=1000  ANALYTICS_BATCH_MAX_MS=200  ANALYTICS_RETENTION_MINUTES=1440
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info
 )";

@@ -1,14 +1,22 @@
 // Closed-loop load generator for POST /check: C keep-alive connections, each sending its next
 // request when the previous answer arrives, for D seconds. Prints throughput, latency
-// percentiles and the answer mix. Asserts nothing; run it through bench/run.
+// percentiles, the answer mix and its own CPU time per request (so that its cost can be taken
+// out of the machine's budget). Asserts nothing; run it through bench/run.
 //
-//   check_load --port 8080 [--host 127.0.0.1] [--connections 16] [--seconds 10] [--users 10000]
-//              [--path /check]
+//   check_load --port 8080 [--host 127.0.0.1] [--connections 16] [--seconds 10]
+//              [--users 10000] [--zipf 0]          users drawn uniformly, or Zipf(s) by rank
+//              [--user-prefix bench-] [--action default] [--path /check]
+//              [--alt-action A --alt-share F]      a share F of the requests use action A
+//              [--lag-port 0]                      gateway port: sample analytics lag meanwhile
+//              [--json]                            one JSON object instead of text
 #include <httplib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -26,25 +34,53 @@ struct Options {
   int connections = 16;
   int seconds = 10;
   int users = 10000;
+  double zipf = 0;  // 0: uniform
+  std::string user_prefix = "bench-";
+  std::string action = "default";
+  std::string alt_action;
+  double alt_share = 0;
   std::string path = "/check";
+  int lag_port = 0;
+  bool json = false;
 };
 
 Options Parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k == "--json") {
+      o.json = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n", k.c_str());
+      std::exit(2);
+    }
+    std::string v = argv[++i];
     if (k == "--host")
       o.host = v;
     else if (k == "--port")
-      o.port = std::stoi(v);
+      o.port = std::atoi(v.c_str());
     else if (k == "--connections")
-      o.connections = std::stoi(v);
+      o.connections = std::atoi(v.c_str());
     else if (k == "--seconds")
-      o.seconds = std::stoi(v);
+      o.seconds = std::atoi(v.c_str());
     else if (k == "--users")
-      o.users = std::stoi(v);
+      o.users = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--zipf")
+      o.zipf = std::atof(v.c_str());
+    else if (k == "--user-prefix")
+      o.user_prefix = v;
+    else if (k == "--action")
+      o.action = v;
+    else if (k == "--alt-action")
+      o.alt_action = v;
+    else if (k == "--alt-share")
+      o.alt_share = std::atof(v.c_str());
     else if (k == "--path")
       o.path = v;
+    else if (k == "--lag-port")
+      o.lag_port = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -53,25 +89,96 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
+// Draws user ranks 0..n-1: uniformly, or with probability proportional to 1 / (rank + 1)^s.
+class UserDraw {
+ public:
+  UserDraw(int n, double s) : n_(n) {
+    if (s <= 0) return;
+    cdf_.resize(n);
+    double sum = 0;
+    for (int r = 0; r < n; ++r) cdf_[r] = (sum += 1.0 / std::pow(r + 1.0, s));
+    for (double& c : cdf_) c /= sum;
+  }
+  int operator()(std::mt19937_64& rng) const {
+    if (cdf_.empty()) return static_cast<int>(rng() % n_);
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    return static_cast<int>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
+  }
+
+ private:
+  int n_;
+  std::vector<double> cdf_;
+};
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  return sorted.empty() ? 0.0 : sorted[static_cast<size_t>(p * (sorted.size() - 1))];
+}
+
+// Analytics lag: a decision for a fresh user every 200 ms, then the time until the gateway's
+// /analytics/<user> counts it (polled every 5 ms, at most 10 s).
+std::vector<double> SampleLag(const Options& o, std::chrono::steady_clock::time_point end) {
+  std::vector<double> lags_ms;
+  httplib::Client check(o.host, o.port), analytics(o.host, o.lag_port);
+  check.set_tcp_nodelay(true);
+  analytics.set_tcp_nodelay(true);
+  for (int i = 0; std::chrono::steady_clock::now() < end; ++i) {
+    const std::string user = "lagprobe-" + std::to_string(::getpid()) + "-" + std::to_string(i);
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!check.Post("/check", "{\"user_id\":\"" + user + "\"}", "application/json")) continue;
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+      auto res = analytics.Get("/analytics/" + user);
+      if (res && res->body.find("\"total\":1") != std::string::npos) {
+        lags_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::sort(lags_ms.begin(), lags_ms.end());
+  return lags_ms;
+}
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
+  const UserDraw draw(o.users, o.zipf);
   std::mutex mu;
   std::vector<double> latencies_us;
   std::map<int, uint64_t> statuses;
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(o.seconds);
+  const double cpu0 = CpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::seconds(o.seconds);
+  std::vector<double> lags_ms;
+  std::thread lag;
+  if (o.lag_port > 0) lag = std::thread([&] { lags_ms = SampleLag(o, end); });
   std::vector<std::thread> threads;
   for (int c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
       httplib::Client client(o.host, o.port);
       client.set_tcp_nodelay(true);
       client.set_keep_alive(true);
-      std::mt19937 rng(c);
+      std::mt19937_64 rng(c + 1);
       std::vector<double> mine;
+      mine.reserve(1 << 16);
       std::map<int, uint64_t> my_statuses;
+      const std::string head = "{\"user_id\":\"" + o.user_prefix;
+      const std::string tail = "\",\"action\":\"" + o.action + "\"}";
+      const std::string alt_tail = "\",\"action\":\"" + o.alt_action + "\"}";
+      std::uniform_real_distribution<double> share(0, 1);
       while (std::chrono::steady_clock::now() < end) {
-        std::string body = "{\"user_id\":\"bench-" + std::to_string(rng() % o.users) + "\"}";
+        const bool alt = o.alt_share > 0 && share(rng) < o.alt_share;
+        const std::string body = head + std::to_string(draw(rng)) + (alt ? alt_tail : tail);
         auto t0 = std::chrono::steady_clock::now();
         auto res = client.Post(o.path, body, "application/json");
         auto t1 = std::chrono::steady_clock::now();
@@ -84,18 +191,50 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& t : threads) t.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (lag.joinable()) lag.join();
+  const double cpu = CpuSeconds() - cpu0;
   std::sort(latencies_us.begin(), latencies_us.end());
-  auto pct = [&](double p) {
-    return latencies_us.empty() ? 0.0
-                                : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))];
-  };
-  std::printf("%s: %zu requests in %d s over %d connections = %.0f req/s\n", o.path.c_str(),
-              latencies_us.size(), o.seconds, o.connections,
-              static_cast<double>(latencies_us.size()) / o.seconds);
-  std::printf("  latency us: p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n", pct(0.5),
-              pct(0.9), pct(0.99), pct(0.999), latencies_us.empty() ? 0 : latencies_us.back());
+  const size_t n = latencies_us.size();
+  uint64_t errors = 0;  // answers outside 2xx
+  for (auto [s, count] : statuses) {
+    if (s > 0 && (s < 200 || s >= 300)) errors += count;
+  }
+  const uint64_t failed = statuses.count(-1) ? statuses[-1] : 0;  // no answer at all
+  const double cpu_us_per_request = n ? cpu / static_cast<double>(n) * 1e6 : 0;
+  if (o.json) {
+    std::printf(
+        "{\"requests\":%zu,\"seconds\":%.3f,\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+        "\"p999_us\":%.0f,\"max_us\":%.0f,\"non_2xx\":%lu,\"errors\":%lu,\"statuses\":{",
+        n, elapsed, static_cast<double>(n) / elapsed, Percentile(latencies_us, 0.5),
+        Percentile(latencies_us, 0.99), Percentile(latencies_us, 0.999),
+        n ? latencies_us.back() : 0, static_cast<unsigned long>(errors),
+        static_cast<unsigned long>(failed));
+    bool first = true;
+    for (auto [s, count] : statuses) {
+      std::printf("%s\"%d\":%lu", first ? "" : ",", s, static_cast<unsigned long>(count));
+      first = false;
+    }
+    std::printf("},\"generator_cpu_us_per_request\":%.1f", cpu_us_per_request);
+    if (o.lag_port > 0) {
+      std::printf(",\"lag_samples\":%zu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f", lags_ms.size(),
+                  Percentile(lags_ms, 0.5), Percentile(lags_ms, 0.99));
+    }
+    std::printf("}\n");
+    return 0;
+  }
+  std::printf("%s: %zu requests in %.1f s over %d connections = %.0f req/s\n", o.path.c_str(), n,
+              elapsed, o.connections, static_cast<double>(n) / elapsed);
+  std::printf("  latency us: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n",
+              Percentile(latencies_us, 0.5), Percentile(latencies_us, 0.99),
+              Percentile(latencies_us, 0.999), n ? latencies_us.back() : 0);
   std::printf("  answers:");
-  for (auto [s, n] : statuses) std::printf("  %d x %lu", s, static_cast<unsigned long>(n));
-  std::printf("\n");
+  for (auto [s, count] : statuses) std::printf("  %d x %lu", s, static_cast<unsigned long>(count));
+  std::printf("\n  generator CPU: %.1f us per request\n", cpu_us_per_request);
+  if (o.lag_port > 0) {
+    std::printf("  analytics lag: %zu samples, p50 %.1f ms, p99 %.1f ms\n", lags_ms.size(),
+                Percentile(lags_ms, 0.5), Percentile(lags_ms, 0.99));
+  }
   return 0;
 }

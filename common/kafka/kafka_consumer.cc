@@ -82,6 +82,8 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(KafkaConsumerOption
       {"auto.offset.reset", "earliest"},
       {"session.timeout.ms", std::to_string(impl->options.session_timeout_ms)},
       {"enable.partition.eof", "false"},
+      {"fetch.min.bytes", std::to_string(impl->options.fetch_min_bytes)},
+      {"fetch.wait.max.ms", std::to_string(impl->options.fetch_wait_max_ms)},
       {"client.id", "rl-analytics-worker"},
   };
   for (const auto& [k, v] : impl->options.extra_config) config[k] = v;

@@ -21,6 +21,11 @@ struct KafkaConsumerOptions {
   int session_timeout_ms = 10000;          // KAFKA_SESSION_TIMEOUT_MS
   int partitions = 12;                     // KAFKA_PARTITIONS, if the topic must be created
   int replication_factor = 1;              // KAFKA_REPLICATION_FACTOR
+  // The broker answers a fetch once it has this many bytes for it, or after fetch_wait_max_ms:
+  // few large fetches instead of one per produced batch (broker CPU), at most that much added lag
+  // (docs/performance.md).
+  int fetch_min_bytes = 262144;                     // KAFKA_FETCH_MIN_BYTES
+  int fetch_wait_max_ms = 250;                      // KAFKA_FETCH_WAIT_MAX_MS
   std::map<std::string, std::string> extra_config;  // passed to librdkafka as is
 };
 

@@ -23,8 +23,11 @@ struct KafkaProducerOptions {
   int partitions = 12;                     // KAFKA_PARTITIONS, used when creating the topic
   int replication_factor = 1;              // KAFKA_REPLICATION_FACTOR
   int queue_max_messages = 100000;         // KAFKA_QUEUE_MAX_MESSAGES: local buffer bound
-  int linger_ms = 5;                       // KAFKA_LINGER_MS
-  int message_timeout_ms = 300000;         // KAFKA_MESSAGE_TIMEOUT_MS: give up on one event
+  // How long events wait to fill a batch. librdkafka sends one produce request per partition
+  // batch, so short lingers over many partitions cost the broker dearly: 5 ms measured 94 us of
+  // broker CPU per event, 100 ms a few (docs/performance.md). Answers never wait for it.
+  int linger_ms = 100;              // KAFKA_LINGER_MS
+  int message_timeout_ms = 300000;  // KAFKA_MESSAGE_TIMEOUT_MS: give up on one event
   std::map<std::string, std::string> extra_config;  // passed to librdkafka as is
 };
 
