@@ -7,6 +7,7 @@
 //              [--users 10000] [--zipf 0]          users drawn uniformly, or Zipf(s) by rank
 //              [--user-prefix bench-] [--action default] [--path /check]
 //              [--alt-action A --alt-share F]      a share F of the requests use action A
+//              [--batch K]                         POST /check/batch of K checks per request
 //              [--lag-port 0]                      gateway port: sample analytics lag meanwhile
 //              [--json]                            one JSON object instead of text
 #include <httplib.h>
@@ -41,6 +42,7 @@ struct Options {
   double alt_share = 0;
   std::string path = "/check";
   int lag_port = 0;
+  int batch = 0;  // 0: single checks
   bool json = false;
 };
 
@@ -81,6 +83,8 @@ Options Parse(int argc, char** argv) {
       o.path = v;
     else if (k == "--lag-port")
       o.lag_port = std::atoi(v.c_str());
+    else if (k == "--batch")
+      o.batch = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -176,11 +180,21 @@ int main(int argc, char** argv) {
       const std::string tail = "\",\"action\":\"" + o.action + "\"}";
       const std::string alt_tail = "\",\"action\":\"" + o.alt_action + "\"}";
       std::uniform_real_distribution<double> share(0, 1);
-      while (std::chrono::steady_clock::now() < end) {
+      auto one_check = [&] {
         const bool alt = o.alt_share > 0 && share(rng) < o.alt_share;
-        const std::string body = head + std::to_string(draw(rng)) + (alt ? alt_tail : tail);
+        return head + std::to_string(draw(rng)) + (alt ? alt_tail : tail);
+      };
+      while (std::chrono::steady_clock::now() < end) {
+        std::string body;
+        if (o.batch > 0) {
+          body = "{\"checks\":[";
+          for (int i = 0; i < o.batch; ++i) body += (i ? "," : "") + one_check();
+          body += "]}";
+        } else {
+          body = one_check();
+        }
         auto t0 = std::chrono::steady_clock::now();
-        auto res = client.Post(o.path, body, "application/json");
+        auto res = client.Post(o.batch > 0 ? "/check/batch" : o.path, body, "application/json");
         auto t1 = std::chrono::steady_clock::now();
         mine.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
         ++my_statuses[res ? res->status : -1];
@@ -202,12 +216,14 @@ int main(int argc, char** argv) {
     if (s > 0 && (s < 200 || s >= 300)) errors += count;
   }
   const uint64_t failed = statuses.count(-1) ? statuses[-1] : 0;  // no answer at all
-  const double cpu_us_per_request = n ? cpu / static_cast<double>(n) * 1e6 : 0;
+  // A batch request carries several decisions: rates and CPU are per decision.
+  const double decisions = static_cast<double>(n) * std::max(1, o.batch);
+  const double cpu_us_per_request = n ? cpu / decisions * 1e6 : 0;
   if (o.json) {
     std::printf(
-        "{\"requests\":%zu,\"seconds\":%.3f,\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+        "{\"requests\":%.0f,\"seconds\":%.3f,\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
         "\"p999_us\":%.0f,\"max_us\":%.0f,\"non_2xx\":%lu,\"errors\":%lu,\"statuses\":{",
-        n, elapsed, static_cast<double>(n) / elapsed, Percentile(latencies_us, 0.5),
+        decisions, elapsed, decisions / elapsed, Percentile(latencies_us, 0.5),
         Percentile(latencies_us, 0.99), Percentile(latencies_us, 0.999),
         n ? latencies_us.back() : 0, static_cast<unsigned long>(errors),
         static_cast<unsigned long>(failed));
@@ -224,8 +240,8 @@ int main(int argc, char** argv) {
     std::printf("}\n");
     return 0;
   }
-  std::printf("%s: %zu requests in %.1f s over %d connections = %.0f req/s\n", o.path.c_str(), n,
-              elapsed, o.connections, static_cast<double>(n) / elapsed);
+  std::printf("%s: %.0f decisions in %.1f s over %d connections = %.0f decisions/s\n",
+              o.path.c_str(), decisions, elapsed, o.connections, decisions / elapsed);
   std::printf("  latency us: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n",
               Percentile(latencies_us, 0.5), Percentile(latencies_us, 0.99),
               Percentile(latencies_us, 0.999), n ? latencies_us.back() : 0);

@@ -29,20 +29,36 @@ void CopyRateLimitHeaders(const LimiterAnswer& answer, httplib::Response& res) {
 }
 
 // The answer when no limiter answered: the same shape as a limiter's fail-mode answer.
+json FailModeBody(const GatewayOptions& options) {
+  return {{"allowed", options.fail_open},
+          {"limit", 0},
+          {"remaining", 0},
+          {"reset_ms", 0},
+          {"retry_after_ms", options.fail_open ? 0 : options.fail_closed_retry_after_ms},
+          {"rule", "gateway"},
+          {"outcome", options.fail_open ? "fail_open" : "fail_closed"}};
+}
+
 void SendFailMode(const GatewayOptions& options, httplib::Response& res) {
-  json body = {{"allowed", options.fail_open},
-               {"limit", 0},
-               {"remaining", 0},
-               {"reset_ms", 0},
-               {"retry_after_ms", 0},
-               {"rule", "gateway"},
-               {"outcome", options.fail_open ? "fail_open" : "fail_closed"}};
   if (!options.fail_open) {
-    body["retry_after_ms"] = options.fail_closed_retry_after_ms;
     res.set_header("Retry-After", std::to_string(std::max<int64_t>(
                                       1, (options.fail_closed_retry_after_ms + 999) / 1000)));
   }
-  common::SendJson(res, options.fail_open ? 200 : 503, body);
+  common::SendJson(res, options.fail_open ? 200 : 503, FailModeBody(options));
+}
+
+// A batch no limiter answered: the fail mode for each item, as many as the body holds (an
+// unreadable body: one).
+void SendBatchFailMode(const GatewayOptions& options, const std::string& body,
+                       httplib::Response& res) {
+  json doc = json::parse(body, nullptr, false);
+  size_t items = 1;
+  if (doc.is_object() && doc.contains("checks") && doc["checks"].is_array()) {
+    items = std::clamp<size_t>(doc["checks"].size(), 1, 100);
+  }
+  json item = FailModeBody(options);
+  item["status"] = options.fail_open ? 200 : 503;
+  common::SendJson(res, 200, {{"results", json(std::vector<json>(items, item))}});
 }
 
 template <typename T>
@@ -154,18 +170,37 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
   common::Routes routes(server);
   routes.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
-    auto answer = deps.limiters.Check(req.body, req.get_header_value("Content-Type"));
+    auto answer = deps.limiters.Check("/check", req.body, req.get_header_value("Content-Type"));
     if (!answer) return no_limiter(res);
     CopyRateLimitHeaders(*answer, res);
     res.status = answer->status;
     res.set_content(answer->body, "application/json");
   });
 
+  // Forwarded unchanged like /check; if no limiter answers, every item gets the fail mode.
+  routes.Post("/check/batch",
+              [&deps, &fail_mode_answers](const httplib::Request& req, httplib::Response& res) {
+                if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
+                auto answer = deps.limiters.Check("/check/batch", req.body,
+                                                  req.get_header_value("Content-Type"));
+                if (!answer) {
+                  fail_mode_answers.Inc();
+                  spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
+                               deps.options.fail_open ? "fail_open" : "fail_closed");
+                  return SendBatchFailMode(deps.options, req.body, res);
+                }
+                res.status = answer->status;
+                res.set_content(answer->body, "application/json");
+              });
+
   routes.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+    if (req.body.size() > kMaxApiBodyBytes) {
+      return common::SendError(res, 413, "payload_too_large", "request body is too large");
+    }
     auto check = ApiCheckBody(req, deps.options.api_action, deps.options.trusted_proxies);
     if (!check.ok())
       return common::SendError(res, 400, "invalid_argument", check.status().message());
-    auto answer = deps.limiters.Check(check.value(), "application/json");
+    auto answer = deps.limiters.Check("/check", check.value(), "application/json");
     if (!answer) return no_limiter(res);
     CopyRateLimitHeaders(*answer, res);
     json decision = json::parse(answer->body, nullptr, false);

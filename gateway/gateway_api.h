@@ -34,6 +34,10 @@ struct GatewayDeps {
 
 // The longest API key the gateway forwards (the limiter's own bound).
 inline constexpr size_t kMaxApiKeyBytes = 256;
+// The largest POST /api body, and the largest body forwarded (a /check/batch; the limiter's
+// bounds).
+inline constexpr size_t kMaxApiBodyBytes = 4096;
+inline constexpr size_t kMaxForwardedBodyBytes = 64 * 1024;
 
 // Picks the user of a POST /api request: the JSON body's user_id, else X-User-Id, else
 // X-API-Key (sent alone as api_key, never as a user id: the limiter resolves it; a key is a
@@ -56,8 +60,8 @@ nlohmann::json CountsJson(const analytics::Counts& counts);
 nlohmann::json TopBlockedJson(const std::vector<analytics::BlockedUser>& users);
 nlohmann::json LimitersJson(const std::vector<analytics::LimiterRecord>& limiters);
 
-// Registers POST /check, POST /api, GET /analytics, GET /analytics/top, GET /analytics/<user>,
-// GET /health and GET /metrics.
+// Registers POST /check, POST /check/batch, POST /api, GET /analytics, GET /analytics/top, GET
+// /analytics/<user>, GET /health and GET /metrics.
 void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps);
 
 }  // namespace rl::gateway

@@ -48,6 +48,8 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
     return common::Status::InvalidArgument("LIMITER_URLS: " + parsed.status().message());
   s.limiters.urls = parsed.value();
   s.limiters.max_idle_per_limiter = static_cast<size_t>(s.service.http.threads);
+  // The largest body: a /check/batch to forward; POST /api refuses more than kMaxApiBodyBytes.
+  s.service.http.max_body_bytes = kMaxForwardedBodyBytes;
   s.limiters.check_token = s.api.check_token;
   auto redis = common::AnalyticsRedisEndpoint(env);
   if (!redis.ok()) return redis.status();

@@ -64,14 +64,15 @@ void HttpLimiterPool::Release(Limiter& limiter, std::unique_ptr<httplib::Client>
     limiter.idle.push_back(std::move(client));
 }
 
-std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& body,
+std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
+                                                    const std::string& body,
                                                     const std::string& content_type) {
   const size_t n = limiters_.size();
   const size_t first = next_.fetch_add(1, std::memory_order_relaxed) % n;
   for (size_t i = 0; i < n; ++i) {
     Limiter& limiter = *limiters_[(first + i) % n];
     auto client = Acquire(limiter);
-    auto res = client->Post("/check", body, content_type);
+    auto res = client->Post(path, body, content_type);
     if (res) {
       LimiterAnswer answer{res->status, res->body, res->headers};
       Release(limiter, std::move(client));

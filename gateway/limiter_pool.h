@@ -16,7 +16,7 @@
 
 namespace rl::gateway {
 
-// What a limiter answered to POST /check.
+// What a limiter answered to POST /check or /check/batch.
 struct LimiterAnswer {
   int status = 0;
   std::string body;
@@ -27,9 +27,9 @@ struct LimiterAnswer {
 class LimiterBackend {
  public:
   virtual ~LimiterBackend() = default;
-  // Sends POST /check to one limiter after another, round-robin, until one answers;
-  // nullopt if none did.
-  virtual std::optional<LimiterAnswer> Check(const std::string& body,
+  // Sends POST `path` (/check or /check/batch) to one limiter after another, round-robin, until
+  // one answers; nullopt if none did.
+  virtual std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
                                              const std::string& content_type) = 0;
   // GET /health of every limiter: its URL and whether it answered 200.
   virtual std::vector<std::pair<std::string, bool>> Health() = 0;
@@ -51,7 +51,7 @@ class HttpLimiterPool final : public LimiterBackend {
  public:
   HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
                   const common::Clock& clock);
-  std::optional<LimiterAnswer> Check(const std::string& body,
+  std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
                                      const std::string& content_type) override;
   std::vector<std::pair<std::string, bool>> Health() override;
 

@@ -19,9 +19,34 @@ using nlohmann::json;
 Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost) {
   auto parsed = common::ParseStrictJson(body);
   if (!parsed.ok()) return parsed.status();
-  json& doc = parsed.value();
-  if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
+  if (!parsed->is_object()) return Status::InvalidArgument("body must be a JSON object");
+  return CheckRequestFromJson(parsed.value(), max_cost);
+}
 
+Result<BatchRequest> ParseBatchRequest(std::string_view body, int64_t max_cost) {
+  auto parsed = common::ParseStrictJson(body);
+  if (!parsed.ok()) return parsed.status();
+  const json& doc = parsed.value();
+  if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
+  auto checks = doc.find("checks");
+  if (checks == doc.end() || !checks->is_array() || checks->empty() ||
+      checks->size() > kMaxBatchChecks) {
+    return Status::InvalidArgument("checks must be an array of 1 to " +
+                                   std::to_string(kMaxBatchChecks) + " checks");
+  }
+  BatchRequest batch;
+  batch.items.reserve(checks->size());
+  for (const json& item : *checks) {
+    if (!item.is_object()) {
+      batch.items.emplace_back(Status::InvalidArgument("a check must be a JSON object"));
+    } else {
+      batch.items.push_back(CheckRequestFromJson(item, max_cost));
+    }
+  }
+  return batch;
+}
+
+Result<CheckRequest> CheckRequestFromJson(const json& doc, int64_t max_cost) {
   CheckRequest request;
   if (auto key = doc.find("api_key"); key != doc.end()) {
     if (!key->is_string()) return Status::InvalidArgument("api_key must be a string");

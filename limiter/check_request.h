@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/base/status.h"
 
@@ -20,6 +22,20 @@ struct CheckRequest {
   int64_t cost = 1;
   std::string api_key;  // optional; when given it names the user and tier (limits file)
 };
+
+// A POST /check/batch body, {"checks": [ {...}, ... ]}: each item parsed like a /check body, a
+// bad one an error of its own (the others still count).
+struct BatchRequest {
+  std::vector<common::Result<CheckRequest>> items;
+};
+inline constexpr size_t kMaxBatchChecks = 100;
+inline constexpr size_t kMaxBatchBodyBytes = 64 * 1024;
+
+// Parses a batch body: an object whose "checks" is an array of 1..kMaxBatchChecks items. Pure.
+common::Result<BatchRequest> ParseBatchRequest(std::string_view body, int64_t max_cost);
+
+// Validates one check given as a parsed JSON object. Pure.
+common::Result<CheckRequest> CheckRequestFromJson(const nlohmann::json& doc, int64_t max_cost);
 
 // Parses and validates a JSON body. Pure: no I/O. Unknown fields are ignored (forward
 // compatibility); known fields of the wrong type or out of range are errors whose message names

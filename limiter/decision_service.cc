@@ -122,72 +122,98 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
 }
 
 CheckResult DecisionService::Check(const CheckRequest& request) {
-  auto active = policies_.Current();
-  const Policy& policy = active->policy;
-  std::optional<ApiKey> key;
-  if (!request.api_key.empty()) {
-    auto resolved = ResolveApiKey(policy, store_, request.api_key);
-    if (!resolved.ok()) {
-      CheckResult r = FailModeResult(resolved.status());
-      decisions_[static_cast<size_t>(r.verdict)]->Inc();
-      // The key's user is unknown; the key itself is a secret and never published.
-      Publish(request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id, request, r,
-              clock_.NowMs());
-      return r;
-    }
-    key = std::move(resolved.value());
-  }
-  return CheckResolved(policy, request, key);
+  return CheckBatch({request}).front();
 }
 
-CheckResult DecisionService::CheckResolved(const Policy& policy, const CheckRequest& request,
-                                           const std::optional<ApiKey>& key) {
-  Resolution resolution = Resolve(policy, request, key ? &*key : nullptr);
-  CheckResult result;
-  int64_t ts_ms = clock_.NowMs();
-  switch (resolution.kind) {
-    case Resolution::Kind::kUnknownApiKey:
-      result.verdict = Verdict::kUnauthenticated;
-      result.error_message = "unknown API key";
-      return result;  // not a decision: no event
-    case Resolution::Kind::kDenyListed:
-      result.verdict = Verdict::kDenied;
-      result.rule = "deny_list";
-      break;
-    case Resolution::Kind::kAllowListed:
-      result.verdict = Verdict::kAllowlisted;
-      result.allowed = true;
-      result.unlimited = true;
-      result.rule = "allow_list";
-      break;
-    case Resolution::Kind::kCheck:
-      for (const RuleCheck& c : resolution.checks) {
-        if (request.cost > Capacity(c.params)) {  // could never be admitted: a client error
-          result.verdict = Verdict::kInvalid;
-          result.error_message = "cost must be an integer from 1 to " +
-                                 std::to_string(Capacity(c.params)) + " (the limit of rule " +
-                                 c.rule + ")";
-          return result;
-        }
+std::vector<CheckResult> DecisionService::CheckBatch(const std::vector<CheckRequest>& requests) {
+  auto active = policies_.Current();  // one policy for the whole batch
+  const Policy& policy = active->policy;
+  const size_t n = requests.size();
+  std::vector<CheckResult> results(n);
+  std::vector<std::string> users(n);  // whom each decision's event names
+  std::vector<int64_t> times_ms(n, clock_.NowMs());
+  // The requests the store must decide, all in one round trip.
+  std::vector<size_t> to_store;
+  std::vector<std::vector<RuleCheck>> store_requests;
+  for (size_t i = 0; i < n; ++i) {
+    const CheckRequest& request = requests[i];
+    std::optional<ApiKey> key;
+    if (!request.api_key.empty()) {
+      auto resolved = ResolveApiKey(policy, store_, request.api_key);
+      if (!resolved.ok()) {
+        results[i] = FailModeResult(resolved.status());
+        // The key's user is unknown; the key itself is a secret and never published.
+        users[i] = request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id;
+        continue;
       }
-      if (resolution.checks.empty()) {
-        result.verdict = Verdict::kAllowed;
+      key = std::move(resolved.value());
+    }
+    Resolution resolution = Resolve(policy, request, key ? &*key : nullptr);
+    users[i] = resolution.user_id;
+    CheckResult& result = results[i];
+    switch (resolution.kind) {
+      case Resolution::Kind::kUnknownApiKey:
+        result.verdict = Verdict::kUnauthenticated;
+        result.error_message = "unknown API key";
+        break;
+      case Resolution::Kind::kDenyListed:
+        result.verdict = Verdict::kDenied;
+        result.rule = "deny_list";
+        break;
+      case Resolution::Kind::kAllowListed:
+        result.verdict = Verdict::kAllowlisted;
         result.allowed = true;
         result.unlimited = true;
-        result.rule = "none";
+        result.rule = "allow_list";
         break;
-      }
-      if (auto answer = store_.Decide(resolution.checks); answer.ok()) {
-        result = FromAnswer(policy, resolution.checks, answer.value());
-        ts_ms = answer->now_ms;
-      } else {
-        result = FailModeResult(answer.status());
-      }
-      break;
+      case Resolution::Kind::kCheck:
+        if (auto too_costly = CostError(request, resolution.checks)) {
+          result.verdict = Verdict::kInvalid;  // could never be admitted: a client error
+          result.error_message = *too_costly;
+        } else if (resolution.checks.empty()) {
+          result.verdict = Verdict::kAllowed;
+          result.allowed = true;
+          result.unlimited = true;
+          result.rule = "none";
+        } else {
+          to_store.push_back(i);
+          store_requests.push_back(std::move(resolution.checks));
+        }
+        break;
+    }
   }
-  decisions_[static_cast<size_t>(result.verdict)]->Inc();
-  Publish(resolution.user_id, request, result, ts_ms);
-  return result;
+  if (!store_requests.empty()) {
+    std::vector<common::Result<StoreAnswer>> answers =
+        store_requests.size() == 1
+            ? std::vector<common::Result<StoreAnswer>>{store_.Decide(store_requests[0])}
+            : store_.DecideMany(store_requests);
+    for (size_t j = 0; j < to_store.size(); ++j) {
+      const size_t i = to_store[j];
+      if (answers[j].ok()) {
+        results[i] = FromAnswer(policy, store_requests[j], answers[j].value());
+        times_ms[i] = answers[j]->now_ms;
+      } else {
+        results[i] = FailModeResult(answers[j].status());
+      }
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!IsDecision(results[i].verdict)) continue;  // refused before any decision: no event
+    decisions_[static_cast<size_t>(results[i].verdict)]->Inc();
+    Publish(users[i], requests[i], results[i], times_ms[i]);
+  }
+  return results;
+}
+
+std::optional<std::string> DecisionService::CostError(const CheckRequest& request,
+                                                      const std::vector<RuleCheck>& checks) {
+  for (const RuleCheck& c : checks) {
+    if (request.cost > Capacity(c.params)) {
+      return "cost must be an integer from 1 to " + std::to_string(Capacity(c.params)) +
+             " (the limit of rule " + c.rule + ")";
+    }
+  }
+  return std::nullopt;
 }
 
 void DecisionService::Publish(const std::string& user_id, const CheckRequest& request,

@@ -63,6 +63,10 @@ class DecisionService {
                   ServiceOptions options);
 
   CheckResult Check(const CheckRequest& request);
+  // Decides several requests under one policy, the store's part in one round trip
+  // (DecisionStore::DecideMany); each request all-or-nothing on its own, one result each, in
+  // order. Check() is a batch of one.
+  std::vector<CheckResult> CheckBatch(const std::vector<CheckRequest>& requests);
 
   std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }
 
@@ -71,8 +75,9 @@ class DecisionService {
 
  private:
   CheckResult FailModeResult(const common::Status& why);
-  CheckResult CheckResolved(const Policy& policy, const CheckRequest& request,
-                            const std::optional<ApiKey>& key);
+  // Why `request` can never be admitted under `checks` (a cost above a rule's capacity), if so.
+  static std::optional<std::string> CostError(const CheckRequest& request,
+                                              const std::vector<RuleCheck>& checks);
   CheckResult FromAnswer(const Policy& policy, const std::vector<RuleCheck>& checks,
                          const StoreAnswer& answer) const;
   void Publish(const std::string& user_id, const CheckRequest& request, const CheckResult& result,

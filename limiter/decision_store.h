@@ -31,6 +31,15 @@ class DecisionStore {
   virtual ~DecisionStore() = default;
   // Decides every check of one request atomically (see limiter/scripts/policy.lua).
   virtual common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) = 0;
+  // Decides several requests, each atomically on its own, in one round trip where the store can
+  // (POST /check/batch). One Result per request, in order. By default, one Decide each.
+  virtual std::vector<common::Result<StoreAnswer>> DecideMany(
+      const std::vector<std::vector<RuleCheck>>& requests) {
+    std::vector<common::Result<StoreAnswer>> answers;
+    answers.reserve(requests.size());
+    for (const auto& checks : requests) answers.push_back(Decide(checks));
+    return answers;
+  }
   // Round trip to the store, for health checks.
   virtual common::Status Ping(int64_t* latency_us) = 0;
   // An API key's "<tier>:<user>" entry in a Redis hash; nullopt if absent.

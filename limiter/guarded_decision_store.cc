@@ -49,6 +49,26 @@ common::Result<StoreAnswer> GuardedDecisionStore::Decide(const std::vector<RuleC
   return Guard<StoreAnswer>([&] { return inner_.Decide(checks); });
 }
 
+std::vector<common::Result<StoreAnswer>> GuardedDecisionStore::DecideMany(
+    const std::vector<std::vector<RuleCheck>>& requests) {
+  std::vector<common::Result<StoreAnswer>> answers;
+  auto outcome = Guard<bool>([&]() -> common::Result<bool> {
+    answers = inner_.DecideMany(requests);
+    // The round trip failed as a whole (unreachable, timeout): one failure for the breaker.
+    for (const auto& a : answers) {
+      const auto code = a.status().code();
+      if (code == common::Status::Code::kUnavailable || code == common::Status::Code::kTimeout) {
+        return a.status();
+      }
+    }
+    return true;
+  });
+  if (!outcome.ok() && answers.empty()) {  // refused by the open breaker: nothing was called
+    answers.assign(requests.size(), common::Result<StoreAnswer>(outcome.status()));
+  }
+  return answers;
+}
+
 common::Result<std::optional<std::string>> GuardedDecisionStore::LookupApiKey(
     const std::string& hash, const std::string& api_key) {
   return Guard<std::optional<std::string>>([&] { return inner_.LookupApiKey(hash, api_key); });

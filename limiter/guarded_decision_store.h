@@ -19,6 +19,9 @@ class GuardedDecisionStore final : public DecisionStore {
                        const common::Clock& clock, common::MetricsRegistry& metrics);
 
   common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override;
+  // The batch counts as one call for the breaker: refused whole while it is open.
+  std::vector<common::Result<StoreAnswer>> DecideMany(
+      const std::vector<std::vector<RuleCheck>>& requests) override;
   common::Status Ping(int64_t* latency_us) override { return inner_.Ping(latency_us); }
   common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
                                                           const std::string& api_key) override;

@@ -143,20 +143,30 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   common::Counter& rejected_size = rejected("413");
   common::Counter& rejected_invalid = rejected("400");
 
-  common::Routes routes(server);
-  routes.Post("/check", [&api, &latency, &rejected_type, &rejected_size, &rejected_invalid](
-                            const httplib::Request& req, httplib::Response& res) {
-    const int64_t start_us = api.clock.MonotonicUs();
-    if (!common::RequireBearerToken(req, res, api.check_token)) return;
+  // What no check body can be, for /check and /check/batch alike: without the token (401), of
+  // another content type (415), over `max_bytes` (413). True if the body may be parsed.
+  auto admit = [&api, &rejected_type, &rejected_size](const httplib::Request& req,
+                                                      httplib::Response& res, size_t max_bytes) {
+    if (!common::RequireBearerToken(req, res, api.check_token)) return false;
     if (!common::IsJsonContentType(req)) {
       rejected_type.Inc();
-      return common::SendError(res, 415, "unsupported_media_type",
-                               "Content-Type must be application/json");
+      common::SendError(res, 415, "unsupported_media_type",
+                        "Content-Type must be application/json");
+      return false;
     }
-    if (req.body.size() > kMaxCheckBodyBytes) {
+    if (req.body.size() > max_bytes) {
       rejected_size.Inc();
-      return common::SendError(res, 413, "payload_too_large", "request body is too large");
+      common::SendError(res, 413, "payload_too_large", "request body is too large");
+      return false;
     }
+    return true;
+  };
+
+  common::Routes routes(server);
+  routes.Post("/check", [&api, &latency, admit, &rejected_invalid](const httplib::Request& req,
+                                                                   httplib::Response& res) {
+    const int64_t start_us = api.clock.MonotonicUs();
+    if (!admit(req, res, kMaxCheckBodyBytes)) return;
     auto request = ParseCheckRequest(req.body, kMaxCost);
     if (!request.ok()) {
       rejected_invalid.Inc();
@@ -167,6 +177,45 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     common::SendJson(res, HttpStatusOf(result.verdict, api.service.policy()->policy.ban_status),
                      CheckResultJson(result));
     latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
+  });
+  // Up to kMaxBatchChecks checks, each decided like POST /check (all or nothing on its own),
+  // the store's part in one round trip; one result per check, in order, each with its "status"
+  // (what /check would have answered) and a bad check an error of its own.
+  common::Histogram& batch_latency = api.metrics.AddHistogram(
+      "rl_check_batch_duration_seconds", "Time to answer POST /check/batch, parsing included",
+      common::LatencyBuckets());
+  routes.Post("/check/batch", [&api, &batch_latency, admit, &rejected_invalid](
+                                  const httplib::Request& req, httplib::Response& res) {
+    const int64_t start_us = api.clock.MonotonicUs();
+    if (!admit(req, res, kMaxBatchBodyBytes)) return;
+    auto batch = ParseBatchRequest(req.body, kMaxCost);
+    if (!batch.ok()) {
+      rejected_invalid.Inc();
+      return common::SendError(res, 400, "invalid_argument", batch.status().message());
+    }
+    std::vector<CheckRequest> valid;
+    for (const auto& item : batch->items) {
+      if (item.ok()) valid.push_back(item.value());
+    }
+    std::vector<CheckResult> decided = api.service.CheckBatch(valid);
+    const int ban_status = api.service.policy()->policy.ban_status;
+    json results = json::array();
+    size_t next = 0;
+    for (const auto& item : batch->items) {
+      if (!item.ok()) {
+        rejected_invalid.Inc();
+        results.push_back(
+            {{"status", 400},
+             {"error", {{"code", "invalid_argument"}, {"message", item.status().message()}}}});
+        continue;
+      }
+      const CheckResult& r = decided[next++];
+      json entry = CheckResultJson(r);
+      entry["status"] = HttpStatusOf(r.verdict, ban_status);
+      results.push_back(std::move(entry));
+    }
+    common::SendJson(res, 200, {{"results", results}});
+    batch_latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
   });
   routes.Get("/health", [&api](const httplib::Request&, httplib::Response& res) {
     HealthReport report = api.health();

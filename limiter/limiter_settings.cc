@@ -62,7 +62,8 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   if (!analytics_redis.ok()) return analytics_redis.status();
   s.analytics_redis = analytics_redis.value();
   s.options.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
-  s.service.http.max_body_bytes = kMaxCheckBodyBytes;
+  // The largest body: a batch; POST /check refuses more than kMaxCheckBodyBytes itself.
+  s.service.http.max_body_bytes = kMaxBatchBodyBytes;
   return s;
 }
 

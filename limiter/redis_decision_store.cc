@@ -52,34 +52,54 @@ Result<StoreAnswer> RedisDecisionStore::Decide(const std::vector<RuleCheck>& che
   return DecideAt(checks, std::nullopt);
 }
 
-Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
-                                                 std::optional<int64_t> now_us) {
-  std::vector<std::string> keys;
-  std::vector<std::string> args;
-  keys.reserve(3 * checks.size());
-  args.reserve(2 + 10 * checks.size());
-  args.push_back(now_us ? std::to_string(*now_us) : "");
-  args.push_back(std::to_string(checks.size()));
+common::RedisPool::EvalCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks,
+                                                     std::optional<int64_t> now_us) {
+  common::RedisPool::EvalCall call;
+  call.keys.reserve(3 * checks.size());
+  call.args.reserve(2 + 10 * checks.size());
+  call.args.push_back(now_us ? std::to_string(*now_us) : "");
+  call.args.push_back(std::to_string(checks.size()));
   for (const RuleCheck& c : checks) {
-    keys.push_back(c.key);
-    keys.push_back(c.ban_key);
-    keys.push_back(c.strike_key);
+    call.keys.push_back(c.key);
+    call.keys.push_back(c.ban_key);
+    call.keys.push_back(c.strike_key);
     char rate[64];
     std::snprintf(rate, sizeof(rate), "%.17g", c.params.RatePerUs());
-    args.push_back(std::string(AlgorithmName(c.params.algorithm)));
-    args.push_back(std::to_string(c.params.limit));
-    args.push_back(std::to_string(c.params.window_ms));
-    args.push_back(std::to_string(c.params.burst));
-    args.push_back(rate);
-    args.push_back(std::to_string(c.cost));
-    args.push_back(c.shadow ? "1" : "0");
-    args.push_back(std::to_string(c.penalty.blocks));
-    args.push_back(std::to_string(c.penalty.within_ms));
-    args.push_back(std::to_string(c.penalty.ban_ms));
+    call.args.push_back(std::string(AlgorithmName(c.params.algorithm)));
+    call.args.push_back(std::to_string(c.params.limit));
+    call.args.push_back(std::to_string(c.params.window_ms));
+    call.args.push_back(std::to_string(c.params.burst));
+    call.args.push_back(rate);
+    call.args.push_back(std::to_string(c.cost));
+    call.args.push_back(c.shadow ? "1" : "0");
+    call.args.push_back(std::to_string(c.penalty.blocks));
+    call.args.push_back(std::to_string(c.penalty.within_ms));
+    call.args.push_back(std::to_string(c.penalty.ban_ms));
   }
-  auto reply = redis_.Eval(script_, keys, args);
+  return call;
+}
+
+Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
+                                                 std::optional<int64_t> now_us) {
+  common::RedisPool::EvalCall call = Call(checks, now_us);
+  auto reply = redis_.Eval(script_, call.keys, call.args);
   if (!reply.ok()) return reply.status();
   return ParsePolicyReply(reply.value(), checks.size());
+}
+
+std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
+    const std::vector<std::vector<RuleCheck>>& requests) {
+  std::vector<common::RedisPool::EvalCall> calls;
+  calls.reserve(requests.size());
+  for (const auto& checks : requests) calls.push_back(Call(checks, std::nullopt));
+  auto replies = redis_.EvalPipelined(script_, calls);
+  std::vector<Result<StoreAnswer>> answers;
+  answers.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    answers.push_back(replies.ok() ? ParsePolicyReply(replies.value()[i], requests[i].size())
+                                   : Result<StoreAnswer>(replies.status()));
+  }
+  return answers;
 }
 
 Status RedisDecisionStore::Ping(int64_t* latency_us) { return redis_.Ping(clock_, latency_us); }

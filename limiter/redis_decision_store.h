@@ -17,6 +17,9 @@ class RedisDecisionStore final : public DecisionStore {
  public:
   RedisDecisionStore(common::RedisPool& redis, const common::Clock& clock);
   common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override;
+  // One pipelined round trip: one EVALSHA of policy.lua per request.
+  std::vector<common::Result<StoreAnswer>> DecideMany(
+      const std::vector<std::vector<RuleCheck>>& requests) override;
   common::Status Ping(int64_t* latency_us) override;
   common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
                                                           const std::string& api_key) override;
@@ -29,6 +32,10 @@ class RedisDecisionStore final : public DecisionStore {
                                        std::optional<int64_t> now_us);
 
  private:
+  // KEYS and ARGV of policy.lua for one request.
+  static common::RedisPool::EvalCall Call(const std::vector<RuleCheck>& checks,
+                                          std::optional<int64_t> now_us);
+
   common::RedisPool& redis_;
   const common::Clock& clock_;
   const common::LuaScript script_;

@@ -176,6 +176,84 @@ Result<RedisValue> RedisPool::Run(redisContext* c, const std::vector<std::string
   return value;
 }
 
+Result<std::vector<RedisValue>> RedisPool::RunPipelined(
+    redisContext* c, const std::vector<std::vector<std::string>>& argvs) {
+  for (const auto& argv : argvs) {
+    std::vector<const char*> args;
+    std::vector<size_t> lens;
+    for (const auto& a : argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()) !=
+        REDIS_OK) {
+      return ContextError(c, "redis pipeline");
+    }
+  }
+  std::vector<RedisValue> values;
+  values.reserve(argvs.size());
+  for (size_t i = 0; i < argvs.size(); ++i) {
+    void* reply = nullptr;
+    if (redisGetReply(c, &reply) != REDIS_OK || reply == nullptr) {
+      return ContextError(c, "redis pipeline");
+    }
+    values.push_back(Convert(static_cast<redisReply*>(reply)));
+    freeReplyObject(reply);
+  }
+  return values;
+}
+
+template <typename T>
+Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)>& run) {
+  auto c = Acquire();
+  if (!c.ok()) return c.status();
+  Result<T> result = run(c.value());
+  if (result.ok()) {
+    Release(c.value());
+  } else {
+    redisFree(c.value());  // unusable after an I/O error or timeout
+  }
+  return result;
+}
+
+Result<std::vector<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script,
+                                                         const std::vector<EvalCall>& calls) {
+  auto argv_of = [&](const EvalCall& call, bool by_sha) {
+    std::vector<std::string> argv;
+    argv.reserve(3 + call.keys.size() + call.args.size());
+    argv.push_back(by_sha ? "EVALSHA" : "EVAL");
+    argv.push_back(by_sha ? script.sha1() : script.body());
+    argv.push_back(std::to_string(call.keys.size()));
+    argv.insert(argv.end(), call.keys.begin(), call.keys.end());
+    argv.insert(argv.end(), call.args.begin(), call.args.end());
+    return argv;
+  };
+  return WithConnection<std::vector<RedisValue>>(
+      [&](redisContext* c) -> Result<std::vector<RedisValue>> {
+        std::vector<std::vector<std::string>> argvs;
+        argvs.reserve(calls.size());
+        for (const auto& call : calls) argvs.push_back(argv_of(call, true));
+        auto replies = RunPipelined(c, argvs);
+        if (!replies.ok()) return replies;
+        // NOSCRIPT ran nothing: send those again with the script's body (which also caches it).
+        std::vector<size_t> missing;
+        for (size_t i = 0; i < replies->size(); ++i) {
+          const RedisValue& r = replies.value()[i];
+          if (r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) missing.push_back(i);
+        }
+        if (missing.empty()) return replies;
+        if (options_.script_reloads) options_.script_reloads->Inc();
+        std::vector<std::vector<std::string>> again;
+        for (size_t i : missing) again.push_back(argv_of(calls[i], false));
+        auto retried = RunPipelined(c, again);
+        if (!retried.ok()) return retried;
+        for (size_t j = 0; j < missing.size(); ++j) {
+          replies.value()[missing[j]] = std::move(retried.value()[j]);
+        }
+        return replies;
+      });
+}
+
 Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
   auto c = Acquire();
   if (!c.ok()) return c.status();

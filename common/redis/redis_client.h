@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,6 +82,17 @@ class RedisPool {
   Result<RedisValue> Eval(const LuaScript& script, const std::vector<std::string>& keys,
                           const std::vector<std::string>& args);
 
+  // One EVALSHA per call, pipelined on one connection (one round trip for them all); calls
+  // answered NOSCRIPT are sent again, pipelined, with EVAL. Replies in the order of `calls`; as
+  // with Command, an error reply is a value. A failed Result: the connection failed or timed out
+  // (some calls may have run).
+  struct EvalCall {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  Result<std::vector<RedisValue>> EvalPipelined(const LuaScript& script,
+                                                const std::vector<EvalCall>& calls);
+
   // PING; ok with the round-trip time in *latency_us, or why Redis did not answer.
   Status Ping(const Clock& clock, int64_t* latency_us);
 
@@ -90,6 +102,11 @@ class RedisPool {
   Result<redisContext*> Acquire();
   void Release(redisContext* context);
   Result<RedisValue> Run(redisContext* context, const std::vector<std::string>& argv);
+  Result<std::vector<RedisValue>> RunPipelined(redisContext* context,
+                                               const std::vector<std::vector<std::string>>& argvs);
+  // Borrows a connection for `run`; a failed run closes it.
+  template <typename T>
+  Result<T> WithConnection(const std::function<Result<T>(redisContext*)>& run);
 
   const RedisPoolOptions options_;
   std::mutex mu_;

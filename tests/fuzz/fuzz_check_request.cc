@@ -21,6 +21,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     }
   }
+  // A batch: every item it accepts is valid the same way.
+  auto batch = rl::limiter::ParseBatchRequest(body, 100);
+  if (batch.ok()) {
+    if (batch->items.empty() || batch->items.size() > rl::limiter::kMaxBatchChecks)
+      __builtin_trap();
+    for (const auto& item : batch->items) {
+      if (item.ok() && !rl::common::IsValidAction(item->action)) __builtin_trap();
+    }
+  }
   rl::common::IsValidUserId(body);
   return 0;
 }

@@ -296,6 +296,32 @@ TEST_F(AnalyticsIntegrationTest, GatewayFailsOverToTheNextLimiterThenAppliesItsF
   EXPECT_EQ(client->Get("/health")->status, 503);
 }
 
+TEST_F(AnalyticsIntegrationTest, GatewayForwardsBatchesAndAnswersEachCheckByItsFailMode) {
+  auto limiter = StartLimiter();  // a bucket of 5
+  auto gateway = StartGateway({limiter.get()}, {{"FAIL_MODE", "closed"}});
+  auto client = gateway->Client();
+  const std::string batch =
+      R"({"checks":[{"user_id":"gb"},{"user_id":"gb","cost":5},{"user_id":7}]})";
+  auto res = client->Post("/check/batch", batch, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json results = json::parse(res->body)["results"];
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["status"], 200);
+  EXPECT_EQ(results[1]["status"], 429);
+  EXPECT_EQ(results[2]["status"], 400);
+  limiter->process().Signal(SIGKILL);
+  limiter->process().WaitExit(10s);
+  res = client->Post("/check/batch", batch, "application/json");
+  ASSERT_TRUE(res);
+  const json failed = json::parse(res->body)["results"];
+  ASSERT_EQ(failed.size(), 3u) << res->body;
+  for (const auto& r : failed) {
+    EXPECT_EQ(r["status"], 503);
+    EXPECT_EQ(r["outcome"], "fail_closed");
+  }
+}
+
 TEST_F(AnalyticsIntegrationTest, PoisonMessagesAreSkippedCountedAndDoNotStopTheWorker) {
   CreateTopic(SharedKafka().bootstrap(), topic_, 2);
   auto worker = StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_);

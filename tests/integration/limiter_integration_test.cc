@@ -287,6 +287,91 @@ TEST_F(LimiterIntegrationTest, ScriptFlushIsSurvivedByReloadingTheScript) {
   EXPECT_GE(MetricValue(*client, "rl_redis_script_reloads_total"), 1);
 }
 
+httplib::Result PostBatch(httplib::Client& client, const std::vector<std::string>& checks) {
+  std::string body = R"({"checks":[)";
+  for (size_t i = 0; i < checks.size(); ++i) body += (i ? "," : "") + checks[i];
+  return client.Post("/check/batch", body + "]}", "application/json");
+}
+
+TEST_F(LimiterIntegrationTest, ABatchAnswersEveryCheckInOrderWithErrorsOfItsOwn) {
+  auto limiter = StartLimiter();  // a bucket of 5 per user and action
+  auto client = limiter->Client();
+  auto res = PostBatch(*client, {R"({"user_id":"b1"})", R"({"user_id":"b1","cost":3})",
+                                 R"({"user_id":""})", R"({"user_id":"b1","cost":2})",
+                                 R"({"user_id":"b2","cost":9})", R"({"user_id":"b2"})"});
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  json results = Body(res)["results"];
+  ASSERT_EQ(results.size(), 6u) << res->body;
+  EXPECT_EQ(results[0]["status"], 200);
+  EXPECT_EQ(results[0]["remaining"], 4);
+  EXPECT_EQ(results[1]["status"], 200);
+  EXPECT_EQ(results[1]["remaining"], 1);
+  EXPECT_EQ(results[2]["status"], 400);
+  EXPECT_EQ(results[2]["error"]["code"], "invalid_argument");
+  EXPECT_EQ(results[3]["status"], 429);  // 2 asked, 1 left: refused and not charged
+  EXPECT_EQ(results[3]["outcome"], "blocked");
+  EXPECT_GT(results[3]["retry_after_ms"].get<int64_t>(), 0);
+  EXPECT_EQ(results[4]["status"], 400);  // a cost above the bucket can never be admitted
+  EXPECT_EQ(results[5]["remaining"], 4);
+  EXPECT_EQ(Body(PostCheck(*client, R"({"user_id":"b1"})"))["remaining"], 0);  // 1 was left
+  EXPECT_EQ(MetricValue(*client, "rl_decisions_total{outcome=\"allowed\"}"), 4);
+}
+
+TEST_F(LimiterIntegrationTest, AHundredChecksOfOneUserAdmitExactlyTheBucket) {
+  auto limiter = StartLimiter();
+  auto client = limiter->Client();
+  std::vector<std::string> checks(100, R"({"user_id":"crowd"})");
+  auto res = PostBatch(*client, checks);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json results = Body(res)["results"];
+  ASSERT_EQ(results.size(), 100u);
+  int allowed = 0;
+  for (const auto& r : results) allowed += r["status"] == 200;
+  EXPECT_EQ(allowed, 5);
+  checks.push_back(R"({"user_id":"crowd"})");
+  EXPECT_EQ(PostBatch(*client, checks)->status, 400);  // 101 checks
+  EXPECT_EQ(client->Get("/check/batch")->status, 405);
+  auto huge = client->Post("/check/batch", std::string(70 * 1024, ' '), "application/json");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413);
+}
+
+TEST_F(LimiterIntegrationTest, ABatchSurvivesScriptFlushAndFailsOverToTheFailModeAsAWhole) {
+  auto limiter = StartLimiter({{"FAIL_MODE", "closed"}, {"REDIS_TIMEOUT_MS", "100"}});
+  auto client = limiter->Client();
+  ASSERT_EQ(PostBatch(*client, {R"({"user_id":"p1"})", R"({"user_id":"p2"})"})->status, 200);
+  redis_.Must({"SCRIPT", "FLUSH"});  // every EVALSHA of the pipeline answers NOSCRIPT
+  auto res =
+      PostBatch(*client, {R"({"user_id":"p1"})", R"({"user_id":"p2"})", R"({"user_id":"p3"})"});
+  ASSERT_TRUE(res);
+  json results = Body(res)["results"];
+  EXPECT_EQ(results[0]["remaining"], 3);
+  EXPECT_EQ(results[1]["remaining"], 3);
+  EXPECT_EQ(results[2]["remaining"], 4);
+  EXPECT_GE(MetricValue(*client, "rl_redis_script_reloads_total"), 1);
+  redis_.Pause();  // the pipeline times out: every check gets the fail mode, within the timeout
+  const auto t0 = std::chrono::steady_clock::now();
+  res = PostBatch(*client, {R"({"user_id":"p1"})", R"({"user_id":"p4"})"});
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  redis_.Resume();
+  ASSERT_TRUE(res);
+  const json failed = Body(res)["results"];
+  ASSERT_EQ(failed.size(), 2u);
+  for (const auto& r : failed) {
+    EXPECT_EQ(r["status"], 503);
+    EXPECT_EQ(r["outcome"], "fail_closed");
+  }
+  EXPECT_LT(elapsed, 1s);  // 100 ms timeout; the bound is the point, generous for a busy machine
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto again = PostBatch(*client, {R"({"user_id":"p5"})"});
+        return again && Body(again)["results"][0]["status"] == 200;
+      },
+      10s));  // a broken connection is not reused: the next batch reconnects
+}
+
 struct BadRequest {
   const char* name;
   std::string content_type;

@@ -108,3 +108,35 @@ TEST(IsValidUserIdRule, RejectsMalformedUtf8) {
 
 }  // namespace
 }  // namespace rl::limiter
+
+namespace rl::limiter {
+namespace {
+
+TEST(ParseBatchRequest, KeepsEachCheckInPlaceWithItsOwnError) {
+  auto batch = ParseBatchRequest(
+      R"({"checks":[{"user_id":"a"},{"user_id":""},7,{"api_key":"k","cost":2}]})", 10);
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  ASSERT_EQ(batch->items.size(), 4u);
+  EXPECT_TRUE(batch->items[0].ok());
+  EXPECT_EQ(batch->items[0]->user_id, "a");
+  EXPECT_FALSE(batch->items[1].ok());
+  EXPECT_NE(batch->items[1].status().message().find("user_id"), std::string::npos);
+  EXPECT_FALSE(batch->items[2].ok());
+  ASSERT_TRUE(batch->items[3].ok());
+  EXPECT_EQ(batch->items[3]->cost, 2);
+}
+
+TEST(ParseBatchRequest, RefusesABatchThatIsNotOneToAHundredChecks) {
+  std::string hundred_and_one = R"({"checks":[)";
+  for (int i = 0; i <= 100; ++i)
+    hundred_and_one += (i ? "," : "") + std::string(R"({"user_id":"u"})");
+  hundred_and_one += "]}";
+  for (const std::string& bad :
+       {std::string("[]"), std::string("{}"), std::string(R"({"checks":[]})"),
+        std::string(R"({"checks":{"user_id":"u"}})"), std::string("{"), hundred_and_one}) {
+    EXPECT_FALSE(ParseBatchRequest(bad, 10).ok()) << bad.substr(0, 40);
+  }
+}
+
+}  // namespace
+}  // namespace rl::limiter

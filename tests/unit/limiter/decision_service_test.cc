@@ -365,6 +365,41 @@ rules:
   EXPECT_TRUE(Check("u1").allowed);
 }
 
+TEST_F(DecisionServiceTest, ABatchDecidesEachCheckOnItsOwnInOrder) {
+  Use(Yaml(kTiers));
+  const int before = store_.decisions();
+  std::vector<CheckResult> results = service_->CheckBatch({
+      {.user_id = "bob", .action = "default", .cost = 1, .api_key = ""},
+      {.user_id = "bob", .action = "default", .cost = 1, .api_key = ""},
+      {.user_id = "bob", .action = "default", .cost = 1, .api_key = ""},  // free: 2 a minute
+      {.user_id = "mallory", .action = "default", .cost = 1, .api_key = ""},
+      {.user_id = "", .action = "default", .cost = 1, .api_key = "key-nobody"},
+      {.user_id = "bob", .action = "default", .cost = 5, .api_key = ""},
+      {.user_id = "ops", .action = "default", .cost = 1, .api_key = ""},
+  });
+  ASSERT_EQ(results.size(), 7u);
+  EXPECT_EQ(results[0].verdict, Verdict::kAllowed);
+  EXPECT_EQ(results[0].remaining, 1);
+  EXPECT_EQ(results[1].verdict, Verdict::kAllowed);
+  EXPECT_EQ(results[2].verdict, Verdict::kBlocked);
+  EXPECT_EQ(results[3].verdict, Verdict::kDenied);
+  EXPECT_EQ(results[4].verdict, Verdict::kUnauthenticated);
+  EXPECT_EQ(results[5].verdict, Verdict::kInvalid);
+  EXPECT_EQ(results[6].verdict, Verdict::kAllowlisted);
+  EXPECT_EQ(store_.decisions() - before, 3);  // only the rule checks reached the store
+  EXPECT_EQ(publisher_.events().size(), 5u);  // one event per decision, none for refusals
+  EXPECT_EQ(Counted("blocked"), 1u);
+}
+
+TEST_F(DecisionServiceTest, ABatchThatTheStoreCannotDecideGetsTheFailModeForEachCheck) {
+  Use(DefaultPolicy(3, 1.0), FailMode::kClosed);
+  store_.Fail(common::Status::Timeout("paused"));
+  auto results = service_->CheckBatch({{.user_id = "a", .action = "x", .cost = 1, .api_key = ""},
+                                       {.user_id = "b", .action = "x", .cost = 1, .api_key = ""}});
+  for (const auto& r : results) EXPECT_EQ(r.verdict, Verdict::kFailClosed);
+  EXPECT_EQ(Counted("fail_closed"), 2u);
+}
+
 TEST_F(DecisionServiceTest, AnswersWithoutALimitSayUnlimitedRatherThanZeroLeft) {
   Use(Yaml(kTiers));
   nlohmann::json listed = CheckResultJson(Check("ops"));
