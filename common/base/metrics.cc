@@ -34,54 +34,65 @@ struct MetricsRegistry::Impl {
   std::map<Key, std::unique_ptr<Gauge>> gauges;
   std::map<Key, std::unique_ptr<Histogram>> histograms;
   std::vector<std::pair<prometheus::Gauge*, std::function<double()>>> gauge_fns;
-
-  static std::map<std::string, std::string> ToMap(const Labels& labels) {
-    return {labels.begin(), labels.end()};
-  }
 };
 
 MetricsRegistry::MetricsRegistry() : impl_(std::make_unique<Impl>()) {}
 MetricsRegistry::~MetricsRegistry() = default;
 
+namespace {
+
+// The wrapper of one series, made on first use: `build` registers the family, `add` the series.
+template <typename Wrapper, typename Slots, typename Build, typename AddSeries>
+Wrapper& FindOrAdd(Slots& slots, const std::string& name, const Labels& labels, Build build,
+                   AddSeries add) {
+  const std::map<std::string, std::string> label_map(labels.begin(), labels.end());
+  auto& slot = slots[{name, label_map}];
+  if (!slot) slot = std::make_unique<Wrapper>(add(build(), label_map));
+  return *slot;
+}
+
+}  // namespace
+
 Counter& MetricsRegistry::AddCounter(const std::string& name, const std::string& help,
                                      const Labels& labels) {
   std::lock_guard lock(impl_->mu);
-  auto& slot = impl_->counters[{name, Impl::ToMap(labels)}];
-  if (!slot) {
-    auto& family = prometheus::BuildCounter().Name(name).Help(help).Register(*impl_->registry);
-    slot = std::make_unique<Counter>(family.Add(Impl::ToMap(labels)));
-  }
-  return *slot;
+  return FindOrAdd<Counter>(
+      impl_->counters, name, labels,
+      [&]() -> auto& {
+        return prometheus::BuildCounter().Name(name).Help(help).Register(*impl_->registry);
+      },
+      [](auto& family, const auto& l) -> auto& { return family.Add(l); });
 }
 
 Gauge& MetricsRegistry::AddGauge(const std::string& name, const std::string& help,
                                  const Labels& labels) {
   std::lock_guard lock(impl_->mu);
-  auto& slot = impl_->gauges[{name, Impl::ToMap(labels)}];
-  if (!slot) {
-    auto& family = prometheus::BuildGauge().Name(name).Help(help).Register(*impl_->registry);
-    slot = std::make_unique<Gauge>(family.Add(Impl::ToMap(labels)));
-  }
-  return *slot;
+  return FindOrAdd<Gauge>(
+      impl_->gauges, name, labels,
+      [&]() -> auto& {
+        return prometheus::BuildGauge().Name(name).Help(help).Register(*impl_->registry);
+      },
+      [](auto& family, const auto& l) -> auto& { return family.Add(l); });
 }
 
 Histogram& MetricsRegistry::AddHistogram(const std::string& name, const std::string& help,
                                          std::vector<double> bounds, const Labels& labels) {
   std::lock_guard lock(impl_->mu);
-  auto& slot = impl_->histograms[{name, Impl::ToMap(labels)}];
-  if (!slot) {
-    auto& family = prometheus::BuildHistogram().Name(name).Help(help).Register(*impl_->registry);
-    slot = std::make_unique<Histogram>(
-        family.Add(Impl::ToMap(labels), prometheus::Histogram::BucketBoundaries(bounds)));
-  }
-  return *slot;
+  return FindOrAdd<Histogram>(
+      impl_->histograms, name, labels,
+      [&]() -> auto& {
+        return prometheus::BuildHistogram().Name(name).Help(help).Register(*impl_->registry);
+      },
+      [&](auto& family, const auto& l) -> auto& {
+        return family.Add(l, prometheus::Histogram::BucketBoundaries(bounds));
+      });
 }
 
 void MetricsRegistry::AddGaugeFn(const std::string& name, const std::string& help,
                                  const Labels& labels, std::function<double()> fn) {
   std::lock_guard lock(impl_->mu);
   auto& family = prometheus::BuildGauge().Name(name).Help(help).Register(*impl_->registry);
-  impl_->gauge_fns.emplace_back(&family.Add(Impl::ToMap(labels)), std::move(fn));
+  impl_->gauge_fns.emplace_back(&family.Add({labels.begin(), labels.end()}), std::move(fn));
 }
 
 std::string MetricsRegistry::RenderPrometheus() const {

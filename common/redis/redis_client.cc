@@ -39,6 +39,20 @@ RedisValue Convert(const redisReply* reply) {
   return v;
 }
 
+// A command's arguments as hiredis takes them (pointers into `argv`, which must outlive it).
+struct CArgv {
+  explicit CArgv(const std::vector<std::string>& argv) {
+    args.reserve(argv.size());
+    lens.reserve(argv.size());
+    for (const auto& a : argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
+  }
+  std::vector<const char*> args;
+  std::vector<size_t> lens;
+};
+
 Status ContextError(const redisContext* c, const char* what) {
   std::string message = std::string(what) + ": " + c->errstr;
   if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)) {
@@ -160,16 +174,9 @@ void RedisPool::Release(redisContext* c) {
 }
 
 Result<RedisValue> RedisPool::Run(redisContext* c, const std::vector<std::string>& argv) {
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  args.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
-  }
+  CArgv a(argv);
   auto* reply = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
+      redisCommandArgv(c, static_cast<int>(a.args.size()), a.args.data(), a.lens.data()));
   if (reply == nullptr) return ContextError(c, "redis command");
   RedisValue value = Convert(reply);
   freeReplyObject(reply);
@@ -179,14 +186,9 @@ Result<RedisValue> RedisPool::Run(redisContext* c, const std::vector<std::string
 Result<std::vector<RedisValue>> RedisPool::RunPipelined(
     redisContext* c, const std::vector<std::vector<std::string>>& argvs) {
   for (const auto& argv : argvs) {
-    std::vector<const char*> args;
-    std::vector<size_t> lens;
-    for (const auto& a : argv) {
-      args.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()) !=
-        REDIS_OK) {
+    CArgv a(argv);
+    if (redisAppendCommandArgv(c, static_cast<int>(a.args.size()), a.args.data(),
+                               a.lens.data()) != REDIS_OK) {
       return ContextError(c, "redis pipeline");
     }
   }
@@ -255,15 +257,7 @@ Result<std::vector<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
 }
 
 Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
-  auto c = Acquire();
-  if (!c.ok()) return c.status();
-  auto reply = Run(c.value(), argv);
-  if (reply.ok()) {
-    Release(c.value());
-  } else {
-    redisFree(c.value());  // unusable after an I/O error or timeout
-  }
-  return reply;
+  return WithConnection<RedisValue>([&](redisContext* c) { return Run(c, argv); });
 }
 
 Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<std::string>& keys,
