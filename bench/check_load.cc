@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   std::mutex mu;
   std::vector<double> latencies_us;
   std::map<int, uint64_t> statuses;
+  uint64_t fail_mode = 0;  // checks answered fail_open or fail_closed
   const double cpu0 = CpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::seconds(o.seconds);
@@ -176,6 +177,7 @@ int main(int argc, char** argv) {
       std::vector<double> mine;
       mine.reserve(1 << 16);
       std::map<int, uint64_t> my_statuses;
+      uint64_t my_fail_mode = 0;
       const std::string head = "{\"user_id\":\"" + o.user_prefix;
       const std::string tail = "\",\"action\":\"" + o.action + "\"}";
       const std::string alt_tail = "\",\"action\":\"" + o.alt_action + "\"}";
@@ -198,10 +200,18 @@ int main(int argc, char** argv) {
         auto t1 = std::chrono::steady_clock::now();
         mine.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
         ++my_statuses[res ? res->status : -1];
+        // Answers Redis did not decide (fail mode), per check: a batch holds several.
+        if (res) {
+          for (size_t at = 0; (at = res->body.find("\"outcome\":\"fail_", at)) != std::string::npos;
+               ++at) {
+            ++my_fail_mode;
+          }
+        }
       }
       std::lock_guard lock(mu);
       latencies_us.insert(latencies_us.end(), mine.begin(), mine.end());
       for (auto [s, n] : my_statuses) statuses[s] += n;
+      fail_mode += my_fail_mode;
     });
   }
   for (auto& t : threads) t.join();
@@ -232,7 +242,8 @@ int main(int argc, char** argv) {
       std::printf("%s\"%d\":%lu", first ? "" : ",", s, static_cast<unsigned long>(count));
       first = false;
     }
-    std::printf("},\"generator_cpu_us_per_request\":%.1f", cpu_us_per_request);
+    std::printf("},\"fail_mode\":%lu,\"generator_cpu_us_per_request\":%.1f",
+                static_cast<unsigned long>(fail_mode), cpu_us_per_request);
     if (o.lag_port > 0) {
       std::printf(",\"lag_samples\":%zu,\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f", lags_ms.size(),
                   Percentile(lags_ms, 0.5), Percentile(lags_ms, 0.99));
@@ -247,7 +258,8 @@ int main(int argc, char** argv) {
               Percentile(latencies_us, 0.999), n ? latencies_us.back() : 0);
   std::printf("  answers:");
   for (auto [s, count] : statuses) std::printf("  %d x %lu", s, static_cast<unsigned long>(count));
-  std::printf("\n  generator CPU: %.1f us per request\n", cpu_us_per_request);
+  std::printf("\n  fail-mode answers: %lu\n  generator CPU: %.1f us per request\n",
+              static_cast<unsigned long>(fail_mode), cpu_us_per_request);
   if (o.lag_port > 0) {
     std::printf("  analytics lag: %zu samples, p50 %.1f ms, p99 %.1f ms\n", lags_ms.size(),
                 Percentile(lags_ms, 0.5), Percentile(lags_ms, 0.99));

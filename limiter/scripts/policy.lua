@@ -6,7 +6,9 @@
 -- Each algorithm mirrors limiter/algorithm/algorithms.cc step by step; keep them equal.
 --
 -- Every algorithm is split in three: read (the stored state, or nil), eval (a pure function of
--- state, parameters, now and cost) and write. A blocked answer's retry_after_ms is the earliest
+-- state, parameters, now and cost) and write, each one function dispatching on the algorithm's
+-- name: a script's definitions are made anew at every call, so they are kept few (per-algorithm
+-- tables of closures cost a quarter of the script's time). A blocked answer's retry_after_ms is the earliest
 -- whole millisecond at which eval, given the same stored state, admits the same cost: it is
 -- computed by formula and then checked with eval itself, so a client that waits exactly that
 -- long is admitted (unless something else consumed meanwhile), whatever the rounding.
@@ -34,219 +36,202 @@ local function read_fields(key, ...)
   return h
 end
 
-local function read_level(key)
-  local h = read_fields(key, 'v', 't')
-  if not h or not h[1] then return nil end
-  local v, t = tonumber(h[1]), tonumber(h[2])
-  if not v or not t then return nil end
-  return {v = v, t = t}
-end
-
-local function write_level(key, d)
-  redis.call('HSET', key, 'v', fmt(d.level), 't', string.format('%d', d.updated))
-  redis.call('PEXPIRE', key, d.reset + 1000)
-end
-
-local token_bucket = {read = read_level, write = write_level}
-function token_bucket.eval(s, p, now, cost)
-  local capacity = p.burst
-  local rate = p.rate
-  local level, updated = capacity, now
-  if s then
-    level, updated = s.v, s.t
-    if now > updated then
-      level = math.min(capacity, level + (now - updated) * rate)
-      updated = now
+-- The stored state of `key` under algorithm `a`, or nil (none, or unreadable).
+local function read(a, key, p, now)
+  if a == 'token_bucket' or a == 'leaky_bucket' then
+    local h = read_fields(key, 'v', 't')
+    if not h or not h[1] then return nil end
+    local v, t = tonumber(h[1]), tonumber(h[2])
+    if not v or not t then return nil end
+    return {v = v, t = t}
+  elseif a == 'gcra' then
+    local stored = redis.pcall('GET', key)
+    if type(stored) == 'table' and stored.err then
+      redis.call('DEL', key)
+      return nil
     end
+    return stored and tonumber(stored) or nil
+  elseif a == 'fixed_window' or a == 'sliding_window_counter' then
+    local h = read_fields(key, 'w', 'c', 'p')
+    if not h or not h[1] then return nil end
+    local w, c, prev = tonumber(h[1]), tonumber(h[2]), tonumber(h[3] or '0')
+    if not w or not c or not prev then return nil end
+    return {w = w, c = c, p = prev}
+  else  -- sliding_window_log
+    local window_us = p.window_ms * 1000
+    local removed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - window_us)  -- expired
+    if type(removed) == 'table' and removed.err then redis.call('DEL', key) end
+    return {key = key, used = redis.call('ZCARD', key)}
   end
-  local d = {allowed = level >= cost, retry = 0}
-  if d.allowed then level = level - cost else d.retry = ceil_ms((cost - level) / rate) end
-  d.remaining = math.floor(level)
-  d.reset = ceil_ms((capacity - level) / rate)
-  d.level, d.updated = level, updated
-  return d
 end
 
-local leaky_bucket = {read = read_level, write = write_level}
-function leaky_bucket.eval(s, p, now, cost)
-  local capacity = p.burst
-  local rate = p.rate
-  local level, updated = 0, now
-  if s then
-    level, updated = s.v, s.t
-    if now > updated then
-      level = math.max(0.0, level - (now - updated) * rate)
-      updated = now
+-- The decision of algorithm `a` on state `s` at `now` for `cost`. Pure but for
+-- sliding_window_log, which reads its log's entries.
+local function eval(a, s, p, now, cost)
+  if a == 'token_bucket' then
+    local capacity = p.burst
+    local rate = p.rate
+    local level, updated = capacity, now
+    if s then
+      level, updated = s.v, s.t
+      if now > updated then
+        level = math.min(capacity, level + (now - updated) * rate)
+        updated = now
+      end
     end
-  end
-  local d = {allowed = level + cost <= capacity, retry = 0}
-  if d.allowed then level = level + cost else d.retry = ceil_ms((level + cost - capacity) / rate) end
-  d.remaining = math.floor(capacity - level)
-  d.reset = ceil_ms(level / rate)
-  d.level, d.updated = level, updated
-  return d
-end
-
-local gcra = {}
-function gcra.read(key)
-  local stored = redis.pcall('GET', key)
-  if type(stored) == 'table' and stored.err then
-    redis.call('DEL', key)
-    return nil
-  end
-  return stored and tonumber(stored) or nil
-end
-function gcra.eval(s, p, now, cost)
-  local interval = 1.0 / p.rate
-  local capacity = interval * p.burst
-  local tat = now
-  if s then tat = math.max(s, now) end
-  local new_tat = tat + interval * cost
-  local d = {allowed = new_tat - now <= capacity, retry = 0}
-  local held = tat
-  if d.allowed then held = new_tat else d.retry = ceil_ms(new_tat - now - capacity) end
-  d.remaining = math.floor((capacity - (held - now)) / interval)
-  d.reset = ceil_ms(held - now)
-  d.held = held
-  return d
-end
-function gcra.write(key, d)
-  redis.call('SET', key, fmt(d.held), 'PX', d.reset + 1000)
-end
-
-local function read_window(key)
-  local h = read_fields(key, 'w', 'c', 'p')
-  if not h or not h[1] then return nil end
-  local w, c, prev = tonumber(h[1]), tonumber(h[2]), tonumber(h[3] or '0')
-  if not w or not c or not prev then return nil end
-  return {w = w, c = c, p = prev}
-end
-
-local fixed_window = {read = read_window, exact = true}  -- integers: its formula is exact
-function fixed_window.eval(s, p, now, cost)
-  local window_us = p.window_ms * 1000
-  local window = (now - now % window_us) / window_us
-  local count = 0
-  if s and s.w == window then count = s.c end
-  local window_end = (window + 1) * window_us
-  local d = {allowed = count + cost <= p.limit, retry = 0}
-  if d.allowed then count = count + cost else d.retry = ceil_ms(window_end - now) end
-  d.remaining = p.limit - count
-  d.reset = 0
-  if count > 0 then d.reset = ceil_ms(window_end - now) end
-  d.window, d.count = window, count
-  return d
-end
-function fixed_window.write(key, d, p)
-  redis.call('HSET', key, 'w', string.format('%d', d.window), 'c', d.count)
-  redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
-end
-
-local sliding_window_counter = {read = read_window}
-function sliding_window_counter.eval(s, p, now, cost)
-  local window_us = p.window_ms * 1000
-  local window = (now - now % window_us) / window_us
-  local count, previous = 0, 0
-  if s then
-    if s.w == window then
-      count, previous = s.c, s.p
-    elseif s.w == window - 1 then
-      previous = s.c
+    local d = {allowed = level >= cost, retry = 0}
+    if d.allowed then level = level - cost else d.retry = ceil_ms((cost - level) / rate) end
+    d.remaining = math.floor(level)
+    d.reset = ceil_ms((capacity - level) / rate)
+    d.level, d.updated = level, updated
+    return d
+  elseif a == 'leaky_bucket' then
+    local capacity = p.burst
+    local rate = p.rate
+    local level, updated = 0, now
+    if s then
+      level, updated = s.v, s.t
+      if now > updated then
+        level = math.max(0.0, level - (now - updated) * rate)
+        updated = now
+      end
     end
-  end
-  local elapsed = now - window * window_us
-  local weight = 1.0 - elapsed / window_us
-  local estimate = previous * weight + count
-  local d = {allowed = estimate + cost <= p.limit, retry = 0}
-  local after = estimate
-  if d.allowed then
-    count = count + cost
-    after = estimate + cost
-  elseif previous > 0 and count + cost <= p.limit then
-    -- The previous window's weight falls within this window until the estimate leaves room.
-    local room = p.limit - count - cost
-    d.retry = ceil_ms(window_us * (1.0 - room / previous) - elapsed)
-  else
-    -- Only in the next window, where this window's count weighs as the previous one.
-    local into_next = 0
-    if count > 0 then into_next = math.max(0.0, window_us * (1.0 - (p.limit - cost) / count)) end
-    d.retry = ceil_ms(window_us - elapsed + into_next)
-  end
-  d.remaining = math.max(0, math.floor(p.limit - after))
-  d.reset = 0
-  if count > 0 then
-    d.reset = ceil_ms(2 * window_us - elapsed)
-  elseif previous > 0 then
-    d.reset = ceil_ms(window_us - elapsed)
-  end
-  d.window, d.count, d.previous = window, count, previous
-  return d
-end
-function sliding_window_counter.write(key, d, p)
-  redis.call('HSET', key, 'w', string.format('%d', d.window), 'c', d.count, 'p', d.previous)
-  redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
-end
-
--- Integer arithmetic throughout, so its formula is exact and needs no check.
-local sliding_window_log = {exact = true}
-function sliding_window_log.read(key, p, now)
-  local window_us = p.window_ms * 1000
-  local removed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - window_us)  -- expired
-  if type(removed) == 'table' and removed.err then redis.call('DEL', key) end
-  return {key = key, used = redis.call('ZCARD', key)}
-end
-function sliding_window_log.eval(s, p, now, cost)
-  local window_us = p.window_ms * 1000
-  local used = s.used
-  local d = {allowed = used + cost <= p.limit, retry = 0, used = used}
-  local after = used
-  if d.allowed then
-    after = used + cost
-  else
-    local must_leave = used + cost - p.limit
-    if must_leave > used then
-      d.retry = p.window_ms
+    local d = {allowed = level + cost <= capacity, retry = 0}
+    if d.allowed then level = level + cost else d.retry = ceil_ms((level + cost - capacity) / rate) end
+    d.remaining = math.floor(capacity - level)
+    d.reset = ceil_ms(level / rate)
+    d.level, d.updated = level, updated
+    return d
+  elseif a == 'gcra' then
+    local interval = 1.0 / p.rate
+    local capacity = interval * p.burst
+    local tat = now
+    if s then tat = math.max(s, now) end
+    local new_tat = tat + interval * cost
+    local d = {allowed = new_tat - now <= capacity, retry = 0}
+    local held = tat
+    if d.allowed then held = new_tat else d.retry = ceil_ms(new_tat - now - capacity) end
+    d.remaining = math.floor((capacity - (held - now)) / interval)
+    d.reset = ceil_ms(held - now)
+    d.held = held
+    return d
+  elseif a == 'fixed_window' then
+    local window_us = p.window_ms * 1000
+    local window = (now - now % window_us) / window_us
+    local count = 0
+    if s and s.w == window then count = s.c end
+    local window_end = (window + 1) * window_us
+    local d = {allowed = count + cost <= p.limit, retry = 0}
+    if d.allowed then count = count + cost else d.retry = ceil_ms(window_end - now) end
+    d.remaining = p.limit - count
+    d.reset = 0
+    if count > 0 then d.reset = ceil_ms(window_end - now) end
+    d.window, d.count = window, count
+    return d
+  elseif a == 'sliding_window_counter' then
+    local window_us = p.window_ms * 1000
+    local window = (now - now % window_us) / window_us
+    local count, previous = 0, 0
+    if s then
+      if s.w == window then
+        count, previous = s.c, s.p
+      elseif s.w == window - 1 then
+        previous = s.c
+      end
+    end
+    local elapsed = now - window * window_us
+    local weight = 1.0 - elapsed / window_us
+    local estimate = previous * weight + count
+    local d = {allowed = estimate + cost <= p.limit, retry = 0}
+    local after = estimate
+    if d.allowed then
+      count = count + cost
+      after = estimate + cost
+    elseif previous > 0 and count + cost <= p.limit then
+      -- The previous window's weight falls within this window until the estimate leaves room.
+      local room = p.limit - count - cost
+      d.retry = ceil_ms(window_us * (1.0 - room / previous) - elapsed)
     else
-      local oldest = redis.call('ZRANGE', s.key, must_leave - 1, must_leave - 1, 'WITHSCORES')
-      d.retry = ceil_ms(tonumber(oldest[2]) + window_us - now)
+      -- Only in the next window, where this window's count weighs as the previous one.
+      local into_next = 0
+      if count > 0 then into_next = math.max(0.0, window_us * (1.0 - (p.limit - cost) / count)) end
+      d.retry = ceil_ms(window_us - elapsed + into_next)
     end
+    d.remaining = math.max(0, math.floor(p.limit - after))
+    d.reset = 0
+    if count > 0 then
+      d.reset = ceil_ms(2 * window_us - elapsed)
+    elseif previous > 0 then
+      d.reset = ceil_ms(window_us - elapsed)
+    end
+    d.window, d.count, d.previous = window, count, previous
+    return d
+  else  -- sliding_window_log
+    local window_us = p.window_ms * 1000
+    local used = s.used
+    local d = {allowed = used + cost <= p.limit, retry = 0, used = used}
+    local after = used
+    if d.allowed then
+      after = used + cost
+    else
+      local must_leave = used + cost - p.limit
+      if must_leave > used then
+        d.retry = p.window_ms
+      else
+        local oldest = redis.call('ZRANGE', s.key, must_leave - 1, must_leave - 1, 'WITHSCORES')
+        d.retry = ceil_ms(tonumber(oldest[2]) + window_us - now)
+      end
+    end
+    d.remaining = p.limit - after
+    d.reset = 0
+    if d.allowed then
+      d.reset = ceil_ms(window_us)
+    elseif used > 0 then
+      local newest = redis.call('ZRANGE', s.key, -1, -1, 'WITHSCORES')
+      d.reset = ceil_ms(tonumber(newest[2]) + window_us - now)
+    end
+    return d
   end
-  d.remaining = p.limit - after
-  d.reset = 0
-  if d.allowed then
-    d.reset = ceil_ms(window_us)
-  elseif used > 0 then
-    local newest = redis.call('ZRANGE', s.key, -1, -1, 'WITHSCORES')
-    d.reset = ceil_ms(tonumber(newest[2]) + window_us - now)
-  end
-  return d
-end
-function sliding_window_log.write(key, d, p, now, cost)
-  local args = {}
-  for i = 1, cost do
-    table.insert(args, string.format('%d', now))
-    table.insert(args, string.format('%d-%d-%d', now, d.used, i))
-  end
-  redis.call('ZADD', key, unpack(args))
-  redis.call('PEXPIRE', key, p.window_ms + 1000)
 end
 
-local algorithms = {
-  token_bucket = token_bucket, leaky_bucket = leaky_bucket, gcra = gcra,
-  fixed_window = fixed_window, sliding_window_counter = sliding_window_counter,
-  sliding_window_log = sliding_window_log,
-}
+local function write(a, key, d, p, now, cost)
+  if a == 'token_bucket' or a == 'leaky_bucket' then
+    redis.call('HSET', key, 'v', fmt(d.level), 't', string.format('%d', d.updated))
+    redis.call('PEXPIRE', key, d.reset + 1000)
+  elseif a == 'gcra' then
+    redis.call('SET', key, fmt(d.held), 'PX', d.reset + 1000)
+  elseif a == 'fixed_window' then
+    redis.call('HSET', key, 'w', string.format('%d', d.window), 'c', d.count)
+    redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
+  elseif a == 'sliding_window_counter' then
+    redis.call('HSET', key, 'w', string.format('%d', d.window), 'c', d.count, 'p', d.previous)
+    redis.call('PEXPIRE', key, 2 * p.window_ms + 1000)
+  else  -- sliding_window_log
+    local args = {}
+    for i = 1, cost do
+      table.insert(args, string.format('%d', now))
+      table.insert(args, string.format('%d-%d-%d', now, d.used, i))
+    end
+    redis.call('ZADD', key, unpack(args))
+    redis.call('PEXPIRE', key, p.window_ms + 1000)
+  end
+end
+
+-- The algorithms that compute in integers: their retry formula is exact and needs no check.
+local exact = {fixed_window = true, sliding_window_log = true}
+local known = {token_bucket = true, leaky_bucket = true, gcra = true, fixed_window = true,
+               sliding_window_counter = true, sliding_window_log = true}
 
 -- The earliest whole millisecond from `now` at which `eval` admits `cost` on state `s`,
 -- starting from the formula's `guess` (right to within rounding).
-local function earliest_retry(alg, s, p, now, cost, guess)
+local function earliest_retry(a, s, p, now, cost, guess)
   local retry = math.max(1, guess)
   for _ = 1, 4 do
-    if alg.eval(s, p, now + retry * 1000, cost).allowed then break end
+    if eval(a, s, p, now + retry * 1000, cost).allowed then break end
     retry = retry + 1
   end
   for _ = 1, 4 do
-    if retry <= 1 or not alg.eval(s, p, now + (retry - 1) * 1000, cost).allowed then break end
+    if retry <= 1 or not eval(a, s, p, now + (retry - 1) * 1000, cost).allowed then break end
     retry = retry - 1
   end
   return retry
@@ -279,11 +264,11 @@ local decisions = {}
 local blocked = false
 for i = 1, n do
   local r = rules[i]
-  local alg = algorithms[r.algorithm]
-  if not alg then return redis.error_reply('policy: unknown algorithm ' .. tostring(r.algorithm)) end
-  local s = alg.read(r.key, r, now)
-  local d = alg.eval(s, r, now, r.cost)
-  if not d.allowed and not alg.exact then d.retry = earliest_retry(alg, s, r, now, r.cost, d.retry) end
+  local a = r.algorithm
+  if not known[a] then return redis.error_reply('policy: unknown algorithm ' .. tostring(a)) end
+  local s = read(a, r.key, r, now)
+  local d = eval(a, s, r, now, r.cost)
+  if not d.allowed and not exact[a] then d.retry = earliest_retry(a, s, r, now, r.cost, d.retry) end
   decisions[i] = d
   if not d.allowed and not r.shadow then blocked = true end
 end
@@ -324,7 +309,7 @@ table.insert(reply, 0)
 for i = 1, n do
   local r, d = rules[i], decisions[i]
   if not blocked then
-    if d.allowed then algorithms[r.algorithm].write(r.key, d, r, now, r.cost) end
+    if d.allowed then write(r.algorithm, r.key, d, r, now, r.cost) end
   elseif not d.allowed and not r.shadow and r.penalty_blocks > 0 then
     local strikes = redis.call('INCR', r.strike_key)
     if strikes == 1 then redis.call('PEXPIRE', r.strike_key, r.penalty_within_ms) end
