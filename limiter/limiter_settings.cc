@@ -29,6 +29,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   std::string redis_url = "redis://127.0.0.1:6379";
   load.String("REDIS_URL", &redis_url, true);
   load.Int("REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
+  load.Int("BLOCKED_CACHE_ENTRIES", &s.blocked_cache_entries, 0, 100'000'000);
   load.Int("REDIS_BREAKER_FAILURES", &s.breaker.failure_threshold, 1, 1000000);
   load.Int("REDIS_BREAKER_OPEN_MS", &s.breaker.open_ms, 1, 3600000);
   load.OneOf("FAIL_MODE", &s.fail_mode, {"open", "closed"});
@@ -74,6 +75,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   LIMITER_HOST=127.0.0.1   LIMITER_PORT=8080          LIMITER_ID=<hostname>-<random>
   REDIS_URL=redis://127.0.0.1:6379                    REDIS_TIMEOUT_MS=50
   REDIS_BREAKER_FAILURES=5  REDIS_BREAKER_OPEN_MS=1000
+  BLOCKED_CACHE_ENTRIES=100000  (requests answered "blocked" locally until their retry; 0: off)
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  LIMITER_PROGRESS_INTERVAL_MS=5
     (where the limiter records how far it decided, for GET /analytics/limiters)

@@ -17,6 +17,7 @@ struct LimiterSettings {
   common::ServiceSettings service{.port = 8080};  // LIMITER_HOST, LIMITER_PORT, LOG_LEVEL, HTTP_*
   common::RedisEndpoint redis;                    // REDIS_URL (redis://127.0.0.1:6379)
   int redis_timeout_ms = 50;                      // REDIS_TIMEOUT_MS
+  int64_t blocked_cache_entries = 100000;         // BLOCKED_CACHE_ENTRIES (0: off)
   common::CircuitBreakerOptions breaker;          // REDIS_BREAKER_FAILURES, REDIS_BREAKER_OPEN_MS
   std::string fail_mode = "open";                 // FAIL_MODE: open|closed
   int kafka_flush_timeout_ms = 10000;             // KAFKA_FLUSH_TIMEOUT_MS, on SIGTERM

@@ -16,6 +16,7 @@
 #include "common/http/service.h"
 #include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
+#include "limiter/blocked_cache_store.h"
 #include "limiter/decision_service.h"
 #include "limiter/guarded_decision_store.h"
 #include "limiter/http_api.h"
@@ -111,7 +112,10 @@ int main(int argc, char** argv) {
   limiter::PolicyHolder policies(initial);
   limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
   common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
-  limiter::DecisionService service(store, publisher, clock, metrics, policies, s.options);
+  // A request Redis has just blocked until T is answered locally until T.
+  limiter::BlockedCacheStore cached(store, clock, metrics,
+                                    static_cast<size_t>(s.blocked_cache_entries));
+  limiter::DecisionService service(cached, publisher, clock, metrics, policies, s.options);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
   analytics::RedisLimiterLedger ledger(analytics_redis);
@@ -123,8 +127,8 @@ int main(int argc, char** argv) {
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
   limiter::LimiterApi api{
-      service,      store, [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
-      metrics,      clock, s.admin_token,
+      service,      cached, [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+      metrics,      clock,  s.admin_token,
       s.check_token};
   limiter::RegisterLimiterRoutes(server, api);
   const std::string banner =
