@@ -187,8 +187,8 @@ Result<std::vector<RedisValue>> RedisPool::RunPipelined(
     redisContext* c, const std::vector<std::vector<std::string>>& argvs) {
   for (const auto& argv : argvs) {
     CArgv a(argv);
-    if (redisAppendCommandArgv(c, static_cast<int>(a.args.size()), a.args.data(),
-                               a.lens.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(c, static_cast<int>(a.args.size()), a.args.data(), a.lens.data()) !=
+        REDIS_OK) {
       return ContextError(c, "redis pipeline");
     }
   }
