@@ -295,21 +295,14 @@ TEST_F(PolicyIntegrationTest, EveryAlgorithmChangesIntoEveryOtherUnderLoadWithou
   auto limiter = Limiter({{"FAIL_MODE", "closed"}, {"LIMITS_RELOAD_INTERVAL_MS", "100"}});
   auto client = limiter->Client();
   std::atomic<bool> stop{false};
-  std::atomic<int> allowed{0}, blocked{0}, other{0};
+  AnswerTally answers;
   std::vector<std::thread> load;
   for (int t = 0; t < 4; ++t) {
     load.emplace_back([&, t] {
       auto c = limiter->Client();
       for (int i = 0; !stop; ++i) {
-        auto res =
-            PostCheck(*c, json{{"user_id", "load-" + std::to_string((t * 7 + i) % 40)}}.dump());
-        if (res && res->status == 200) {
-          ++allowed;
-        } else if (res && res->status == 429) {
-          ++blocked;
-        } else {
-          ++other;
-        }
+        answers.Count(
+            PostCheck(*c, json{{"user_id", "load-" + std::to_string((t * 7 + i) % 40)}}.dump()));
       }
     });
   }
@@ -317,14 +310,15 @@ TEST_F(PolicyIntegrationTest, EveryAlgorithmChangesIntoEveryOtherUnderLoadWithou
     const std::string version = "step" + std::to_string(i);
     WriteLimits(OneRule(version, algorithms[walk[i]], 20, "2s"));
     EXPECT_TRUE(Eventually([&] { return Version(*client) == version; }, 10s)) << version;
-    const int seen = allowed + blocked;
-    EXPECT_TRUE(Eventually([&] { return allowed + blocked > seen + 20; }, 10s)) << version;
+    const int seen = answers.allowed + answers.blocked;
+    EXPECT_TRUE(Eventually([&] { return answers.allowed + answers.blocked > seen + 20; }, 10s))
+        << version;
   }
   stop = true;
   for (auto& t : load) t.join();
-  EXPECT_EQ(other.load(), 0);
-  EXPECT_GT(allowed.load(), 100);
-  EXPECT_GT(blocked.load(), 100);
+  EXPECT_EQ(answers.other.load(), 0);
+  EXPECT_GT(answers.allowed.load(), 100);
+  EXPECT_GT(answers.blocked.load(), 100);
   EXPECT_EQ(MetricValue(*client, "rl_decisions_total{outcome=\"fail_closed\"}"), 0);
   EXPECT_EQ(MetricValue(*client, "rl_redis_errors_total{kind=\"error\"}"), 0);
   EXPECT_EQ(MetricValue(*client, "rl_policy_reloads_total{result=\"applied\"}"),

@@ -227,6 +227,20 @@ int64_t RssKib(pid_t pid);
 // POST /check with a JSON body.
 httplib::Result PostCheck(httplib::Client& client, const std::string& body);
 
+// /check answers counted from several threads: 200, 429, and anything else (no answer included).
+struct AnswerTally {
+  std::atomic<int> allowed{0}, blocked{0}, other{0};
+  void Count(const httplib::Result& res) {
+    if (res && res->status == 200) {
+      ++allowed;
+    } else if (res && res->status == 429) {
+      ++blocked;
+    } else {
+      ++other;
+    }
+  }
+};
+
 // The "outcome" of a /check answer, or "no answer".
 std::string Outcome(const httplib::Result& res);
 
