@@ -28,6 +28,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   common::LoadServiceSettings(load, "LIMITER", &s.service);
   std::string redis_url = "redis://127.0.0.1:6379";
   load.String("REDIS_URL", &redis_url, true);
+  load.OneOf("REDIS_MODE", &s.redis_mode, {"standalone", "cluster"});
   load.Int("REDIS_TIMEOUT_MS", &s.redis_timeout_ms, 1, 60000);
   load.Int("BLOCKED_CACHE_ENTRIES", &s.blocked_cache_entries, 0, 100'000'000);
   load.Int("REDIS_BREAKER_FAILURES", &s.breaker.failure_threshold, 1, 1000000);
@@ -56,9 +57,37 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("LIMITER_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
   if (auto status = load.Finish(); !status.ok()) return status;
   s.kafka.extra_config = common::KafkaSecurityConfig(env);
-  auto redis = common::ParseRedisUrl(redis_url);
-  if (!redis.ok()) return common::Status::InvalidArgument("REDIS_URL: " + redis.status().message());
-  s.redis = redis.value();
+  if (s.redis_mode == "cluster") {
+    // Seed nodes, comma-separated; analytics stay on a standalone Redis (docs/scaling.md).
+    size_t start = 0;
+    while (start <= redis_url.size()) {
+      size_t comma = redis_url.find(',', start);
+      if (comma == std::string::npos) comma = redis_url.size();
+      auto seed = common::ParseRedisUrl(std::string_view(redis_url).substr(start, comma - start));
+      if (!seed.ok()) {
+        return common::Status::InvalidArgument("REDIS_URL: seed \"" +
+                                               redis_url.substr(start, comma - start) +
+                                               "\": " + seed.status().message());
+      }
+      if (seed->db != 0) {
+        return common::Status::InvalidArgument("REDIS_URL: a Redis Cluster has only database 0");
+      }
+      s.redis_seeds.push_back(seed.value());
+      start = comma + 1;
+    }
+    s.redis = s.redis_seeds.front();
+    if (env.Find("ANALYTICS_REDIS_URL") == nullptr) {
+      return common::Status::InvalidArgument(
+          "ANALYTICS_REDIS_URL: required when REDIS_MODE=cluster (analytics stay on a standalone "
+          "Redis)");
+    }
+  } else {
+    auto redis = common::ParseRedisUrl(redis_url);
+    if (!redis.ok()) {
+      return common::Status::InvalidArgument("REDIS_URL: " + redis.status().message());
+    }
+    s.redis = redis.value();
+  }
   auto analytics_redis = common::AnalyticsRedisEndpoint(env);
   if (!analytics_redis.ok()) return analytics_redis.status();
   s.analytics_redis = analytics_redis.value();
@@ -74,6 +103,8 @@ std::string LimiterHelp() {
 Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
   LIMITER_HOST=127.0.0.1   LIMITER_PORT=8080          LIMITER_ID=<hostname>-<random>
   REDIS_URL=redis://127.0.0.1:6379                    REDIS_TIMEOUT_MS=50
+  REDIS_MODE=standalone|cluster  (cluster: REDIS_URL lists seed nodes, comma-separated, and
+                                 ANALYTICS_REDIS_URL is required)
   REDIS_BREAKER_FAILURES=5  REDIS_BREAKER_OPEN_MS=1000
   BLOCKED_CACHE_ENTRIES=100000  (requests answered "blocked" locally until their retry; 0: off)
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000

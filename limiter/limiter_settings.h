@@ -14,15 +14,17 @@ namespace rl::limiter {
 
 // Every setting of the limiter binary; defaults here, documented in .env.
 struct LimiterSettings {
-  common::ServiceSettings service{.port = 8080};  // LIMITER_HOST, LIMITER_PORT, LOG_LEVEL, HTTP_*
-  common::RedisEndpoint redis;                    // REDIS_URL (redis://127.0.0.1:6379)
-  int redis_timeout_ms = 50;                      // REDIS_TIMEOUT_MS
-  int64_t blocked_cache_entries = 100000;         // BLOCKED_CACHE_ENTRIES (0: off)
-  common::CircuitBreakerOptions breaker;          // REDIS_BREAKER_FAILURES, REDIS_BREAKER_OPEN_MS
-  std::string fail_mode = "open";                 // FAIL_MODE: open|closed
-  int kafka_flush_timeout_ms = 10000;             // KAFKA_FLUSH_TIMEOUT_MS, on SIGTERM
-  int health_kafka_timeout_ms = 500;              // HEALTH_KAFKA_TIMEOUT_MS
-  int kafka_startup_wait_ms = 5000;               // KAFKA_STARTUP_WAIT_MS
+  common::ServiceSettings service{.port = 8080};   // LIMITER_HOST, LIMITER_PORT, LOG_LEVEL, HTTP_*
+  std::string redis_mode = "standalone";           // REDIS_MODE: standalone|cluster
+  common::RedisEndpoint redis;                     // REDIS_URL (redis://127.0.0.1:6379)
+  std::vector<common::RedisEndpoint> redis_seeds;  // REDIS_URL in cluster mode: a,b,c
+  int redis_timeout_ms = 50;                       // REDIS_TIMEOUT_MS
+  int64_t blocked_cache_entries = 100000;          // BLOCKED_CACHE_ENTRIES (0: off)
+  common::CircuitBreakerOptions breaker;           // REDIS_BREAKER_FAILURES, REDIS_BREAKER_OPEN_MS
+  std::string fail_mode = "open";                  // FAIL_MODE: open|closed
+  int kafka_flush_timeout_ms = 10000;              // KAFKA_FLUSH_TIMEOUT_MS, on SIGTERM
+  int health_kafka_timeout_ms = 500;               // HEALTH_KAFKA_TIMEOUT_MS
+  int kafka_startup_wait_ms = 5000;                // KAFKA_STARTUP_WAIT_MS
   ServiceOptions options;               // FAIL_MODE, FAIL_CLOSED_RETRY_AFTER_MS, LIMITER_ID
   int64_t default_capacity = 10;        // DEFAULT_CAPACITY (no limits file)
   double default_refill_per_sec = 1.0;  // DEFAULT_REFILL_PER_SEC (no limits file)

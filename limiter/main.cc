@@ -16,6 +16,7 @@
 #include "common/http/service.h"
 #include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
+#include "common/redis/redis_cluster.h"
 #include "limiter/blocked_cache_store.h"
 #include "limiter/decision_service.h"
 #include "limiter/guarded_decision_store.h"
@@ -69,12 +70,37 @@ int main(int argc, char** argv) {
   common::SystemClock clock;
   common::MetricsRegistry metrics;
   common::RegisterProcessMetrics(metrics, clock);
-  common::RedisPool redis({.endpoint = s.redis,
-                           .timeout_ms = s.redis_timeout_ms,
-                           .script_reloads = &metrics.AddCounter(
-                               "rl_redis_script_reloads_total",
-                               "EVALSHA answered NOSCRIPT and the script was sent again")});
-  limiter::RedisDecisionStore redis_store(redis, clock);
+  common::Counter& script_reloads = metrics.AddCounter(
+      "rl_redis_script_reloads_total", "EVALSHA answered NOSCRIPT and the script was sent again");
+  std::unique_ptr<common::RedisClient> redis;
+  if (s.redis_mode == "cluster") {
+    const char* redirect_help = "Redis Cluster redirections followed, by kind";
+    auto cluster = std::make_unique<common::RedisCluster>(
+        common::RedisClusterOptions{
+            .seeds = s.redis_seeds,
+            .timeout_ms = s.redis_timeout_ms,
+            .script_reloads = &script_reloads,
+            .moved = &metrics.AddCounter("rl_redis_cluster_redirects_total", redirect_help,
+                                         {{"kind", "moved"}}),
+            .ask = &metrics.AddCounter("rl_redis_cluster_redirects_total", redirect_help,
+                                       {{"kind", "ask"}}),
+            .try_again = &metrics.AddCounter("rl_redis_cluster_redirects_total", redirect_help,
+                                             {{"kind", "tryagain"}}),
+            .refreshes = &metrics.AddCounter("rl_redis_cluster_slot_map_loads_total",
+                                             "Redis Cluster slot maps loaded (CLUSTER SLOTS)")},
+        clock);
+    // Unreachable now is not fatal: calls fail by the fail mode and reload the map later.
+    if (auto st = cluster->Refresh(); !st.ok()) spdlog::warn("{}", st.message());
+    redis = std::move(cluster);
+  } else {
+    redis = std::make_unique<common::RedisPool>(common::RedisPoolOptions{
+        .endpoint = s.redis, .timeout_ms = s.redis_timeout_ms, .script_reloads = &script_reloads});
+  }
+  limiter::RedisDecisionStore redis_store(
+      *redis, clock,
+      &metrics.AddCounter("rl_cross_slot_refunds_failed_total",
+                          "Cross-slot refunds Redis did not take (the charge stays until it "
+                          "expires)"));
   limiter::GuardedDecisionStore store(redis_store, s.breaker, clock, metrics);
 
   common::Counter& delivery_failed = metrics.AddCounter("rl_events_delivery_failed_total",
@@ -133,7 +159,7 @@ int main(int argc, char** argv) {
   limiter::RegisterLimiterRoutes(server, api);
   const std::string banner =
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",
-                  s.redis.Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
+                  redis->Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
                   initial->policy.source, initial->policy.version, s.options.limiter_id);
   auto on_hangup = [&watcher] { watcher.Reload(); };
   // Events produced while the broker is still creating the topic can be lost although the broker

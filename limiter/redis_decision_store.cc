@@ -1,9 +1,12 @@
 #include "limiter/redis_decision_store.h"
 
 #include <cstdio>
+#include <map>
 
 #include "limiter/algorithm/algorithms.h"
 #include "limiter/scripts/policy_lua.h"
+#include "limiter/scripts/refund_lua.h"
+#include "spdlog/spdlog.h"
 
 namespace rl::limiter {
 
@@ -45,16 +48,21 @@ Result<StoreAnswer> ParsePolicyReply(const RedisValue& reply, size_t rules) {
   return answer;
 }
 
-RedisDecisionStore::RedisDecisionStore(common::RedisPool& redis, const common::Clock& clock)
-    : redis_(redis), clock_(clock), script_(kPolicyLua) {}
+RedisDecisionStore::RedisDecisionStore(common::RedisClient& redis, const common::Clock& clock,
+                                       common::Counter* refunds_failed)
+    : redis_(redis),
+      clock_(clock),
+      refunds_failed_(refunds_failed),
+      script_(kPolicyLua),
+      refund_script_(kRefundLua) {}
 
 Result<StoreAnswer> RedisDecisionStore::Decide(const std::vector<RuleCheck>& checks) {
   return DecideAt(checks, std::nullopt);
 }
 
-common::RedisPool::EvalCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks,
-                                                     std::optional<int64_t> now_us) {
-  common::RedisPool::EvalCall call;
+common::ScriptCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks,
+                                            std::optional<int64_t> now_us) {
+  common::ScriptCall call;
   call.keys.reserve(3 * checks.size());
   call.args.reserve(2 + 10 * checks.size());
   call.args.push_back(now_us ? std::to_string(*now_us) : "");
@@ -79,25 +87,112 @@ common::RedisPool::EvalCall RedisDecisionStore::Call(const std::vector<RuleCheck
   return call;
 }
 
+std::vector<std::vector<size_t>> RedisDecisionStore::ShardGroups(
+    const std::vector<RuleCheck>& checks) const {
+  std::map<int, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < checks.size(); ++i) by_shard[redis_.ShardOf(checks[i].key)].push_back(i);
+  std::vector<std::vector<size_t>> groups;
+  groups.reserve(by_shard.size());
+  for (auto& [shard, indices] : by_shard) groups.push_back(std::move(indices));
+  return groups;
+}
+
 Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
                                                  std::optional<int64_t> now_us) {
-  common::RedisPool::EvalCall call = Call(checks, now_us);
+  if (auto groups = ShardGroups(checks); groups.size() > 1) {
+    return DecideAcrossShards(checks, groups, now_us);
+  }
+  common::ScriptCall call = Call(checks, now_us);
   auto reply = redis_.Eval(script_, call.keys, call.args);
   if (!reply.ok()) return reply.status();
   return ParsePolicyReply(reply.value(), checks.size());
 }
 
+Result<StoreAnswer> RedisDecisionStore::DecideAcrossShards(
+    const std::vector<RuleCheck>& checks, const std::vector<std::vector<size_t>>& groups,
+    std::optional<int64_t> now_us) {
+  StoreAnswer combined;
+  combined.answer.rules.resize(checks.size());
+  std::vector<std::pair<const std::vector<size_t>*, StoreAnswer>> charged;
+  bool refused = false;
+  for (const auto& group : groups) {
+    std::vector<RuleCheck> part;
+    part.reserve(group.size());
+    for (size_t i : group) part.push_back(checks[i]);
+    common::ScriptCall call = Call(part, now_us);
+    auto reply = redis_.Eval(script_, call.keys, call.args);
+    Result<StoreAnswer> answer = reply.ok() ? ParsePolicyReply(reply.value(), part.size())
+                                            : Result<StoreAnswer>(reply.status());
+    if (!answer.ok()) {
+      // Undecided: give back what earlier slots took; the caller applies the fail mode.
+      for (const auto& [charged_group, charge] : charged) Refund(checks, *charged_group, charge);
+      return answer.status();
+    }
+    combined.now_ms = std::max(combined.now_ms, answer->now_ms);
+    combined.answer.refused_by_ban =
+        combined.answer.refused_by_ban || answer->answer.refused_by_ban;
+    bool admitted = !answer->answer.refused_by_ban;
+    for (size_t j = 0; j < group.size(); ++j) {
+      combined.answer.rules[group[j]] = answer->answer.rules[j];
+      if (!answer->answer.rules[j].allowed && !checks[group[j]].shadow) admitted = false;
+    }
+    if (admitted) {
+      charged.emplace_back(&group, std::move(answer.value()));
+    } else {
+      refused = true;
+    }
+  }
+  if (refused) {
+    for (const auto& [group, charge] : charged) Refund(checks, *group, charge);
+  }
+  return combined;
+}
+
+void RedisDecisionStore::Refund(const std::vector<RuleCheck>& checks,
+                                const std::vector<size_t>& group, const StoreAnswer& charged) {
+  common::ScriptCall call;
+  call.args.push_back(std::to_string(charged.now_ms));
+  for (size_t j = 0; j < group.size(); ++j) {
+    const RuleCheck& c = checks[group[j]];
+    if (!charged.answer.rules[j].allowed) continue;  // policy.lua charged only admitted rules
+    char rate[64];
+    std::snprintf(rate, sizeof(rate), "%.17g", c.params.RatePerUs());
+    call.keys.push_back(c.key);
+    call.args.push_back(std::string(AlgorithmName(c.params.algorithm)));
+    call.args.push_back(std::to_string(c.params.window_ms));
+    call.args.push_back(std::to_string(c.params.burst));
+    call.args.push_back(rate);
+    call.args.push_back(std::to_string(c.cost));
+  }
+  if (call.keys.empty()) return;
+  auto reply = redis_.Eval(refund_script_, call.keys, call.args);
+  if (reply.ok() && !reply->is_error()) return;
+  if (refunds_failed_) refunds_failed_->Inc();
+  spdlog::warn("cross-slot refund of {} not taken (the charge stays until it expires): {}",
+               call.keys.front(), reply.ok() ? reply->str : reply.status().message());
+}
+
 std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
     const std::vector<std::vector<RuleCheck>>& requests) {
-  std::vector<common::RedisPool::EvalCall> calls;
+  std::vector<Result<StoreAnswer>> answers(requests.size(),
+                                           common::Status::Internal("not decided"));
+  std::vector<common::ScriptCall> calls;
+  std::vector<size_t> pipelined;  // requests in one shard: one pipeline (per node)
   calls.reserve(requests.size());
-  for (const auto& checks : requests) calls.push_back(Call(checks, std::nullopt));
-  auto replies = redis_.EvalPipelined(script_, calls);
-  std::vector<Result<StoreAnswer>> answers;
-  answers.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    answers.push_back(replies.ok() ? ParsePolicyReply(replies.value()[i], requests[i].size())
-                                   : Result<StoreAnswer>(replies.status()));
+    if (ShardGroups(requests[i]).size() > 1) {
+      answers[i] = Decide(requests[i]);
+    } else {
+      calls.push_back(Call(requests[i], std::nullopt));
+      pipelined.push_back(i);
+    }
+  }
+  if (calls.empty()) return answers;
+  auto replies = redis_.EvalPipelined(script_, calls);
+  for (size_t j = 0; j < pipelined.size(); ++j) {
+    const size_t i = pipelined[j];
+    answers[i] = replies[j].ok() ? ParsePolicyReply(replies[j].value(), requests[i].size())
+                                 : Result<StoreAnswer>(replies[j].status());
   }
   return answers;
 }
@@ -142,12 +237,18 @@ Result<KeyState> RedisDecisionStore::Inspect(const std::string& key) {
 }
 
 Result<int64_t> RedisDecisionStore::Delete(const std::vector<std::string>& keys) {
-  std::vector<std::string> argv = {"DEL"};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  auto reply = redis_.Command(argv);
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Internal(reply->str);
-  return reply->integer;
+  std::map<int, std::vector<std::string>> by_shard;  // one DEL per shard: a cluster refuses more
+  for (const auto& key : keys) by_shard[redis_.ShardOf(key)].push_back(key);
+  int64_t deleted = 0;
+  for (const auto& [shard, shard_keys] : by_shard) {
+    std::vector<std::string> argv = {"DEL"};
+    argv.insert(argv.end(), shard_keys.begin(), shard_keys.end());
+    auto reply = redis_.Command(argv);
+    if (!reply.ok()) return reply.status();
+    if (reply->is_error()) return Status::Internal(reply->str);
+    deleted += reply->integer;
+  }
+  return deleted;
 }
 
 }  // namespace rl::limiter

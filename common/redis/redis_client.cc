@@ -218,9 +218,9 @@ Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)
   return result;
 }
 
-Result<std::vector<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script,
-                                                         const std::vector<EvalCall>& calls) {
-  auto argv_of = [&](const EvalCall& call, bool by_sha) {
+std::vector<Result<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script,
+                                                         const std::vector<ScriptCall>& calls) {
+  auto argv_of = [&](const ScriptCall& call, bool by_sha) {
     std::vector<std::string> argv;
     argv.reserve(3 + call.keys.size() + call.args.size());
     argv.push_back(by_sha ? "EVALSHA" : "EVAL");
@@ -230,7 +230,7 @@ Result<std::vector<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
     argv.insert(argv.end(), call.args.begin(), call.args.end());
     return argv;
   };
-  return WithConnection<std::vector<RedisValue>>(
+  auto all = WithConnection<std::vector<RedisValue>>(
       [&](redisContext* c) -> Result<std::vector<RedisValue>> {
         std::vector<std::vector<std::string>> argvs;
         argvs.reserve(calls.size());
@@ -254,6 +254,19 @@ Result<std::vector<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
         }
         return replies;
       });
+  std::vector<Result<RedisValue>> answers;
+  answers.reserve(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) {
+    answers.push_back(all.ok() ? Result<RedisValue>(std::move(all.value()[i]))
+                               : Result<RedisValue>(all.status()));
+  }
+  return answers;
+}
+
+Result<std::vector<RedisValue>> RedisPool::Pipeline(
+    const std::vector<std::vector<std::string>>& argvs) {
+  return WithConnection<std::vector<RedisValue>>(
+      [&](redisContext* c) { return RunPipelined(c, argvs); });
 }
 
 Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {

@@ -57,6 +57,40 @@ class LuaScript {
   std::string sha1_;
 };
 
+// One call of a Lua script: its KEYS and ARGV.
+struct ScriptCall {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+// Redis as the limiter's decision store uses it: one server (RedisPool) or a Redis Cluster
+// (RedisCluster, common/redis/redis_cluster.h). Thread-safe. A Redis error reply is a value of
+// type kError, not a failed Result; a failed Result means Redis was unreachable (kUnavailable) or
+// too slow (kTimeout).
+class RedisClient {
+ public:
+  virtual ~RedisClient() = default;
+  // Runs one command. In a cluster it goes to the node serving argv[1]'s slot (so commands with
+  // several keys must keep them in one slot); a command without a key goes to any node.
+  virtual Result<RedisValue> Command(const std::vector<std::string>& argv) = 0;
+  // EVALSHA, and on NOSCRIPT (after a restart, failover or SCRIPT FLUSH) EVAL once. All keys of
+  // one call must share a shard (ShardOf).
+  virtual Result<RedisValue> Eval(const LuaScript& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args) = 0;
+  // One EVALSHA per call, pipelined: one round trip per connection (per node in a cluster); calls
+  // answered NOSCRIPT are sent again with EVAL. One answer per call, in order; a failed one means
+  // its connection failed or timed out (other calls of the pipeline may have run).
+  virtual std::vector<Result<RedisValue>> EvalPipelined(const LuaScript& script,
+                                                        const std::vector<ScriptCall>& calls) = 0;
+  // PING (every primary in a cluster); ok with the slowest round-trip time in *latency_us.
+  virtual Status Ping(const Clock& clock, int64_t* latency_us) = 0;
+  // Keys with different shards can never be used in one call: 0 for every key on one server,
+  // the hash slot in a cluster.
+  virtual int ShardOf(std::string_view key) const = 0;
+  // Where it connects, safe to log.
+  virtual std::string Describe() const = 0;
+};
+
 struct RedisPoolOptions {
   RedisEndpoint endpoint;
   int timeout_ms = 50;                // connect and per-command timeout
@@ -67,34 +101,25 @@ struct RedisPoolOptions {
 // A pool of synchronous hiredis connections. Thread-safe: each call borrows one connection,
 // so concurrent callers never share one. A connection that saw an I/O error or timeout is
 // closed, never reused; the next call reconnects, so recovery after a Redis restart is automatic.
-class RedisPool {
+class RedisPool final : public RedisClient {
  public:
   explicit RedisPool(RedisPoolOptions options);
   ~RedisPool();
   RedisPool(const RedisPool&) = delete;
   RedisPool& operator=(const RedisPool&) = delete;
 
-  // Runs one command. A Redis error reply is a value of type kError, not a failed Result;
-  // a failed Result means Redis was unreachable (kUnavailable) or too slow (kTimeout).
-  Result<RedisValue> Command(const std::vector<std::string>& argv);
-
-  // EVALSHA, and on NOSCRIPT (after a restart, failover or SCRIPT FLUSH) EVAL once.
+  Result<RedisValue> Command(const std::vector<std::string>& argv) override;
   Result<RedisValue> Eval(const LuaScript& script, const std::vector<std::string>& keys,
-                          const std::vector<std::string>& args);
+                          const std::vector<std::string>& args) override;
+  // All calls on one connection: one round trip.
+  std::vector<Result<RedisValue>> EvalPipelined(const LuaScript& script,
+                                                const std::vector<ScriptCall>& calls) override;
+  Status Ping(const Clock& clock, int64_t* latency_us) override;
+  int ShardOf(std::string_view) const override { return 0; }
+  std::string Describe() const override { return options_.endpoint.Describe(); }
 
-  // One EVALSHA per call, pipelined on one connection (one round trip for them all); calls
-  // answered NOSCRIPT are sent again, pipelined, with EVAL. Replies in the order of `calls`; as
-  // with Command, an error reply is a value. A failed Result: the connection failed or timed out
-  // (some calls may have run).
-  struct EvalCall {
-    std::vector<std::string> keys;
-    std::vector<std::string> args;
-  };
-  Result<std::vector<RedisValue>> EvalPipelined(const LuaScript& script,
-                                                const std::vector<EvalCall>& calls);
-
-  // PING; ok with the round-trip time in *latency_us, or why Redis did not answer.
-  Status Ping(const Clock& clock, int64_t* latency_us);
+  // Several commands on one connection, one round trip; replies in order.
+  Result<std::vector<RedisValue>> Pipeline(const std::vector<std::vector<std::string>>& argvs);
 
   const RedisEndpoint& endpoint() const { return options_.endpoint; }
 

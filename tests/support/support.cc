@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -145,19 +146,35 @@ std::string ChildProcess::LogTail(size_t bytes) const {
   return all.size() > bytes ? all.substr(all.size() - bytes) : all;
 }
 
-RedisServer::RedisServer() : port_(FreePort()), dir_(MakeTempDir("redis")) {
+RedisServer::RedisServer(int cluster_node_timeout_ms)
+    : port_(FreePort()),
+      cluster_node_timeout_ms_(cluster_node_timeout_ms),
+      cluster_bus_port_(cluster_node_timeout_ms > 0 ? FreePort() : 0),
+      dir_(MakeTempDir("redis")) {
   client_ = std::make_unique<common::RedisPool>(common::RedisPoolOptions{
       .endpoint = {.host = "127.0.0.1", .port = port_}, .timeout_ms = 2000});
   Start();
 }
 
 void RedisServer::Start() {
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
-                               "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_,
-                               // DEBUG SLEEP and DEBUG POPULATE make faults on demand
-                               "--enable-debug-command", "local"},
-      Env{}, dir_ + "/redis.log");
+  std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                   "--dir", dir_,
+                                   // DEBUG SLEEP and DEBUG POPULATE make faults on demand
+                                   "--enable-debug-command", "local"};
+  if (cluster_node_timeout_ms_ > 0) {
+    for (const std::string& a :
+         {std::string("--cluster-enabled"), std::string("yes"),
+          std::string("--cluster-config-file"), dir_ + "/nodes.conf",
+          std::string("--cluster-node-timeout"), std::to_string(cluster_node_timeout_ms_),
+          // The bus port explicitly: the default (port + 10000) fails for ports above 55535.
+          std::string("--cluster-port"), std::to_string(cluster_bus_port_),
+          // A replica's first sync starts at once, not after the default 5 s wait for others.
+          std::string("--repl-diskless-sync-delay"), std::string("0")}) {
+      argv.push_back(a);
+    }
+  }
+  process_ = std::make_unique<ChildProcess>(argv, Env{}, dir_ + "/redis.log");
   bool up = Eventually(
       [this] {
         auto r = client_->Command({"PING"});
@@ -178,6 +195,84 @@ common::RedisValue RedisServer::Must(const std::vector<std::string>& argv) {
   auto r = client_->Command(argv);
   if (!r.ok()) throw std::runtime_error("redis: " + r.status().message());
   return r.value();
+}
+
+RedisClusterNodes::RedisClusterNodes(int primaries, int replicas, int node_timeout_ms) {
+  const int count = primaries * (1 + replicas);
+  std::string dir = MakeTempDir("redis-cluster");
+  std::vector<std::string> create = {"/usr/bin/redis-cli", "--cluster", "create"};
+  for (int i = 0; i < count; ++i) {
+    nodes_.push_back(std::make_unique<RedisServer>(node_timeout_ms));
+    create.push_back("127.0.0.1:" + std::to_string(nodes_.back()->port()));
+  }
+  create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
+  ChildProcess creator(create, Env{}, dir + "/create.log");
+  auto code = creator.WaitExit(60s);
+  if (code != 0)
+    throw std::runtime_error("redis-cli --cluster create failed: " + creator.LogTail());
+  if (!WaitHealthy(30s)) throw std::runtime_error("the Redis Cluster did not become healthy");
+  // A replica can take over only once it has synchronised with its primary.
+  bool synced = Eventually(
+      [this] {
+        for (auto& node : nodes_) {
+          auto info = node->client().Command({"INFO", "replication"});
+          if (!info.ok()) return false;
+          if (info->str.find("role:slave") != std::string::npos &&
+              info->str.find("master_link_status:up") == std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      30s);
+  if (!synced) throw std::runtime_error("Redis Cluster replicas did not synchronise");
+}
+
+std::string RedisClusterNodes::seeds() const {
+  std::string out;
+  for (const auto& node : nodes_) out += (out.empty() ? "" : ",") + node->url();
+  return out;
+}
+
+int RedisClusterNodes::PrimaryOf(int slot) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    auto reply = nodes_[i]->client().Command({"CLUSTER", "SLOTS"});
+    if (!reply.ok() || reply->is_error()) continue;
+    for (const auto& range : reply->elements) {
+      if (range.elements.size() < 3) continue;
+      if (range.elements[0].integer <= slot && slot <= range.elements[1].integer) {
+        const int port = static_cast<int>(range.elements[2].elements[1].integer);
+        for (size_t j = 0; j < nodes_.size(); ++j) {
+          if (nodes_[j]->port() == port) return static_cast<int>(j);
+        }
+      }
+    }
+    return -1;
+  }
+  return -1;
+}
+
+bool RedisClusterNodes::WaitHealthy(std::chrono::milliseconds timeout,
+                                    const std::vector<size_t>& dead) {
+  return Eventually(
+      [&] {
+        for (size_t i = 0; i < nodes_.size(); ++i) {
+          if (std::find(dead.begin(), dead.end(), i) != dead.end()) continue;
+          auto info = nodes_[i]->client().Command({"CLUSTER", "INFO"});
+          if (!info.ok() || info->str.find("cluster_state:ok") == std::string::npos ||
+              info->str.find("cluster_slots_ok:16384") == std::string::npos) {
+            return false;
+          }
+        }
+        for (int slot : {0, 5000, 10000, 16383}) {
+          int primary = PrimaryOf(slot);
+          if (primary < 0 || std::find(dead.begin(), dead.end(), primary) != dead.end()) {
+            return false;
+          }
+        }
+        return true;
+      },
+      timeout);
 }
 
 namespace {

@@ -63,7 +63,8 @@ class ChildProcess {
 // redis-server on a loopback port, no persistence. Restartable on the same port.
 class RedisServer {
  public:
-  RedisServer();
+  // `cluster_node_timeout_ms` > 0: a Redis Cluster node (joined by RedisClusterNodes).
+  explicit RedisServer(int cluster_node_timeout_ms = 0);
   void Start();
   void Kill();    // SIGKILL
   void Pause();   // SIGSTOP: connections open, nothing answered
@@ -76,9 +77,31 @@ class RedisServer {
 
  private:
   int port_;
+  int cluster_node_timeout_ms_;
+  int cluster_bus_port_;
   std::string dir_;
   std::unique_ptr<ChildProcess> process_;
   std::unique_ptr<common::RedisPool> client_;
+};
+
+// A Redis Cluster on loopback: `primaries` primaries with `replicas` replicas each (created by
+// `redis-cli --cluster create`), every slot assigned and cluster_state ok when the constructor
+// returns. Small node timeout, so a killed primary's replica takes over within a few seconds.
+class RedisClusterNodes {
+ public:
+  RedisClusterNodes(int primaries, int replicas, int node_timeout_ms = 1000);
+  // REDIS_URL for REDIS_MODE=cluster: every node, comma-separated.
+  std::string seeds() const;
+  size_t size() const { return nodes_.size(); }
+  RedisServer& node(size_t i) { return *nodes_[i]; }
+  // The node index of the primary serving `slot` right now, as that node's CLUSTER SLOTS says;
+  // -1 if none.
+  int PrimaryOf(int slot);
+  // Waits until every slot is served by a live primary and the cluster says ok.
+  bool WaitHealthy(std::chrono::milliseconds timeout, const std::vector<size_t>& dead = {});
+
+ private:
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
 };
 
 // A single-node KRaft Kafka broker from scripts/kafka-run: plaintext on bootstrap(), and TLS with

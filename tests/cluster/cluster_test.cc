@@ -1,0 +1,280 @@
+// The limiter on a real Redis Cluster (3 primaries, 3 replicas, on loopback): routing by the
+// specification, the cross-slot protocol, resharding and a primary's failover under load. Each
+// test prints its figures (grep "[figures]" in the test log).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "common/base/clock.h"
+#include "common/redis/hash_slot.h"
+#include "common/redis/redis_cluster.h"
+#include "tests/support/support.h"
+
+namespace rl::testing {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  ClusterTest() : cluster_(3, 1) {}
+
+  // A limiter in cluster mode; analytics (its progress ledger) on the standalone Redis.
+  std::unique_ptr<ServiceProcess> StartClusterLimiter(Env extra = {}) {
+    extra.emplace("REDIS_MODE", "cluster");
+    extra.emplace("REDIS_URL", cluster_.seeds());
+    extra.emplace("ANALYTICS_REDIS_URL", analytics_.url());
+    extra.emplace("KAFKA_FLUSH_TIMEOUT_MS", "100");
+    return StartLimiter(analytics_, kNoBroker, "rl.cluster", extra);
+  }
+
+  std::string WriteLimits(const std::string& yaml) {
+    std::string path = MakeTempDir("cluster-limits") + "/limits.yaml";
+    std::ofstream(path) << yaml;
+    return path;
+  }
+
+  // Fixed-window counts stored in one key of the cluster (0 if absent).
+  int64_t WindowCount(const std::string& key) {
+    const int node = cluster_.PrimaryOf(common::HashSlot(key));
+    if (node < 0) return -1;
+    auto reply = cluster_.node(node).client().Command({"HGET", key, "c"});
+    return reply.ok() && reply->type == common::RedisValue::Type::kString ? std::stoll(reply->str)
+                                                                          : 0;
+  }
+
+  RedisClusterNodes cluster_;
+  RedisServer analytics_;
+};
+
+TEST_F(ClusterTest, HashSlotsAgreeWithClusterKeyslotForManyKeys) {
+  std::mt19937 rng(7);
+  const std::string alphabet = "ab{}:/-_xyz019";
+  int checked = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string key;
+    const int length = 1 + static_cast<int>(rng() % 24);
+    for (int j = 0; j < length; ++j) key += alphabet[rng() % alphabet.size()];
+    auto reply = cluster_.node(0).client().Command({"CLUSTER", "KEYSLOT", key});
+    ASSERT_TRUE(reply.ok() && !reply->is_error()) << key;
+    EXPECT_EQ(common::HashSlot(key), reply->integer) << key;
+    ++checked;
+  }
+  std::printf("[figures] %d keys, every slot equal to CLUSTER KEYSLOT\n", checked);
+}
+
+TEST_F(ClusterTest, CrossSlotRulesNeverOverAdmitAndRefundsLeaveCountsRight) {
+  // Each user may do 3 an hour, everybody together 50 an hour: a user's key and the global key
+  // live in different slots (on different primaries for most users).
+  auto limits = WriteLimits(R"(version: cross-slot
+rules:
+  - {name: per-user, algorithm: fixed_window, limit: 3, window: 1h, scope: user}
+  - {name: all, algorithm: fixed_window, limit: 50, window: 1h, scope: global}
+)");
+  auto limiter = StartClusterLimiter({{"LIMITS_FILE", limits}, {"BLOCKED_CACHE_ENTRIES", "0"}});
+  constexpr int kUsers = 40, kPerUser = 8, kThreads = 8;
+  std::mutex mu;
+  std::map<std::string, int> admitted;
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = limiter->Client();
+      for (int u = t; u < kUsers; u += kThreads) {
+        for (int i = 0; i < kPerUser; ++i) {
+          const std::string user = "cu-" + std::to_string(u);
+          auto res = PostCheck(*client, json{{"user_id", user}}.dump());
+          if (res && res->status == 200) {
+            std::lock_guard lock(mu);
+            ++admitted[user];
+          } else if (!res || res->status != 429) {
+            ++other;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  int total = 0;
+  int over = 0;
+  for (const auto& [user, n] : admitted) {
+    total += n;
+    if (n > 3) ++over;
+    // The user's own counter holds exactly what was admitted for the user (refunds included).
+    EXPECT_EQ(WindowCount("rl:{" + user + "}:s:per-user/fw3600000"), n) << user;
+  }
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(over, 0);
+  EXPECT_LE(total, 50);
+  EXPECT_EQ(total, 50);  // 40 users x 3 exceed 50: the global rule is what stops the rest
+  // The global counter holds exactly the admitted requests: every refused request's charge in
+  // its user's slot or the global slot was given back.
+  EXPECT_EQ(WindowCount("rl:g:{global}:s:all/fw3600000"), total);
+  auto client = limiter->Client();
+  EXPECT_EQ(MetricValue(*client, "rl_cross_slot_refunds_failed_total"), 0);
+  std::printf("[figures] %d requests, %d admitted (global limit 50), 0 users over 3\n",
+              kUsers * kPerUser, total);
+}
+
+// Load of many users on the limiter, tallying the outcome of every answer and the slowest one.
+class OutcomeLoad {
+ public:
+  OutcomeLoad(ServiceProcess& limiter, int threads, int users) {
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([this, &limiter, t, users] {
+        auto client = limiter.Client();
+        client->set_read_timeout(5, 0);
+        for (int i = 0; !stop_; ++i) {
+          const std::string user = "load-" + std::to_string((t * 7919 + i) % users);
+          const auto t0 = Clock::now();
+          auto res = PostCheck(*client, json{{"user_id", user}}.dump());
+          const auto us =
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+          std::lock_guard lock(mu_);
+          slowest_us_ = std::max<int64_t>(slowest_us_, us);
+          if (!res) {
+            ++outcomes_["no answer"];
+            continue;
+          }
+          auto body = json::parse(res->body, nullptr, false);
+          ++outcomes_[body.is_object() ? body.value("outcome", "?") : "?"];
+          if (body.is_object() && body.value("outcome", "") == "fail_open") {
+            last_fail_open_ = Clock::now();
+          }
+        }
+      });
+    }
+  }
+  ~OutcomeLoad() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  std::map<std::string, int> outcomes() {
+    std::lock_guard lock(mu_);
+    return outcomes_;
+  }
+  int64_t slowest_us() {
+    std::lock_guard lock(mu_);
+    return slowest_us_;
+  }
+  Clock::time_point last_fail_open() {
+    std::lock_guard lock(mu_);
+    return last_fail_open_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, int> outcomes_;
+  int64_t slowest_us_ = 0;
+  Clock::time_point last_fail_open_{};
+  std::vector<std::thread> threads_;
+};
+
+std::string Describe(const std::map<std::string, int>& outcomes) {
+  std::string out;
+  for (const auto& [k, v] : outcomes) out += k + "=" + std::to_string(v) + " ";
+  return out;
+}
+
+TEST_F(ClusterTest, ReshardingWhileTrafficFlowsGivesNoErrorAnswers) {
+  auto limiter =
+      StartClusterLimiter({{"DEFAULT_CAPACITY", "1000000"}, {"DEFAULT_REFILL_PER_SEC", "1000000"}});
+  // Node ids of the primaries serving slot 0 and slot 16383.
+  auto id_of = [&](int node) {
+    return cluster_.node(node).client().Command({"CLUSTER", "MYID"}).value().str;
+  };
+  const int from = cluster_.PrimaryOf(0), to = cluster_.PrimaryOf(16383);
+  ASSERT_GE(from, 0);
+  ASSERT_GE(to, 0);
+  OutcomeLoad load(*limiter, 6, 2000);
+  std::this_thread::sleep_for(1s);  // keys exist in the slots about to move
+  const auto t0 = Clock::now();
+  ChildProcess reshard(
+      {"/usr/bin/redis-cli", "--cluster", "reshard",
+       "127.0.0.1:" + std::to_string(cluster_.node(from).port()), "--cluster-from", id_of(from),
+       "--cluster-to", id_of(to), "--cluster-slots", "500", "--cluster-yes"},
+      Env{}, MakeTempDir("reshard") + "/reshard.log");
+  ASSERT_EQ(reshard.WaitExit(120s), 0) << reshard.LogTail();
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::this_thread::sleep_for(500ms);
+  load.Stop();
+  auto outcomes = load.outcomes();
+  auto client = limiter->Client();
+  const double moved = MetricValue(*client, "rl_redis_cluster_redirects_total{kind=\"moved\"}");
+  const double ask = MetricValue(*client, "rl_redis_cluster_redirects_total{kind=\"ask\"}");
+  const double again = MetricValue(*client, "rl_redis_cluster_redirects_total{kind=\"tryagain\"}");
+  std::printf(
+      "[figures] 500 slots resharded in %.1f s under load: %s; redirections moved=%.0f ask=%.0f "
+      "tryagain=%.0f\n",
+      seconds, Describe(outcomes).c_str(), moved, ask, again);
+  EXPECT_GT(outcomes["allowed"], 1000);
+  EXPECT_EQ(outcomes.size(), 1u) << Describe(outcomes);  // only "allowed": no error, no fail mode
+  EXPECT_GT(moved, 0);
+}
+
+TEST_F(ClusterTest, AKilledPrimaryCostsBoundedAnswersAndTheLimiterFollowsThePromotedReplica) {
+  auto limiter = StartClusterLimiter({{"FAIL_MODE", "open"},
+                                      {"REDIS_TIMEOUT_MS", "50"},
+                                      {"BLOCKED_CACHE_ENTRIES", "0"},
+                                      {"DEFAULT_CAPACITY", "5"},
+                                      {"DEFAULT_REFILL_PER_SEC", "0.0001"}});
+  const int victim = cluster_.PrimaryOf(0);
+  ASSERT_GE(victim, 0);
+  // Users whose keys the victim holds, each used up (5 of 5) before the failure.
+  std::vector<std::string> exhausted;
+  auto client = limiter->Client();
+  for (int i = 0; exhausted.size() < 20; ++i) {
+    const std::string user = "fo-" + std::to_string(i);
+    if (cluster_.PrimaryOf(common::HashSlot(user)) != victim) continue;
+    for (int n = 0; n < 5; ++n) {
+      ASSERT_EQ(Outcome(PostCheck(*client, json{{"user_id", user}}.dump())), "allowed");
+    }
+    ASSERT_EQ(Outcome(PostCheck(*client, json{{"user_id", user}}.dump())), "blocked");
+    exhausted.push_back(user);
+  }
+  std::this_thread::sleep_for(200ms);  // replication is asynchronous: let the replica catch up
+  OutcomeLoad load(*limiter, 6, 5000);
+  std::this_thread::sleep_for(1s);
+  const auto killed_at = Clock::now();
+  cluster_.node(victim).Kill();
+  ASSERT_TRUE(cluster_.WaitHealthy(30s, {static_cast<size_t>(victim)}))
+      << cluster_.node((victim + 1) % cluster_.size()).Must({"CLUSTER", "NODES"}).str;
+  const double promoted_s = std::chrono::duration<double>(Clock::now() - killed_at).count();
+  // The limiter recovers by itself: no fail-open answer for a while.
+  ASSERT_TRUE(Eventually([&] { return Clock::now() - load.last_fail_open() > 2s; }, 30s));
+  const double recovered_s =
+      std::chrono::duration<double>(load.last_fail_open() - killed_at).count();
+  load.Stop();
+  auto outcomes = load.outcomes();
+  // After the failover, the exhausted users are still exhausted: their state was replicated.
+  int over_admitted = 0;
+  for (const auto& user : exhausted) {
+    if (Outcome(PostCheck(*client, json{{"user_id", user}}.dump())) != "blocked") ++over_admitted;
+  }
+  std::printf(
+      "[figures] primary killed: replica promoted after %.1f s, last fail-open answer %.1f s "
+      "after the kill, slowest answer %.0f ms, answers %s; over-admitted after failover: %d of %zu "
+      "exhausted users\n",
+      promoted_s, recovered_s, load.slowest_us() / 1000.0, Describe(outcomes).c_str(),
+      over_admitted, exhausted.size());
+  EXPECT_EQ(outcomes["no answer"], 0);
+  EXPECT_LT(load.slowest_us(), 1'000'000);  // REDIS_TIMEOUT_MS 50, generous for a busy machine
+  EXPECT_GT(outcomes["allowed"], 0);
+  EXPECT_EQ(over_admitted, 0);
+  EXPECT_EQ(Outcome(PostCheck(*client, R"({"user_id":"after-failover"})")), "allowed");
+}
+
+}  // namespace
+}  // namespace rl::testing
