@@ -2,6 +2,7 @@
 // specification, the cross-slot protocol, resharding and a primary's failover under load. Each
 // test prints its figures (grep "[figures]" in the test log).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -274,6 +275,92 @@ TEST_F(ClusterTest, AKilledPrimaryCostsBoundedAnswersAndTheLimiterFollowsTheProm
   EXPECT_GT(outcomes["allowed"], 0);
   EXPECT_EQ(over_admitted, 0);
   EXPECT_EQ(Outcome(PostCheck(*client, R"({"user_id":"after-failover"})")), "allowed");
+}
+
+TEST_F(ClusterTest, AKilledLimiterIsRoutedAroundByTheGatewayWithoutAFailedAnswer) {
+  const Env unlimited = {{"DEFAULT_CAPACITY", "1000000"}, {"DEFAULT_REFILL_PER_SEC", "1000000"}};
+  auto first = StartClusterLimiter(unlimited);
+  auto second = StartClusterLimiter(unlimited);
+  const std::string first_url = "http://127.0.0.1:" + std::to_string(first->port());
+  ServiceProcess gateway(
+      "gateway", "GATEWAY_PORT",
+      {{"LIMITER_URLS", first_url + ",http://127.0.0.1:" + std::to_string(second->port())},
+       {"ANALYTICS_REDIS_URL", analytics_.url()}});
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::atomic<int64_t> slowest_us{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = gateway.Client();
+      for (int i = 0; !stop; ++i) {
+        const auto t0 = Clock::now();
+        auto res = PostCheck(*client,
+                             json{{"user_id", "gw-" + std::to_string(t * 1000 + i % 500)}}.dump());
+        const int64_t us =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+        int64_t seen = slowest_us.load();
+        while (us > seen && !slowest_us.compare_exchange_weak(seen, us)) {
+        }
+        (res && res->status == 200 ? ok : failed)++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(1s);
+  const int before = ok.load();
+  first->process().Signal(SIGKILL);
+  std::this_thread::sleep_for(2s);
+  stop = true;
+  for (auto& t : threads) t.join();
+  auto client = gateway.Client();
+  const double failovers =
+      MetricValue(*client, "rl_gateway_limiter_failures_total{limiter=\"" + first_url + "\"}");
+  std::printf(
+      "[figures] limiter killed behind the gateway: %d answers before, %d after, %d failed, "
+      "slowest %.1f ms, %.0f requests moved to the other limiter\n",
+      before, ok.load() - before, failed.load(), slowest_us.load() / 1000.0, failovers);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load() - before, 100);
+  EXPECT_GE(failovers, 1);
+  EXPECT_LT(slowest_us.load(), 1'000'000);
+}
+
+TEST_F(ClusterTest, ASigkilledKafkaBrokerLosesNoAcknowledgedEventAndAnalyticsStayExact) {
+  KafkaCluster kafka(3);
+  const Env replicated = {{"KAFKA_BROKERS", kafka.bootstrap()}, {"KAFKA_REPLICATION_FACTOR", "3"}};
+  Env limiter_env = replicated;
+  limiter_env.insert({{"DEFAULT_CAPACITY", "1000000"}, {"DEFAULT_REFILL_PER_SEC", "1000000"}});
+  auto limiter = StartClusterLimiter(limiter_env);
+  auto worker = StartWorker(analytics_, kafka.bootstrap(), "rl.cluster", "g-cluster", replicated);
+  auto client = limiter->Client();
+  CheckLoad load(*limiter, 4, [](int t, int i) {
+    return R"({"user_id":"kb-)" + std::to_string((t * 31 + i) % 200) + R"("})";
+  });
+  ASSERT_TRUE(Eventually([&] { return load.answered() > 2000; }, 60s));
+  kafka.Kill(1);  // one of three: the partitions it led move to the in-sync replicas
+  const int answered_at_kill = load.answered();
+  ASSERT_TRUE(Eventually([&] { return load.answered() > answered_at_kill + 2000; }, 60s));
+  load.Stop();
+  // Everything Kafka acknowledged reaches the analytics exactly once.
+  double delivered = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        delivered = MetricValue(*client, "rl_events_delivered_total");
+        return delivered >= load.answered();
+      },
+      60s))
+      << delivered << " of " << load.answered() << " acknowledged";
+  ASSERT_TRUE(Eventually(
+      [&] { return HashInt(analytics_, "rla:global", "total") == static_cast<int64_t>(delivered); },
+      60s))
+      << HashInt(analytics_, "rla:global", "total") << " counted of " << delivered;
+  const double failed = MetricValue(*client, "rl_events_delivery_failed_total");
+  std::printf(
+      "[figures] Kafka broker SIGKILLed under load (3 brokers, RF 3, min ISR 2): %d answered, "
+      "%.0f acknowledged, %.0f failed, %lld counted by the analytics\n",
+      load.answered(), delivered, failed,
+      static_cast<long long>(HashInt(analytics_, "rla:global", "total")));
+  EXPECT_EQ(failed, 0);
 }
 
 }  // namespace

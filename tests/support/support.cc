@@ -356,6 +356,54 @@ void KafkaBroker::Stop() {
   }
 }
 
+KafkaCluster::KafkaCluster(int nodes) {
+  std::vector<int> controller_ports;
+  std::string voters;
+  for (int i = 0; i < nodes; ++i) {
+    ports_.push_back(FreePort());
+    controller_ports.push_back(FreePort());
+    voters += (voters.empty() ? "" : ",") + std::to_string(i + 1) +
+              "@127.0.0.1:" + std::to_string(controller_ports.back());
+  }
+  const std::string cluster_id = "rlTestKafkaQuorum0000A";  // 16 bytes, URL-safe base64
+  for (int i = 0; i < nodes; ++i) {
+    const std::string dir = MakeTempDir("kafka-node");
+    processes_.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{SourcePath("scripts/kafka-run"), dir, std::to_string(ports_[i]),
+                                 std::to_string(controller_ports[i]), "3"},
+        Env{{"KAFKA_HEAP_MB", "512"},
+            {"KAFKA_NODE_ID", std::to_string(i + 1)},
+            {"KAFKA_VOTERS", voters},
+            {"KAFKA_CLUSTER_ID", cluster_id}},
+        dir + "/stdout.log"));
+  }
+  rd_kafka_t* rk = NewConsumer(bootstrap());
+  bool up = Eventually(
+      [&] {
+        const rd_kafka_metadata_t* md = nullptr;
+        if (rd_kafka_metadata(rk, 0, nullptr, &md, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return false;
+        }
+        const bool all = md->broker_cnt == nodes;
+        rd_kafka_metadata_destroy(md);
+        return all;
+      },
+      120s);
+  rd_kafka_destroy(rk);
+  if (!up) throw std::runtime_error("the Kafka quorum did not start: " + processes_[0]->LogTail());
+}
+
+std::string KafkaCluster::bootstrap() const {
+  std::string out;
+  for (int port : ports_) out += (out.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port));
+  return out;
+}
+
+void KafkaCluster::Kill(size_t node) {
+  processes_[node]->Signal(SIGKILL);
+  processes_[node]->WaitExit(10s);
+}
+
 KafkaBroker& SharedKafka() {
   static std::unique_ptr<KafkaBroker> broker = std::make_unique<KafkaBroker>();
   return *broker;

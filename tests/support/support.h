@@ -126,6 +126,20 @@ class KafkaBroker {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// A KRaft quorum of `nodes` brokers on loopback (each broker and controller, scripts/kafka-run):
+// internal topics replicated 3 times, min.insync.replicas 2. Ready when every broker is in the
+// metadata.
+class KafkaCluster {
+ public:
+  explicit KafkaCluster(int nodes);
+  std::string bootstrap() const;  // every broker, comma-separated
+  void Kill(size_t node);         // SIGKILL
+
+ private:
+  std::vector<int> ports_;
+  std::vector<std::unique_ptr<ChildProcess>> processes_;
+};
+
 // A broker shared by every test of one test binary: started on first use, killed at exit.
 KafkaBroker& SharedKafka();
 
