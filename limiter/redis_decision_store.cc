@@ -23,6 +23,13 @@ bool IsDataError(const std::string& error) {
          (error.rfind("ERR", 0) == 0 && error.find("script") != std::string::npos);
 }
 
+// A rule's refill rate as the scripts take it: every digit a double holds.
+std::string RateArg(const LimitParams& params) {
+  char rate[64];
+  std::snprintf(rate, sizeof(rate), "%.17g", params.RatePerUs());
+  return rate;
+}
+
 }  // namespace
 
 Result<StoreAnswer> ParsePolicyReply(const RedisValue& reply, size_t rules) {
@@ -71,13 +78,11 @@ common::ScriptCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks
     call.keys.push_back(c.key);
     call.keys.push_back(c.ban_key);
     call.keys.push_back(c.strike_key);
-    char rate[64];
-    std::snprintf(rate, sizeof(rate), "%.17g", c.params.RatePerUs());
     call.args.push_back(std::string(AlgorithmName(c.params.algorithm)));
     call.args.push_back(std::to_string(c.params.limit));
     call.args.push_back(std::to_string(c.params.window_ms));
     call.args.push_back(std::to_string(c.params.burst));
-    call.args.push_back(rate);
+    call.args.push_back(RateArg(c.params));
     call.args.push_back(std::to_string(c.cost));
     call.args.push_back(c.shadow ? "1" : "0");
     call.args.push_back(std::to_string(c.penalty.blocks));
@@ -85,6 +90,13 @@ common::ScriptCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks
     call.args.push_back(std::to_string(c.penalty.ban_ms));
   }
   return call;
+}
+
+bool RedisDecisionStore::OneShard(const std::vector<RuleCheck>& checks) const {
+  for (size_t i = 1; i < checks.size(); ++i) {
+    if (redis_.ShardOf(checks[i].key) != redis_.ShardOf(checks[0].key)) return false;
+  }
+  return true;
 }
 
 std::vector<std::vector<size_t>> RedisDecisionStore::ShardGroups(
@@ -99,9 +111,7 @@ std::vector<std::vector<size_t>> RedisDecisionStore::ShardGroups(
 
 Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
                                                  std::optional<int64_t> now_us) {
-  if (auto groups = ShardGroups(checks); groups.size() > 1) {
-    return DecideAcrossShards(checks, groups, now_us);
-  }
+  if (!OneShard(checks)) return DecideAcrossShards(checks, ShardGroups(checks), now_us);
   common::ScriptCall call = Call(checks, now_us);
   auto reply = redis_.Eval(script_, call.keys, call.args);
   if (!reply.ok()) return reply.status();
@@ -155,13 +165,11 @@ void RedisDecisionStore::Refund(const std::vector<RuleCheck>& checks,
   for (size_t j = 0; j < group.size(); ++j) {
     const RuleCheck& c = checks[group[j]];
     if (!charged.answer.rules[j].allowed) continue;  // policy.lua charged only admitted rules
-    char rate[64];
-    std::snprintf(rate, sizeof(rate), "%.17g", c.params.RatePerUs());
     call.keys.push_back(c.key);
     call.args.push_back(std::string(AlgorithmName(c.params.algorithm)));
     call.args.push_back(std::to_string(c.params.window_ms));
     call.args.push_back(std::to_string(c.params.burst));
-    call.args.push_back(rate);
+    call.args.push_back(RateArg(c.params));
     call.args.push_back(std::to_string(c.cost));
   }
   if (call.keys.empty()) return;
@@ -180,7 +188,7 @@ std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
   std::vector<size_t> pipelined;  // requests in one shard: one pipeline (per node)
   calls.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    if (ShardGroups(requests[i]).size() > 1) {
+    if (!OneShard(requests[i])) {
       answers[i] = Decide(requests[i]);
     } else {
       calls.push_back(Call(requests[i], std::nullopt));

@@ -46,6 +46,8 @@ class RedisDecisionStore final : public DecisionStore {
   // KEYS and ARGV of policy.lua for one request.
   static common::ScriptCall Call(const std::vector<RuleCheck>& checks,
                                  std::optional<int64_t> now_us);
+  // Whether every check's key is in one shard (always on one server): one script call.
+  bool OneShard(const std::vector<RuleCheck>& checks) const;
   // The checks of one request grouped by shard, in ascending shard order (indices into checks).
   std::vector<std::vector<size_t>> ShardGroups(const std::vector<RuleCheck>& checks) const;
   // The cross-slot protocol for a request whose keys span several shards.

@@ -119,6 +119,19 @@ Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env) {
   return parsed;
 }
 
+std::vector<std::string> ScriptCommand(const char* verb, const std::string& script_or_sha,
+                                       const std::vector<std::string>& keys,
+                                       const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back(verb);
+  argv.push_back(script_or_sha);
+  argv.push_back(std::to_string(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 LuaScript::LuaScript(std::string_view body) : body_(body), sha1_(Sha1Hex(body_)) {}
 
 RedisPool::RedisPool(RedisPoolOptions options) : options_(std::move(options)) {}
@@ -221,14 +234,8 @@ Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)
 std::vector<Result<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script,
                                                          const std::vector<ScriptCall>& calls) {
   auto argv_of = [&](const ScriptCall& call, bool by_sha) {
-    std::vector<std::string> argv;
-    argv.reserve(3 + call.keys.size() + call.args.size());
-    argv.push_back(by_sha ? "EVALSHA" : "EVAL");
-    argv.push_back(by_sha ? script.sha1() : script.body());
-    argv.push_back(std::to_string(call.keys.size()));
-    argv.insert(argv.end(), call.keys.begin(), call.keys.end());
-    argv.insert(argv.end(), call.args.begin(), call.args.end());
-    return argv;
+    return by_sha ? ScriptCommand("EVALSHA", script.sha1(), call.keys, call.args)
+                  : ScriptCommand("EVAL", script.body(), call.keys, call.args);
   };
   auto all = WithConnection<std::vector<RedisValue>>(
       [&](redisContext* c) -> Result<std::vector<RedisValue>> {
@@ -275,13 +282,7 @@ Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
 
 Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args) {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.push_back("EVALSHA");
-  argv.push_back(script.sha1());
-  argv.push_back(std::to_string(keys.size()));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> argv = ScriptCommand("EVALSHA", script.sha1(), keys, args);
   auto reply = Command(argv);
   if (reply.ok() && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
     if (options_.script_reloads) options_.script_reloads->Inc();

@@ -57,6 +57,11 @@ class LuaScript {
   std::string sha1_;
 };
 
+// EVAL/EVALSHA's argv: verb, script body or SHA1, the number of keys, keys, args.
+std::vector<std::string> ScriptCommand(const char* verb, const std::string& script_or_sha,
+                                       const std::vector<std::string>& keys,
+                                       const std::vector<std::string>& args);
+
 // One call of a Lua script: its KEYS and ARGV.
 struct ScriptCall {
   std::vector<std::string> keys;

@@ -20,19 +20,6 @@ void Inc(Counter* counter) {
   if (counter) counter->Inc();
 }
 
-std::vector<std::string> ScriptArgv(const char* verb, const std::string& script_or_sha,
-                                    const std::vector<std::string>& keys,
-                                    const std::vector<std::string>& args) {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.push_back(verb);
-  argv.push_back(script_or_sha);
-  argv.push_back(std::to_string(keys.size()));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
 // The second reply of ASKING + command, sent as one pipeline on one connection.
 Result<RedisValue> Asking(RedisPool& pool, std::vector<std::string> argv) {
   auto replies = pool.Pipeline({{"ASKING"}, std::move(argv)});
@@ -255,7 +242,7 @@ Result<RedisValue> RedisCluster::Eval(const LuaScript& script, const std::vector
   const int slot = keys.empty() ? 0 : HashSlot(keys.front());
   return Routed(slot, [&](RedisPool& pool, bool asking) {
     // The node an ASK names may not have the script: EVAL it there (rare: a slot in migration).
-    return asking ? Asking(pool, ScriptArgv("EVAL", script.body(), keys, args))
+    return asking ? Asking(pool, ScriptCommand("EVAL", script.body(), keys, args))
                   : pool.Eval(script, keys, args);
   });
 }
