@@ -34,9 +34,8 @@ for i = 1, #KEYS do
     if tat then
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-      local ttl = redis.call('PTTL', key)
       local earlier = math.max(now, tat - cost / rate)
-      redis.call('SET', key, string.format('%.17g', earlier), 'PX', math.max(1, ttl))
+      redis.call('SET', key, string.format('%.17g', earlier), 'KEEPTTL')
       given = given + 1
     end
   elseif (algorithm == 'fixed_window' or algorithm == 'sliding_window_counter') and kind == 'hash' then

@@ -125,6 +125,46 @@ rules:
               kUsers * kPerUser, total);
 }
 
+TEST_F(ClusterTest, EveryAlgorithmsCrossSlotChargeIsGivenBackWhenAnotherSlotRefuses) {
+  // Limiter A: a per-user rule of each algorithm (by action) and a global rule of 1 an hour, in
+  // another slot. Limiter B: the same per-user rules alone, on the same cluster (same keys).
+  const std::vector<std::string> algorithms = {
+      "token_bucket", "leaky_bucket",       "gcra",
+      "fixed_window", "sliding_window_log", "sliding_window_counter"};
+  std::string per_user = "rules:\n";
+  for (const auto& a : algorithms) {
+    per_user += "  - {name: u-" + a + ", algorithm: " + a +
+                ", limit: 5, window: 1h, scope: user, match: {actions: [" + a + "]}}\n";
+  }
+  auto with_global = WriteLimits("version: a\n" + per_user +
+                                 "  - {name: all, algorithm: fixed_window, limit: 1, window: 1h, "
+                                 "scope: global}\n");
+  auto alone = WriteLimits("version: b\n" + per_user);
+  auto a = StartClusterLimiter({{"LIMITS_FILE", with_global}, {"BLOCKED_CACHE_ENTRIES", "0"}});
+  auto b = StartClusterLimiter({{"LIMITS_FILE", alone}, {"BLOCKED_CACHE_ENTRIES", "0"}});
+  auto client_a = a->Client();
+  auto client_b = b->Client();
+  auto check = [](httplib::Client& c, const std::string& user, const std::string& action) {
+    return PostCheck(c, json{{"user_id", user}, {"action", action}}.dump());
+  };
+  ASSERT_EQ(Outcome(check(*client_a, "first", "fixed_window")), "allowed");  // global: 1 of 1
+  for (const auto& algorithm : algorithms) {
+    const std::string user = "refund-" + algorithm;
+    for (int i = 0; i < 8; ++i) {
+      auto res = check(*client_a, user, algorithm);
+      ASSERT_EQ(Outcome(res), "blocked") << algorithm;
+      EXPECT_EQ(Body(res)["rule"], "all") << algorithm;
+    }
+    // Eight refused requests charged the user's rule eight times and gave it all back: the
+    // user still has all 5.
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(Outcome(check(*client_b, user, algorithm)), "allowed") << algorithm << " #" << i;
+    }
+    EXPECT_EQ(Outcome(check(*client_b, user, algorithm)), "blocked") << algorithm;
+  }
+  EXPECT_EQ(MetricValue(*client_a, "rl_cross_slot_refunds_failed_total"), 0);
+}
+
 // Load of many users on the limiter, tallying the outcome of every answer and the slowest one.
 class OutcomeLoad {
  public:

@@ -28,7 +28,6 @@ class LimiterIntegrationTest : public ::testing::Test {
   std::unique_ptr<ServiceProcess> StartLimiter(const Env& extra = {}) {
     return testing::StartLimiter(redis_, SharedKafka().bootstrap(), topic_, extra);
   }
-  static json Body(const httplib::Result& res) { return json::parse(res->body, nullptr, false); }
 
   RedisServer redis_;
   const std::string topic_ =

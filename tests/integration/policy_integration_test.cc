@@ -30,7 +30,6 @@ class PolicyIntegrationTest : public ::testing::Test {
     if (!extra.count("LIMITS_RELOAD_INTERVAL_MS")) extra["LIMITS_RELOAD_INTERVAL_MS"] = "100";
     return StartLimiter(redis_, SharedKafka().bootstrap(), "rl.policy.test", extra);
   }
-  static json Body(const httplib::Result& res) { return json::parse(res->body, nullptr, false); }
   static std::string Version(httplib::Client& client) {
     auto res = client.Get("/config");
     return res ? Body(res).value("version", "") : "";

@@ -712,6 +712,11 @@ httplib::Result PostCheck(httplib::Client& client, const std::string& body) {
   return client.Post("/check", body, "application/json");
 }
 
+nlohmann::json Body(const httplib::Result& res) {
+  if (!res) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
 std::string Outcome(const httplib::Result& res) {
   if (!res) return "no answer";
   auto body = nlohmann::json::parse(res->body, nullptr, false);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -280,5 +281,7 @@ struct AnswerTally {
 
 // The "outcome" of a /check answer, or "no answer".
 std::string Outcome(const httplib::Result& res);
+// The answer's body as JSON (discarded, i.e. is_discarded(), when it is not JSON).
+nlohmann::json Body(const httplib::Result& res);
 
 }  // namespace rl::testing
