@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "common/analytics/limiter_ledger.h"
@@ -87,7 +88,14 @@ int main(int argc, char** argv) {
             .try_again = &metrics.AddCounter("rl_redis_cluster_redirects_total", redirect_help,
                                              {{"kind", "tryagain"}}),
             .refreshes = &metrics.AddCounter("rl_redis_cluster_slot_map_loads_total",
-                                             "Redis Cluster slot maps loaded (CLUSTER SLOTS)")},
+                                             "Redis Cluster slot maps loaded (CLUSTER SLOTS)"),
+            .breaker = s.breaker,
+            .circuit_opened = &metrics.AddCounter(
+                "rl_redis_circuit_opened_total",
+                "Times a Redis circuit breaker opened (one per primary in a cluster)"),
+            .circuit_rejected = &metrics.AddCounter(
+                "rl_redis_circuit_rejected_total",
+                "Calls refused without calling Redis because a circuit was open")},
         clock);
     // Unreachable now is not fatal: calls fail by the fail mode and reload the map later.
     if (auto st = cluster->Refresh(); !st.ok()) spdlog::warn("{}", st.message());
@@ -101,7 +109,12 @@ int main(int argc, char** argv) {
       &metrics.AddCounter("rl_cross_slot_refunds_failed_total",
                           "Cross-slot refunds Redis did not take (the charge stays until it "
                           "expires)"));
-  limiter::GuardedDecisionStore store(redis_store, s.breaker, clock, metrics);
+  // One circuit breaker for one Redis; a cluster has one per primary inside RedisCluster, so a
+  // dead primary fails only its own slots.
+  std::optional<limiter::GuardedDecisionStore> guarded;
+  limiter::DecisionStore& store = s.redis_mode == "cluster"
+                                      ? static_cast<limiter::DecisionStore&>(redis_store)
+                                      : guarded.emplace(redis_store, s.breaker, clock, metrics);
 
   common::Counter& delivery_failed = metrics.AddCounter("rl_events_delivery_failed_total",
                                                         "Decision events Kafka never acknowledged");

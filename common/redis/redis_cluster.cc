@@ -108,8 +108,35 @@ RedisPool& RedisCluster::PoolAt(const std::string& host, int port) {
     pool = std::make_unique<RedisPool>(RedisPoolOptions{.endpoint = endpoint,
                                                         .timeout_ms = options_.timeout_ms,
                                                         .script_reloads = options_.script_reloads});
+    breakers_[pool.get()] = std::make_unique<CircuitBreaker>(options_.breaker, clock_);
   }
   return *pool;
+}
+
+CircuitBreaker& RedisCluster::BreakerOf(const RedisPool* pool) {
+  std::lock_guard lock(mu_);
+  return *breakers_.at(pool);
+}
+
+bool RedisCluster::Admit(RedisPool& pool) {
+  if (BreakerOf(&pool).Allow()) return true;
+  Inc(options_.circuit_rejected);
+  RefreshSoon();  // a promoted replica may serve the slot already
+  return false;
+}
+
+void RedisCluster::Report(RedisPool& pool, bool reached, const Status& why) {
+  CircuitBreaker& breaker = BreakerOf(&pool);
+  if (reached) {
+    breaker.OnSuccess();
+    return;
+  }
+  if (breaker.OnFailure()) {
+    Inc(options_.circuit_opened);
+    spdlog::warn("redis cluster: circuit breaker of {} opened after repeated failures ({})",
+                 pool.Describe(), why.message());
+  }
+  RefreshSoon();  // the node may be gone: a promoted replica serves its slots soon
 }
 
 Status RedisCluster::Refresh() {
@@ -191,11 +218,12 @@ Result<RedisValue> RedisCluster::Routed(int slot, const Send& send) {
       return Status::Unavailable("redis cluster: no primary known for slot " +
                                  std::to_string(slot));
     }
-    Result<RedisValue> reply = send(*pool, asking);
-    if (!reply.ok()) {
-      RefreshSoon();  // the node may be gone: a promoted replica serves its slots soon
-      return reply;
+    if (!Admit(*pool)) {
+      return Status::Unavailable("redis cluster: circuit open for " + pool->Describe());
     }
+    Result<RedisValue> reply = send(*pool, asking);
+    Report(*pool, reply.ok(), reply.status());
+    if (!reply.ok()) return reply;
     if (!reply->is_error()) return reply;
     Redirection to;
     if (ParseRedirection(reply->str, &to)) {
@@ -260,16 +288,24 @@ std::vector<Result<RedisValue>> RedisCluster::EvalPipelined(const LuaScript& scr
       for (size_t i : indices) answers[i] = Eval(script, calls[i].keys, calls[i].args);
       continue;
     }
+    if (!Admit(*pool)) {
+      for (size_t i : indices) {
+        answers[i] = Status::Unavailable("redis cluster: circuit open for " + pool->Describe());
+      }
+      continue;
+    }
     std::vector<ScriptCall> batch;
     batch.reserve(indices.size());
     for (size_t i : indices) batch.push_back(calls[i]);
     auto replies = pool->EvalPipelined(script, batch);
+    // The pipeline failed or succeeded as a whole (one connection): one outcome for the breaker.
+    Report(*pool, replies.empty() || replies.front().ok(),
+           replies.empty() ? Status::Ok() : replies.front().status());
     for (size_t j = 0; j < indices.size(); ++j) {
       const size_t i = indices[j];
       if (Redirected(replies[j])) {
         answers[i] = Eval(script, calls[i].keys, calls[i].args);  // follows it, one by one
       } else {
-        if (!replies[j].ok()) RefreshSoon();
         answers[i] = std::move(replies[j]);
       }
     }

@@ -3,8 +3,8 @@
 // (common/redis/hash_slot.h), the slot map from CLUSTER SLOTS, MOVED (follow it and reload the
 // map), ASK (ASKING, then the command, on the node named), TRYAGAIN (a slot half migrated: try
 // again until the timeout), and one RedisPool per primary, so pipelines go per node. After a
-// primary dies, calls to its slots fail fast (fail mode) and the map is reloaded, at most once per
-// `refresh_interval_ms`, until a promoted replica serves them.
+// primary dies, calls to its slots fail fast (fail mode; a circuit breaker per primary), and the
+// map is reloaded, at most once per `refresh_interval_ms`, until a promoted replica serves them.
 
 #include <array>
 #include <atomic>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/circuit_breaker.h"
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
 #include "common/redis/hash_slot.h"
@@ -31,6 +32,13 @@ struct RedisClusterOptions {
   Counter* ask = nullptr;        // ASK redirections followed
   Counter* try_again = nullptr;  // TRYAGAIN answers retried
   Counter* refreshes = nullptr;  // slot map reloads
+  // A breaker per primary: after `failure_threshold` failed calls in a row (unreachable, timed
+  // out) its slots fail at once for `open_ms`, then one call probes it. A reply of any kind,
+  // error replies included, means the node answered. Other primaries are not affected, and a
+  // slot that moves to a promoted replica is served at once.
+  CircuitBreakerOptions breaker;
+  Counter* circuit_opened = nullptr;    // a node's breaker opened
+  Counter* circuit_rejected = nullptr;  // calls refused by an open breaker
 };
 
 // "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>", parsed; false for anything else.
@@ -82,6 +90,11 @@ class RedisCluster final : public RedisClient {
   // Sends to the slot's primary and follows redirections until an answer or the timeout.
   Result<RedisValue> Routed(int slot, const Send& send);
   RedisPool* PoolFor(int slot);
+  CircuitBreaker& BreakerOf(const RedisPool* pool);
+  // Whether `pool`'s breaker lets a call through now (counts a refusal).
+  bool Admit(RedisPool& pool);
+  // Reports a call's outcome to `pool`'s breaker: `reached` = the node answered.
+  void Report(RedisPool& pool, bool reached, const Status& why);
   RedisPool& PoolAt(const std::string& host, int port);
   void RefreshSoon();
 
@@ -89,6 +102,7 @@ class RedisCluster final : public RedisClient {
   const Clock& clock_;
   std::mutex mu_;                                            // guards pools_ and slots_
   std::map<std::string, std::unique_ptr<RedisPool>> pools_;  // by host:port; only grows
+  std::map<const RedisPool*, std::unique_ptr<CircuitBreaker>> breakers_;  // one per pool
   std::array<RedisPool*, kRedisClusterSlots> slots_{};
   std::mutex refresh_mu_;  // one reload at a time
   std::atomic<int64_t> last_refresh_us_{0};

@@ -167,6 +167,8 @@ void RedisServer::Start() {
          {std::string("--cluster-enabled"), std::string("yes"),
           std::string("--cluster-config-file"), dir_ + "/nodes.conf",
           std::string("--cluster-node-timeout"), std::to_string(cluster_node_timeout_ms_),
+          // Slots of live primaries keep serving while another primary's slots fail over.
+          std::string("--cluster-require-full-coverage"), std::string("no"),
           // The bus port explicitly: the default (port + 10000) fails for ports above 55535.
           std::string("--cluster-port"), std::to_string(cluster_bus_port_),
           // A replica's first sync starts at once, not after the default 5 s wait for others.
