@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     if (!redis_status.ok()) body["redis"]["error"] = redis_status.message();
     common::SendJson(res, redis_status.ok() ? 200 : 503, body);
   });
-  common::ServeMetrics(routes, metrics);
+  common::ServeMetricsAndLiveness(routes, metrics);
   routes.Finish();
   const std::string banner =
       fmt::format("analytics redis {}, kafka {}, topic {}, group {}", s.redis.Describe(),

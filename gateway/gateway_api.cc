@@ -268,7 +268,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                  {"limiters", limiters}};
     common::SendJson(res, any_limiter ? 200 : 503, body);
   });
-  common::ServeMetrics(routes, deps.metrics);
+  common::ServeMetricsAndLiveness(routes, deps.metrics);
   routes.Finish();
 }
 

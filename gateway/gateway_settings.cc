@@ -10,7 +10,7 @@ constexpr char kHelp[] = R"(gateway: front door of the rate limiter.
   GET  /analytics[/top|/limiters|/<user>]
 Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
   GATEWAY_HOST=127.0.0.1  GATEWAY_PORT=3000
-  LIMITER_URLS=http://127.0.0.1:8080  LIMITER_TIMEOUT_MS=1000
+  LIMITER_URLS=http://127.0.0.1:8080  LIMITER_TIMEOUT_MS=1000  LIMITER_HEALTH_INTERVAL_MS=1000
   FAIL_MODE=open|closed  FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  ANALYTICS_LAST_MINUTES=60
   CHECK_TOKEN=  ANALYTICS_TOKEN=  (if set, Bearer tokens of /check and /analytics)
@@ -27,6 +27,7 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   std::string urls = "http://127.0.0.1:8080";
   load.String("LIMITER_URLS", &urls, true);
   load.Int("LIMITER_TIMEOUT_MS", &s.limiters.timeout_ms, 1, 60000);
+  load.Int("LIMITER_HEALTH_INTERVAL_MS", &s.limiters.health_interval_ms, 100, 3'600'000);
   std::string fail_mode = "open";
   load.OneOf("FAIL_MODE", &fail_mode, {"open", "closed"});
   load.Int("FAIL_CLOSED_RETRY_AFTER_MS", &s.api.fail_closed_retry_after_ms, 1, 3600000);

@@ -1,7 +1,11 @@
 #include "gateway/limiter_pool.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <map>
 #include <regex>
 
 #include "common/base/settings.h"
@@ -24,16 +28,110 @@ common::Result<std::vector<std::string>> ParseLimiterUrls(const std::string& lis
   return urls;
 }
 
+namespace {
+
+// "http://host:port" as host and port ("[::1]" gives "::1").
+std::pair<std::string, std::string> HostAndPort(const std::string& url) {
+  std::string rest = url.substr(7);  // after http://
+  const size_t colon = rest.rfind(':');
+  std::string host = rest.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return {host, rest.substr(colon + 1)};
+}
+
+}  // namespace
+
+std::vector<std::string> ResolveAll(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::vector<std::string> out;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* address =
+        a->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    if (inet_ntop(a->ai_family, address, text, sizeof(text)) != nullptr) out.emplace_back(text);
+  }
+  freeaddrinfo(found);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 HttpLimiterPool::HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
                                  const common::Clock& clock)
-    : options_(std::move(options)), failure_log_(clock) {
+    : options_(std::move(options)),
+      metrics_(metrics),
+      limiters_(std::make_shared<LimiterList>()),
+      failure_log_(clock) {
+  Resolve();
+}
+
+std::shared_ptr<const HttpLimiterPool::LimiterList> HttpLimiterPool::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return limiters_;
+}
+
+void HttpLimiterPool::Resolve() {
+  std::lock_guard resolving(resolve_mu_);
+  auto previous = Snapshot();
+  std::map<std::string, std::shared_ptr<Limiter>> known;
+  for (const auto& limiter : *previous) known[limiter->url] = limiter;
+  auto next = std::make_shared<LimiterList>();
   for (const auto& url : options_.urls) {
-    auto limiter = std::make_unique<Limiter>();
-    limiter->url = url;
-    limiter->failovers = &metrics.AddCounter(
-        "rl_gateway_limiter_failures_total",
-        "Requests a limiter did not answer (moved on to the next one)", {{"limiter", url}});
-    limiters_.push_back(std::move(limiter));
+    const auto [host, port] = HostAndPort(url);
+    std::vector<std::string> addresses = ResolveAll(host);
+    std::vector<std::string>& urls = resolved_[url];
+    if (!addresses.empty()) {
+      urls.clear();
+      for (const auto& address : addresses) {
+        const bool v6 = address.find(':') != std::string::npos;
+        urls.push_back("http://" + (v6 ? "[" + address + "]" : address) + ":" + port);
+      }
+    } else if (urls.empty()) {
+      urls.push_back(url);  // never resolved yet: connect by name, as the client would
+    } else {
+      // Not resolvable now (a container restarting): keep what it resolved to before.
+      spdlog::warn("gateway: {} does not resolve now; keeping its earlier addresses", host);
+    }
+    for (const auto& resolved : urls) {
+      auto& limiter = known[resolved];
+      if (!limiter) {
+        limiter = std::make_shared<Limiter>();
+        limiter->url = resolved;
+        limiter->failovers =
+            &metrics_.AddCounter("rl_gateway_limiter_failures_total",
+                                 "Requests a limiter did not answer (moved on to the next one)",
+                                 {{"limiter", resolved}});
+        if (!previous->empty()) spdlog::info("gateway: limiter {} joined", resolved);
+      }
+      if (std::find(next->begin(), next->end(), limiter) == next->end()) next->push_back(limiter);
+    }
+  }
+  std::lock_guard lock(mu_);
+  limiters_ = std::move(next);
+}
+
+void HttpLimiterPool::Refresh() {
+  Resolve();
+  const auto limiters = Snapshot();
+  for (const auto& limiter : *limiters) {
+    auto client = Acquire(*limiter);
+    // Liveness, not /health: a limiter whose Redis or Kafka is down still decides (by its fail
+    // mode), those are usually every limiter's dependencies too, and /health waits for them.
+    auto res = client->Get("/live");
+    const bool healthy = res && res->status == 200;
+    if (healthy != limiter->healthy.exchange(healthy)) {
+      spdlog::info("gateway: limiter {} {}", limiter->url,
+                   healthy ? "answers again" : "does not answer its health check");
+    }
+    if (res) Release(*limiter, std::move(client));
   }
 }
 
@@ -67,10 +165,21 @@ void HttpLimiterPool::Release(Limiter& limiter, std::unique_ptr<httplib::Client>
 std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
                                                     const std::string& body,
                                                     const std::string& content_type) {
-  const size_t n = limiters_.size();
+  const auto limiters = Snapshot();
+  const size_t n = limiters->size();
+  if (n == 0) return std::nullopt;
   const size_t first = next_.fetch_add(1, std::memory_order_relaxed) % n;
-  for (size_t i = 0; i < n; ++i) {
-    Limiter& limiter = *limiters_[(first + i) % n];
+  // Healthy limiters first, round-robin; the others only if none of those answers.
+  std::vector<Limiter*> order;
+  order.reserve(n);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < n; ++i) {
+      Limiter* limiter = (*limiters)[(first + i) % n].get();
+      if (limiter->healthy.load() == (pass == 0)) order.push_back(limiter);
+    }
+  }
+  for (Limiter* candidate : order) {
+    Limiter& limiter = *candidate;
     auto client = Acquire(limiter);
     auto res = client->Post(path, body, content_type);
     if (res) {
@@ -79,6 +188,7 @@ std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
       return answer;
     }
     limiter.failovers->Inc();
+    limiter.healthy = false;  // until its next good health check
     uint64_t suppressed = 0;
     if (failure_log_.ShouldLog(&suppressed)) {
       spdlog::warn(
@@ -93,7 +203,8 @@ std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
 
 std::vector<std::pair<std::string, bool>> HttpLimiterPool::Health() {
   std::vector<std::pair<std::string, bool>> out;
-  for (auto& limiter : limiters_) {
+  const auto limiters = Snapshot();  // held: Resolve() may replace the list meanwhile
+  for (const auto& limiter : *limiters) {
     auto client = Acquire(*limiter);
     auto res = client->Get("/health");
     bool ok = res && res->status == 200;

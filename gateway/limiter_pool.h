@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,7 @@ class LimiterBackend {
 
 struct LimiterPoolOptions {
   std::vector<std::string> urls;     // LIMITER_URLS, "http://host:port" each
+  int health_interval_ms = 1000;     // LIMITER_HEALTH_INTERVAL_MS: re-resolve and health-check
   int timeout_ms = 1000;             // LIMITER_TIMEOUT_MS: connect and read timeout per try
   size_t max_idle_per_limiter = 64;  // keep-alive connections kept per limiter
   std::string check_token;           // CHECK_TOKEN, sent to the limiters as a Bearer token
@@ -45,8 +47,16 @@ struct LimiterPoolOptions {
 // Splits "http://a:1, http://b:2" into URLs, checking each is http://host:port.
 common::Result<std::vector<std::string>> ParseLimiterUrls(const std::string& list);
 
-// LimiterBackend over HTTP keep-alive connections, a small pool per limiter. A transport failure
-// (refused, reset, timed out) moves on to the next limiter and counts a failover.
+// Every address `host` resolves to (numeric, IPv4 and IPv6), sorted; empty if it does not resolve.
+std::vector<std::string> ResolveAll(const std::string& host);
+
+// LimiterBackend over HTTP keep-alive connections, a small pool per limiter. Each configured URL
+// stands for every address its host resolves to, so a name with several addresses (a scaled
+// docker compose service) reaches every replica. Refresh(), every LIMITER_HEALTH_INTERVAL_MS,
+// re-resolves the names and GETs /live of each limiter: requests go round-robin to the ones that
+// answered, and to the others only when none of those answers. A transport failure (refused, reset,
+// timed out) marks the limiter unhealthy until its next good health check, moves on to the next
+// limiter and counts a failover.
 class HttpLimiterPool final : public LimiterBackend {
  public:
   HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
@@ -54,19 +64,30 @@ class HttpLimiterPool final : public LimiterBackend {
   std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
                                      const std::string& content_type) override;
   std::vector<std::pair<std::string, bool>> Health() override;
+  // Re-resolves the configured names and health-checks every limiter.
+  void Refresh();
 
  private:
   struct Limiter {
-    std::string url;
+    std::string url;  // http://<address>:<port>
     std::mutex mu;
     std::vector<std::unique_ptr<httplib::Client>> idle;
     common::Counter* failovers;
+    std::atomic<bool> healthy{true};
   };
+  using LimiterList = std::vector<std::shared_ptr<Limiter>>;
+  std::shared_ptr<const LimiterList> Snapshot() const;
+  // The limiters of every configured URL as they resolve now (existing ones kept).
+  void Resolve();
   std::unique_ptr<httplib::Client> Acquire(Limiter& limiter);
   void Release(Limiter& limiter, std::unique_ptr<httplib::Client> client);
 
   const LimiterPoolOptions options_;
-  std::vector<std::unique_ptr<Limiter>> limiters_;
+  common::MetricsRegistry& metrics_;
+  mutable std::mutex mu_;                        // guards limiters_
+  std::shared_ptr<const LimiterList> limiters_;  // replaced whole by Resolve()
+  std::mutex resolve_mu_;                        // one Resolve() at a time; guards resolved_
+  std::map<std::string, std::vector<std::string>> resolved_;  // configured URL -> last addresses
   std::atomic<uint64_t> next_{0};
   common::LogThrottle failure_log_;
 };

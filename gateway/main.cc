@@ -8,6 +8,7 @@
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
+#include "common/base/periodic_thread.h"
 #include "common/base/settings.h"
 #include "common/base/signals.h"
 #include "common/http/http.h"
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
   common::MetricsRegistry metrics;
   common::RegisterProcessMetrics(metrics, clock);
   gateway::HttpLimiterPool limiters(s.limiters, metrics, clock);
+  // Names re-resolved (a scaled service's replicas come and go) and every limiter health-checked.
+  common::PeriodicThread check_limiters(s.limiters.health_interval_ms,
+                                        [&limiters] { limiters.Refresh(); });
   common::RedisPool redis(
       {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
   analytics::AnalyticsQuery query(redis, clock, s.analytics_minutes);

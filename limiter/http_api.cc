@@ -224,7 +224,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   routes.Get("/config", [&api](const httplib::Request&, httplib::Response& res) {
     common::SendJson(res, 200, PolicyJson(*api.service.policy()));
   });
-  common::ServeMetrics(routes, api.metrics);
+  common::ServeMetricsAndLiveness(routes, api.metrics);
 
   // Admin: the keys of every rule the request would be checked against, to inspect or reset.
   auto admin = [&api](const httplib::Request& req, httplib::Response& res, bool reset) {

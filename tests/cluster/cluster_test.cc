@@ -422,5 +422,47 @@ TEST_F(ClusterTest, ASigkilledKafkaBrokerLosesNoAcknowledgedEventAndAnalyticsSta
   EXPECT_EQ(failed, 0);
 }
 
+TEST_F(ClusterTest, AHungLimiterIsLeftOutByTheGatewaysHealthChecksAndTakenBackWhenItAnswers) {
+  const Env unlimited = {{"DEFAULT_CAPACITY", "1000000"}, {"DEFAULT_REFILL_PER_SEC", "1000000"}};
+  auto hung = StartClusterLimiter(unlimited);
+  auto fine = StartClusterLimiter(unlimited);
+  ServiceProcess gateway("gateway", "GATEWAY_PORT",
+                         {{"LIMITER_URLS", "http://127.0.0.1:" + std::to_string(hung->port()) +
+                                               ",http://127.0.0.1:" + std::to_string(fine->port())},
+                          {"LIMITER_TIMEOUT_MS", "300"},
+                          {"LIMITER_HEALTH_INTERVAL_MS", "200"},
+                          {"ANALYTICS_REDIS_URL", analytics_.url()}});
+  auto client = gateway.Client();
+  auto hung_client = hung->Client();
+  hung->process().Signal(SIGSTOP);      // accepts connections, answers nothing
+  std::this_thread::sleep_for(1500ms);  // a few health intervals
+  int64_t slowest_us = 0;
+  for (int i = 0; i < 40; ++i) {
+    const auto t0 = Clock::now();
+    auto res = PostCheck(*client, json{{"user_id", "hung-" + std::to_string(i)}}.dump());
+    slowest_us = std::max<int64_t>(
+        slowest_us,
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    ASSERT_TRUE(res && res->status == 200);
+  }
+  hung->process().Signal(SIGCONT);
+  // Back in rotation after a good health check: it decides again.
+  const double decided_before =
+      MetricValue(*hung_client, "rl_decisions_total{outcome=\"allowed\"}");
+  bool back = Eventually(
+      [&] {
+        PostCheck(*client, R"({"user_id":"back"})");
+        return MetricValue(*hung_client, "rl_decisions_total{outcome=\"allowed\"}") >
+               decided_before;
+      },
+      10s);
+  std::printf(
+      "[figures] a hung limiter behind the gateway: 40 requests after 1.5 s, slowest %.1f ms "
+      "(LIMITER_TIMEOUT_MS 300); back in rotation after SIGCONT: %s\n",
+      slowest_us / 1000.0, back ? "yes" : "no");
+  EXPECT_LT(slowest_us, 250'000);  // never waited for the hung limiter's timeout
+  EXPECT_TRUE(back);
+}
+
 }  // namespace
 }  // namespace rl::testing
