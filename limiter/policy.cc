@@ -9,6 +9,7 @@
 
 #include "common/base/identifiers.h"
 #include "limiter/keys.h"
+#include "limiter/yaml_reader.h"
 
 namespace rl::limiter {
 
@@ -60,133 +61,6 @@ Policy DefaultPolicy(int64_t capacity, double refill_per_sec) {
 }
 
 namespace {
-
-// A value as error messages quote it: in quotes, cut to 40 bytes.
-std::string Quoted(const std::string& value) {
-  return "\"" + (value.size() > 40 ? value.substr(0, 40) + "..." : value) + "\"";
-}
-
-// Reads "250ms", "10s", "1.5m", "1h" or a bare number of seconds into milliseconds: digits with
-// at most one decimal point inside, then an optional unit. From 1 ms to 31 days; anything else,
-// however long, is nullopt (std::from_chars: no exceptions, no locale).
-std::optional<int64_t> ParseDurationMs(std::string_view text) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  size_t digits = 0;
-  bool point = false;
-  while (digits < text.size() &&
-         ((text[digits] >= '0' && text[digits] <= '9') || (text[digits] == '.' && !point))) {
-    point = point || text[digits] == '.';
-    ++digits;
-  }
-  std::string_view number = text.substr(0, digits);
-  std::string_view unit = text.substr(digits);
-  while (!unit.empty() && is_space(unit.front())) unit.remove_prefix(1);
-  if (number.empty() || number.front() == '.' || number.back() == '.' || number.size() > 30) {
-    return std::nullopt;
-  }
-  double value = 0;
-  auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
-  double scale;
-  if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "s" || unit.empty()) {
-    scale = 1e3;
-  } else if (unit == "m") {
-    scale = 6e4;
-  } else if (unit == "h") {
-    scale = 3.6e6;
-  } else {
-    return std::nullopt;
-  }
-  const double ms = value * scale;
-  if (!(ms >= 1 && ms <= 31.0 * 24 * 3.6e6)) return std::nullopt;
-  return static_cast<int64_t>(std::llround(ms));
-}
-
-// [A-Za-z0-9_.-]{1,64}
-bool IsValidRuleName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '.' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-class Reader {
- public:
-  Status error;
-  bool ok() const { return error.ok(); }
-  void Fail(const std::string& where, const std::string& why) {
-    if (error.ok()) error = Status::InvalidArgument(where + ": " + why);
-  }
-  std::optional<int64_t> Int(const YAML::Node& n, const std::string& where, int64_t min,
-                             int64_t max) {
-    const std::string range =
-        "an integer from " + std::to_string(min) + " to " + std::to_string(max);
-    if (!n.IsScalar()) {
-      Fail(where, "must be " + range);
-      return std::nullopt;
-    }
-    const std::string& text = n.Scalar();
-    int64_t v = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (error != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-      Fail(where, Quoted(text) + " is not " + range);
-      return std::nullopt;
-    }
-    return v;
-  }
-  std::optional<std::string> Str(const YAML::Node& n, const std::string& where) {
-    if (!n.IsScalar()) {
-      Fail(where, "must be a string");
-      return std::nullopt;
-    }
-    return n.as<std::string>();
-  }
-  std::optional<bool> Bool(const YAML::Node& n, const std::string& where) {
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      Fail(where, "must be true or false");
-      return std::nullopt;
-    }
-  }
-  std::optional<int64_t> Duration(const YAML::Node& n, const std::string& where) {
-    auto text = Str(n, where);
-    if (!text) return std::nullopt;
-    auto ms = ParseDurationMs(*text);
-    if (!ms) {
-      Fail(where,
-           Quoted(*text) + " is not a duration such as 500ms, 10s, 5m or 1h (from 1ms to 31 days)");
-    }
-    return ms;
-  }
-  std::vector<std::string> StrList(const YAML::Node& n, const std::string& where) {
-    std::vector<std::string> out;
-    if (!n) return out;
-    if (!n.IsSequence()) {
-      Fail(where, "must be a list");
-      return out;
-    }
-    for (size_t i = 0; i < n.size(); ++i) {
-      if (auto s = Str(n[i], where + "[" + std::to_string(i) + "]")) out.push_back(*s);
-    }
-    return out;
-  }
-  void OnlyKeys(const YAML::Node& n, const std::string& where, std::set<std::string> allowed) {
-    if (!n.IsMap()) return;
-    for (const auto& kv : n) {
-      const std::string key = kv.first.as<std::string>();
-      if (!allowed.count(key)) Fail(where.empty() ? key : where + "." + key, "unknown setting");
-    }
-  }
-};
 
 std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& where) {
   if (!n.IsMap()) {
