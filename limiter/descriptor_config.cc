@@ -1,0 +1,238 @@
+#include "limiter/descriptor_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "limiter/yaml_reader.h"
+
+namespace rl::limiter {
+
+using common::Result;
+using common::Status;
+
+namespace {
+
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::optional<DescriptorLimit> ReadLimit(Reader& r, const YAML::Node& n, const std::string& where) {
+  if (!n.IsMap()) {
+    r.Fail(where, "must be a mapping");
+    return std::nullopt;
+  }
+  r.OnlyKeys(n, where, {"unit", "requests_per_unit", "unlimited", "name", "replaces", "algorithm"});
+  DescriptorLimit limit;
+  if (n["unlimited"]) {
+    if (auto v = r.Bool(n["unlimited"], where + ".unlimited")) limit.unlimited = *v;
+  }
+  if (n["name"]) {
+    if (auto v = r.Str(n["name"], where + ".name")) limit.name = *v;
+  }
+  if (limit.unlimited) {
+    if (n["unit"] || n["requests_per_unit"]) {
+      r.Fail(where, "an unlimited rate_limit has no unit or requests_per_unit");
+    }
+    return limit;
+  }
+  if (!n["unit"]) {
+    r.Fail(where + ".unit", "is required (second, minute, hour, day, week, month or year)");
+  } else if (auto unit = r.Str(n["unit"], where + ".unit")) {
+    limit.unit = Lower(*unit);
+    if (limit.WindowMs() == 0) {
+      r.Fail(where + ".unit",
+             Quoted(*unit) + " is not one of second, minute, hour, day, week, month, year");
+    }
+  }
+  if (!n["requests_per_unit"]) {
+    r.Fail(where + ".requests_per_unit", "is required");
+  } else if (auto v = r.Int(n["requests_per_unit"], where + ".requests_per_unit", 0, 4294967295)) {
+    limit.requests_per_unit = *v;
+  }
+  if (n["algorithm"]) {
+    if (auto a = r.Str(n["algorithm"], where + ".algorithm")) {
+      if (auto algorithm = ParseAlgorithm(*a)) {
+        limit.algorithm = *algorithm;
+      } else {
+        r.Fail(where + ".algorithm",
+               Quoted(*a) +
+                   " is not one of fixed_window, token_bucket, gcra, sliding_window_log, "
+                   "sliding_window_counter, leaky_bucket");
+      }
+    }
+  }
+  if (limit.algorithm == Algorithm::kSlidingWindowLog && limit.requests_per_unit > 100000) {
+    r.Fail(where + ".requests_per_unit",
+           "sliding_window_log keeps one entry per request: at most 100000");
+  }
+  if (const YAML::Node& replaces = n["replaces"]) {
+    if (!replaces.IsSequence()) {
+      r.Fail(where + ".replaces", "must be a list of {name: ...}");
+    } else {
+      for (size_t i = 0; i < replaces.size(); ++i) {
+        const std::string at = where + ".replaces[" + std::to_string(i) + "]";
+        r.OnlyKeys(replaces[i], at, {"name"});
+        if (!replaces[i].IsMap() || !replaces[i]["name"]) {
+          r.Fail(at + ".name", "is required");
+        } else if (auto name = r.Str(replaces[i]["name"], at + ".name")) {
+          limit.replaces.push_back(*name);
+        }
+      }
+    }
+  }
+  return limit;
+}
+
+void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where,
+                     std::vector<DescriptorNode>* out) {
+  if (!list.IsSequence()) {
+    r.Fail(where, "must be a list");
+    return;
+  }
+  std::set<std::string> seen;  // key and value: the reference refuses a repeat at one level
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    const YAML::Node& n = list[i];
+    if (!n.IsMap()) {
+      r.Fail(at, "must be a mapping");
+      continue;
+    }
+    r.OnlyKeys(n, at,
+               {"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric"});
+    DescriptorNode node;
+    node.path = at;
+    if (!n["key"]) {
+      r.Fail(at + ".key", "is required");
+    } else if (auto key = r.Str(n["key"], at + ".key")) {
+      node.key = *key;
+      if (node.key.empty()) r.Fail(at + ".key", "must not be empty");
+    }
+    if (n["value"]) {
+      if (auto value = r.Str(n["value"], at + ".value")) node.value = *value;
+    }
+    if (!seen.insert(node.key + "=" + node.value).second) {
+      r.Fail(at, "the key " + Quoted(node.key) +
+                     (node.value.empty() ? "" : " with value " + Quoted(node.value)) +
+                     " is already at this level");
+    }
+    if (n["rate_limit"]) node.limit = ReadLimit(r, n["rate_limit"], at + ".rate_limit");
+    bool shadow = false, detailed = false;
+    if (n["shadow_mode"]) {
+      if (auto v = r.Bool(n["shadow_mode"], at + ".shadow_mode")) shadow = *v;
+    }
+    if (n["detailed_metric"]) {
+      if (auto v = r.Bool(n["detailed_metric"], at + ".detailed_metric")) detailed = *v;
+    }
+    if (node.limit) {
+      node.limit->shadow_mode = shadow;
+      node.limit->detailed_metric = detailed;
+    }
+    if (n["descriptors"])
+      ReadDescriptors(r, n["descriptors"], at + ".descriptors", &node.descriptors);
+    out->push_back(std::move(node));
+  }
+}
+
+Result<DescriptorDomain> ParseOrThrow(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("not valid YAML: " + std::string(e.what()));
+  }
+  if (!root.IsMap()) return Status::InvalidArgument("the file must be a YAML mapping");
+  Reader r;
+  r.OnlyKeys(root, "", {"domain", "descriptors"});
+  DescriptorDomain domain;
+  domain.source = source;
+  if (!root["domain"]) {
+    r.Fail("domain", "is required");
+  } else if (auto d = r.Str(root["domain"], "domain")) {
+    domain.domain = *d;
+    if (domain.domain.empty()) r.Fail("domain", "must not be empty");
+  }
+  if (root["descriptors"])
+    ReadDescriptors(r, root["descriptors"], "descriptors", &domain.descriptors);
+  if (!r.ok()) return r.error;
+  return domain;
+}
+
+}  // namespace
+
+int64_t DescriptorLimit::WindowMs() const {
+  if (unit == "second") return 1000;
+  if (unit == "minute") return 60 * 1000;
+  if (unit == "hour") return 3600 * 1000;
+  if (unit == "day") return kDayMs;
+  if (unit == "week") return 7 * kDayMs;
+  if (unit == "month") return 30 * kDayMs;
+  if (unit == "year") return 365 * kDayMs;
+  return 0;
+}
+
+LimitParams DescriptorLimit::Params() const {
+  LimitParams p;
+  p.algorithm = algorithm;
+  p.limit = requests_per_unit;
+  p.burst = requests_per_unit;
+  p.window_ms = WindowMs();
+  return p;
+}
+
+bool IsDescriptorConfig(const std::string& text) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    return root.IsMap() && root["domain"] && !root["rules"];
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+Result<DescriptorDomain> ParseDescriptorConfig(const std::string& text, const std::string& source) {
+  try {
+    return ParseOrThrow(text, source);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("unexpected YAML structure: " + std::string(e.what()));
+  }
+}
+
+const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
+                                      const DescriptorEntries& entries) {
+  const std::vector<DescriptorNode>* level = &domain.descriptors;
+  const DescriptorNode* found = nullptr;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& [key, value] = entries[i];
+    const DescriptorNode* next = nullptr;
+    for (const DescriptorNode& node : *level) {  // the exact value first
+      if (node.key == key && !node.value.empty() && node.value == value) next = &node;
+    }
+    if (next == nullptr) {
+      for (const DescriptorNode& node : *level) {
+        if (node.key == key && node.value.empty()) next = &node;
+      }
+    }
+    if (next == nullptr) return nullptr;
+    if (i + 1 == entries.size()) found = next->limit ? next : nullptr;
+    if (next->descriptors.empty()) break;
+    level = &next->descriptors;
+  }
+  return found;
+}
+
+void ApplyReplaces(std::vector<const DescriptorNode*>& matches) {
+  std::set<std::string> replaced;
+  for (const DescriptorNode* m : matches) {
+    if (m != nullptr) replaced.insert(m->limit->replaces.begin(), m->limit->replaces.end());
+  }
+  if (replaced.empty()) return;
+  for (const DescriptorNode*& m : matches) {
+    if (m != nullptr && !m->limit->name.empty() && replaced.count(m->limit->name)) m = nullptr;
+  }
+}
+
+}  // namespace rl::limiter

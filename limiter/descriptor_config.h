@@ -1,0 +1,77 @@
+#pragma once
+// Envoy ratelimit's configuration format (envoyproxy/ratelimit), accepted as is: one domain per
+// file, nested descriptors of key and optional value, each with an optional rate limit. And its
+// matching rules, so that the same config gives the same answers as the reference service:
+//   - per request descriptor entry, a node whose key and value both match is chosen before a node
+//     with that key and no value;
+//   - a limit applies only when the node that matched the descriptor's last entry has one (a
+//     request descriptor deeper or shallower than the config gets no limit);
+//   - no match means no limit; `unlimited: true` means explicitly none;
+//   - a matched limit whose `replaces` names other matched limits of the same request removes
+//     those.
+// One extension: `algorithm` (default fixed_window, as the reference counts) picks any of this
+// project's algorithms per descriptor.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/base/status.h"
+#include "limiter/algorithm/algorithms.h"
+
+namespace rl::limiter {
+
+// A rate_limit of the reference format.
+struct DescriptorLimit {
+  bool unlimited = false;
+  std::string unit;  // second, minute, hour, day, week, month, year
+  int64_t requests_per_unit = 0;
+  std::string name;  // optional; what `replaces` refers to
+  Algorithm algorithm = Algorithm::kFixedWindow;
+  std::vector<std::string> replaces;
+  bool shadow_mode = false;
+  bool detailed_metric = false;
+
+  // The unit's length: second 1,000 ms ... year 365 days (month 30 days, as the reference).
+  int64_t WindowMs() const;
+  LimitParams Params() const;
+};
+
+struct DescriptorNode {
+  std::string key;
+  std::string value;  // empty: any value of the key
+  std::optional<DescriptorLimit> limit;
+  std::vector<DescriptorNode> descriptors;
+  std::string path;  // where it is in the file, e.g. descriptors[0].descriptors[1] (for errors)
+};
+
+struct DescriptorDomain {
+  std::string domain;
+  std::vector<DescriptorNode> descriptors;
+  std::string source;  // the file
+};
+
+// Whether a parsed YAML file is in the reference format (a top-level `domain`).
+bool IsDescriptorConfig(const std::string& text);
+
+// Parses one file of the reference format. Errors name the place and quote the value, like the
+// project's own format.
+common::Result<DescriptorDomain> ParseDescriptorConfig(const std::string& text,
+                                                       const std::string& source);
+
+// One request descriptor: its entries in order.
+using DescriptorEntries = std::vector<std::pair<std::string, std::string>>;
+
+// The node whose limit applies to `entries` (the rules above, `replaces` aside), or nullptr when
+// no limit applies (no match, a match without a limit, or a depth mismatch). An `unlimited` limit
+// is returned as such: the caller answers OK without a counter.
+const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
+                                      const DescriptorEntries& entries);
+
+// Applies `replaces` across one request's matches (nullptr: no limit): a match is dropped when
+// another match's limit names it in `replaces`. In place.
+void ApplyReplaces(std::vector<const DescriptorNode*>& matches);
+
+}  // namespace rl::limiter

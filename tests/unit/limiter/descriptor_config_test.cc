@@ -1,0 +1,167 @@
+// Envoy ratelimit's configuration format and its matching rules, as facts: the same config and
+// descriptors must select the same limit as the reference service (envoyproxy/ratelimit).
+#include "limiter/descriptor_config.h"
+
+#include <gtest/gtest.h>
+
+namespace rl::limiter {
+namespace {
+
+DescriptorDomain Parse(const std::string& yaml) {
+  auto domain = ParseDescriptorConfig(yaml, "test.yaml");
+  EXPECT_TRUE(domain.ok()) << domain.status().message();
+  return domain.ok() ? domain.value() : DescriptorDomain{};
+}
+
+// requests_per_unit/unit of the limit that applies, or "none".
+std::string Limit(const DescriptorDomain& d, const DescriptorEntries& entries) {
+  const DescriptorNode* node = MatchDescriptor(d, entries);
+  if (node == nullptr) return "none";
+  if (node->limit->unlimited) return "unlimited";
+  return std::to_string(node->limit->requests_per_unit) + "/" + node->limit->unit;
+}
+
+const char* kNested = R"(
+domain: test-domain
+descriptors:
+  - key: key1
+    value: value1
+    descriptors:
+      - key: subkey1
+        rate_limit: {unit: second, requests_per_unit: 5}
+      - key: subkey1
+        value: subvalue1
+        rate_limit: {unit: minute, requests_per_unit: 10}
+  - key: key2
+    rate_limit: {unit: minute, requests_per_unit: 20}
+  - key: key2
+    value: value2
+    rate_limit: {unit: hour, requests_per_unit: 30}
+  - key: key3
+    rate_limit: {unlimited: true}
+  - key: key4
+    rate_limit: {unit: day, requests_per_unit: 1}
+    descriptors:
+      - key: key5
+        rate_limit: {unit: week, requests_per_unit: 2}
+)";
+
+TEST(DescriptorConfig, AnExactValueIsChosenBeforeTheKeyAloneWhateverTheOrder) {
+  const auto d = Parse(kNested);
+  EXPECT_EQ(Limit(d, {{"key2", "value2"}}), "30/hour");
+  EXPECT_EQ(Limit(d, {{"key2", "other"}}), "20/minute");
+  EXPECT_EQ(Limit(d, {{"key1", "value1"}, {"subkey1", "subvalue1"}}), "10/minute");
+  EXPECT_EQ(Limit(d, {{"key1", "value1"}, {"subkey1", "anything"}}), "5/second");
+}
+
+TEST(DescriptorConfig, OnlyTheNodeOfTheLastEntryDecides) {
+  const auto d = Parse(kNested);
+  EXPECT_EQ(Limit(d, {{"key1", "value1"}}), "none");  // its node has no limit of its own
+  EXPECT_EQ(Limit(d, {{"key4", "x"}}), "1/day");
+  EXPECT_EQ(Limit(d, {{"key4", "x"}, {"key5", "y"}}), "2/week");  // the deepest match decides
+  // The request goes deeper than the config: no limit.
+  EXPECT_EQ(Limit(d, {{"key2", "value2"}, {"key9", "z"}}), "none");
+  EXPECT_EQ(Limit(d, {{"key1", "value1"}, {"subkey1", "a"}, {"more", "b"}}), "none");
+}
+
+TEST(DescriptorConfig, NoMatchMeansNoLimitAndUnlimitedIsExplicit) {
+  const auto d = Parse(kNested);
+  EXPECT_EQ(Limit(d, {{"nope", "x"}}), "none");
+  EXPECT_EQ(Limit(d, {{"key1", "other"}, {"subkey1", "a"}}), "none");
+  EXPECT_EQ(Limit(d, {{"key3", "x"}}), "unlimited");
+  EXPECT_EQ(Limit(d, {}), "none");
+}
+
+TEST(DescriptorConfig, UnitsAreTheReferencesAndCaseDoesNotMatter) {
+  const auto d = Parse(R"(
+domain: units
+descriptors:
+  - {key: s, rate_limit: {unit: SECOND, requests_per_unit: 1}}
+  - {key: m, rate_limit: {unit: Month, requests_per_unit: 1}}
+  - {key: y, rate_limit: {unit: year, requests_per_unit: 1}}
+)");
+  EXPECT_EQ(MatchDescriptor(d, {{"s", "1"}})->limit->WindowMs(), 1000);
+  EXPECT_EQ(MatchDescriptor(d, {{"m", "1"}})->limit->WindowMs(), 30LL * 24 * 3600 * 1000);
+  EXPECT_EQ(MatchDescriptor(d, {{"y", "1"}})->limit->WindowMs(), 365LL * 24 * 3600 * 1000);
+}
+
+TEST(DescriptorConfig, FixedWindowIsTheDefaultAndAnyAlgorithmCanBeChosen) {
+  const auto d = Parse(R"(
+domain: algorithms
+descriptors:
+  - {key: a, rate_limit: {unit: minute, requests_per_unit: 10}}
+  - {key: b, rate_limit: {unit: minute, requests_per_unit: 10, algorithm: gcra}}
+)");
+  const LimitParams a = MatchDescriptor(d, {{"a", "1"}})->limit->Params();
+  EXPECT_EQ(a.algorithm, Algorithm::kFixedWindow);
+  EXPECT_EQ(a.limit, 10);
+  EXPECT_EQ(a.window_ms, 60000);
+  EXPECT_EQ(MatchDescriptor(d, {{"b", "1"}})->limit->Params().algorithm, Algorithm::kGcra);
+}
+
+TEST(DescriptorConfig, ShadowModeAndReplacesAreRead) {
+  const auto d = Parse(R"(
+domain: replace
+descriptors:
+  - key: user
+    rate_limit: {unit: minute, requests_per_unit: 10, name: per-user}
+  - key: premium
+    shadow_mode: true
+    detailed_metric: true
+    rate_limit:
+      unit: minute
+      requests_per_unit: 100
+      replaces: [{name: per-user}]
+)");
+  std::vector<const DescriptorNode*> matches = {MatchDescriptor(d, {{"user", "u"}}),
+                                                MatchDescriptor(d, {{"premium", "yes"}}),
+                                                MatchDescriptor(d, {{"other", "x"}})};
+  EXPECT_TRUE(matches[1]->limit->shadow_mode);
+  EXPECT_TRUE(matches[1]->limit->detailed_metric);
+  ApplyReplaces(matches);
+  EXPECT_EQ(matches[0], nullptr);  // replaced by the premium limit
+  ASSERT_NE(matches[1], nullptr);
+  EXPECT_EQ(matches[1]->limit->requests_per_unit, 100);
+  EXPECT_EQ(matches[2], nullptr);
+}
+
+TEST(DescriptorConfig, MistakesAreNamedAndQuoted) {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"descriptors: []", "domain: is required"},
+           {"domain: d\ndescriptors:\n  - {key: k, rate_limit: {unit: fortnight, "
+            "requests_per_unit: 1}}",
+            "descriptors[0].rate_limit.unit: \"fortnight\" is not one of second"},
+           {"domain: d\ndescriptors:\n  - {key: k, rate_limit: {unlimited: true, unit: second}}",
+            "descriptors[0].rate_limit: an unlimited rate_limit has no unit"},
+           {"domain: d\ndescriptors:\n  - {key: k, value: v}\n  - {key: k, value: v}",
+            "descriptors[1]: the key \"k\" with value \"v\" is already at this level"},
+           {"domain: d\ndescriptors:\n  - {key: k, rate_limit: {unit: second, requests_per_unit: "
+            "-1}}",
+            "descriptors[0].rate_limit.requests_per_unit: \"-1\" is not an integer"},
+           {"domain: d\ndescriptors:\n  - {key: k, rate_limt: {}}",
+            "descriptors[0].rate_limt: unknown setting"},
+           {"domain: d\ndescriptors:\n  - {value: v}", "descriptors[0].key: is required"},
+           {"domain: d\ndescriptors:\n  - {key: k, rate_limit: {unit: second, requests_per_unit: "
+            "1, "
+            "algorithm: magic}}",
+            "descriptors[0].rate_limit.algorithm: \"magic\" is not one of"},
+       }) {
+    auto parsed = ParseDescriptorConfig(c.yaml, "bad.yaml");
+    ASSERT_FALSE(parsed.ok()) << c.yaml;
+    EXPECT_NE(parsed.status().message().find(c.message), std::string::npos)
+        << parsed.status().message();
+  }
+}
+
+TEST(DescriptorConfig, TheFormatIsToldApartFromTheProjectsOwn) {
+  EXPECT_TRUE(IsDescriptorConfig("domain: d\ndescriptors: []"));
+  EXPECT_FALSE(IsDescriptorConfig("version: 1\nrules: []"));
+  EXPECT_FALSE(IsDescriptorConfig("{not yaml"));
+}
+
+}  // namespace
+}  // namespace rl::limiter
