@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/base/status.h"
@@ -21,6 +22,11 @@ struct CheckRequest {
   std::string action = "default";
   int64_t cost = 1;
   std::string api_key;  // optional; when given it names the user and tier (limits file)
+  // Envoy's rate limit service (gRPC): one request descriptor of `domain`, decided by that
+  // domain's descriptor config (Envoy ratelimit's format) instead of the rules. `user_id` then
+  // names whom the decision counts for in events and analytics. Empty domain: an ordinary check.
+  std::string domain;
+  std::vector<std::pair<std::string, std::string>> descriptor;
 };
 
 // A POST /check/batch body, {"checks": [ {...}, ... ]}: each item parsed like a /check body, a

@@ -12,16 +12,9 @@
 #include "common/base/metrics.h"
 #include "limiter/decision_service.h"
 #include "limiter/decision_store.h"
+#include "limiter/rate_limit_headers.h"
 
 namespace rl::limiter {
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-// Response headers for a decision: RateLimit-Policy listing every rule that applied and RateLimit
-// for the reported rule (IETF httpapi ratelimit-headers draft), X-RateLimit-Limit/Remaining/Reset
-// (seconds until full), and Retry-After (seconds, rounded up) when the answer is not allowed.
-// Fail-mode and list answers carry no limit state. Pure.
-Headers RateLimitHeaders(const CheckResult& result);
 
 // The HTTP status of a verdict: 200 for the ones that admit, 429 blocked, `ban_status` (429 or
 // 403, the policy's) banned, 403 denied, 503 fail_closed, 400 invalid, 401 unauthenticated. Pure.

@@ -26,6 +26,42 @@ RuleKeys KeysFor(std::string_view rule, std::string_view schema, Scope scope,
   return {subject + ":s:" + state_suffix, subject + ":b:" + suffix, subject + ":x:" + suffix};
 }
 
+namespace {
+
+// '%', '{', '}', '|' and '=' percent-encoded, nothing else: distinct descriptors give distinct
+// keys, and the whole stays one hash tag.
+void AppendDescriptorPart(std::string& key, std::string_view part) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : part) {
+    if (c == '%' || c == '{' || c == '}' || c == '|' || c == '=') {
+      key += '%';
+      key += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      key += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      key += c;
+    }
+  }
+}
+
+}  // namespace
+
+RuleKeys DescriptorKeysFor(std::string_view domain,
+                           const std::vector<std::pair<std::string, std::string>>& descriptor,
+                           std::string_view rule, std::string_view schema) {
+  std::string subject = "rl:d:{";
+  AppendDescriptorPart(subject, domain);
+  for (const auto& [key, value] : descriptor) {
+    subject += '|';
+    AppendDescriptorPart(subject, key);
+    subject += '=';
+    AppendDescriptorPart(subject, value);
+  }
+  subject += "}";
+  const std::string suffix(rule);
+  return {subject + ":s:" + suffix + "/" + std::string(schema), subject + ":b:" + suffix,
+          subject + ":x:" + suffix};
+}
+
 std::string ApiKeyLabel(std::string_view api_key) { return "key:" + common::Sha256Hex(api_key, 8); }
 
 }  // namespace rl::limiter

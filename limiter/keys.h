@@ -2,6 +2,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace rl::limiter {
 
@@ -29,6 +31,14 @@ struct RuleKeys {
 };
 RuleKeys KeysFor(std::string_view rule, std::string_view schema, Scope scope,
                  std::string_view user_id, std::string_view action, std::string_view api_key);
+
+// The keys of a descriptor limit of Envoy's rate limit service: one counter per distinct request
+// descriptor (every entry's key and value, as the reference service counts), under one hash tag:
+//   rl:d:{<domain>|<key>=<value>|...}:s:<rule>/<schema>
+// with domain, keys and values escaped (common::AppendKeyEscaped, and '|', '=' too).
+RuleKeys DescriptorKeysFor(std::string_view domain,
+                           const std::vector<std::pair<std::string, std::string>>& descriptor,
+                           std::string_view rule, std::string_view schema);
 
 // How an API key appears wherever a user id is shown (events, analytics, logs) when the key names
 // no user: "key:" and the first 8 hex digits of its SHA-256. Not reversible; the key itself, a

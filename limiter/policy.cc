@@ -264,6 +264,15 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
 }  // namespace
 
 Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& source) {
+  if (IsDescriptorConfig(text)) {
+    auto domain = ParseDescriptorConfig(text, source);
+    if (!domain.ok()) return domain.status();
+    Policy p;
+    p.source = source;
+    p.version = "domain " + domain->domain;
+    p.domains[domain->domain] = std::move(domain.value());
+    return p;
+  }
   // yaml-cpp reports some shape errors (a list where a mapping belongs, ...) by throwing.
   try {
     return ParsePolicyYamlOrThrow(text, source);
@@ -271,6 +280,45 @@ Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& sourc
     return Status::InvalidArgument("unexpected YAML structure: " + std::string(e.what()));
   }
 }
+
+namespace {
+
+// The rule name of a descriptor limit: its `name` if it is a valid rule name, else the keys of the
+// matched descriptor joined by '.', with anything outside [A-Za-z0-9_.-] as '_'.
+std::string DescriptorRuleName(const DescriptorLimit& limit, const CheckRequest& request) {
+  if (IsValidRuleName(limit.name)) return limit.name;
+  std::string name;
+  for (const auto& [key, value] : request.descriptor) {
+    if (!name.empty()) name += '.';
+    for (char c : key) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '.' || c == '-';
+      name += ok ? c : '_';
+    }
+  }
+  return name.substr(0, 64);
+}
+
+// The check of one request descriptor under its domain's config: none when no limit applies.
+std::vector<RuleCheck> DescriptorChecks(const Policy& policy, const CheckRequest& request) {
+  auto domain = policy.domains.find(request.domain);
+  if (domain == policy.domains.end()) return {};
+  const DescriptorNode* node = MatchDescriptor(domain->second, request.descriptor);
+  if (node == nullptr || node->limit->unlimited) return {};
+  RuleCheck check;
+  check.rule = DescriptorRuleName(*node->limit, request);
+  check.params = node->limit->Params();
+  RuleKeys keys =
+      DescriptorKeysFor(request.domain, request.descriptor, check.rule, StateSchema(check.params));
+  check.key = std::move(keys.state);
+  check.ban_key = std::move(keys.ban);
+  check.strike_key = std::move(keys.strikes);
+  check.cost = request.cost;
+  check.shadow = node->limit->shadow_mode || policy.shadow_mode;
+  return {std::move(check)};
+}
+
+}  // namespace
 
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key) {
   Resolution out;
@@ -298,6 +346,10 @@ Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiK
   }
   if (policy.allow_users.count(out.user_id)) {
     out.kind = Resolution::Kind::kAllowListed;
+    return out;
+  }
+  if (!request.domain.empty()) {
+    out.checks = DescriptorChecks(policy, request);
     return out;
   }
   auto tier = policy.tiers.find(out.tier);

@@ -16,6 +16,7 @@
 #include "limiter/algorithm/algorithms.h"
 #include "limiter/algorithm/rule_check.h"
 #include "limiter/check_request.h"
+#include "limiter/descriptor_config.h"
 #include "limiter/keys.h"
 
 namespace rl::limiter {
@@ -52,13 +53,17 @@ struct Policy {
   bool shadow_mode = false;         // every rule in shadow mode
   int ban_status = 429;             // 429 or 403
   std::set<std::string> allow_users, deny_users, allow_api_keys, deny_api_keys;
+  // Envoy ratelimit's descriptor configs, by domain: what gRPC ShouldRateLimit requests follow.
+  std::map<std::string, DescriptorDomain> domains;
 };
 
 // One rule for everyone: DEFAULT_CAPACITY tokens refilled at DEFAULT_REFILL_PER_SEC, per user and
 // action. What the limiter does without a limits file.
 Policy DefaultPolicy(int64_t capacity, double refill_per_sec);
 
-// Parses and validates a limits file. Errors name the place: "rules[2].window: ...".
+// Parses and validates a limits file: the project's own format, or Envoy ratelimit's (a file with
+// a top-level `domain`; then the policy has that domain and no rules). Errors name the place:
+// "rules[2].window: ...".
 common::Result<Policy> ParsePolicyYaml(const std::string& text, const std::string& source);
 
 // How a request is to be decided, before any Redis call.
@@ -75,7 +80,8 @@ struct Resolution {
 // Resolves `request` against `policy`. `key` is the API key's entry when the request carried one
 // that is known (from the file or the Redis hash; see ResolveApiKey). In this order: a key on the
 // deny list is denied and one on the allow list allowed, known or not; an unknown key is refused;
-// then the user's lists; then the rules of the tier that match the action. Pure.
+// then the user's lists; then, for a descriptor (request.domain set), the domain's descriptor
+// config, else the rules of the tier that match the action. Pure.
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key);
 
 }  // namespace rl::limiter

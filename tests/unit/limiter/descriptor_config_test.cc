@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "limiter/keys.h"
+#include "limiter/policy.h"
+
 namespace rl::limiter {
 namespace {
 
@@ -161,6 +164,60 @@ TEST(DescriptorConfig, TheFormatIsToldApartFromTheProjectsOwn) {
   EXPECT_TRUE(IsDescriptorConfig("domain: d\ndescriptors: []"));
   EXPECT_FALSE(IsDescriptorConfig("version: 1\nrules: []"));
   EXPECT_FALSE(IsDescriptorConfig("{not yaml"));
+}
+
+}  // namespace
+}  // namespace rl::limiter
+
+namespace rl::limiter {
+namespace {
+
+CheckRequest Descriptor(const std::string& domain, DescriptorEntries entries) {
+  CheckRequest r;
+  r.user_id = "someone";
+  r.domain = domain;
+  r.descriptor = std::move(entries);
+  return r;
+}
+
+TEST(DescriptorPolicy, AReferenceFormatFileIsAPolicyWhoseDomainDecidesDescriptors) {
+  auto policy = ParsePolicyYaml(kNested, "envoy.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  EXPECT_TRUE(policy->rules.empty());
+  Resolution r = Resolve(policy.value(), Descriptor("test-domain", {{"key2", "value2"}}), nullptr);
+  ASSERT_EQ(r.checks.size(), 1u);
+  EXPECT_EQ(r.checks[0].rule, "key2");
+  EXPECT_EQ(r.checks[0].key, "rl:d:{test-domain|key2=value2}:s:key2/fw3600000");
+  EXPECT_EQ(r.checks[0].params.algorithm, Algorithm::kFixedWindow);
+  EXPECT_EQ(r.checks[0].params.limit, 30);
+  EXPECT_EQ(r.checks[0].params.window_ms, 3600000);
+  // A key-only match still counts per value, as the reference does.
+  Resolution other = Resolve(policy.value(), Descriptor("test-domain", {{"key2", "x"}}), nullptr);
+  ASSERT_EQ(other.checks.size(), 1u);
+  EXPECT_EQ(other.checks[0].key, "rl:d:{test-domain|key2=x}:s:key2/fw60000");
+}
+
+TEST(DescriptorPolicy, NoLimitGivesNoCheck) {
+  auto policy = ParsePolicyYaml(kNested, "envoy.yaml");
+  ASSERT_TRUE(policy.ok());
+  EXPECT_TRUE(
+      Resolve(policy.value(), Descriptor("test-domain", {{"key3", "x"}}), nullptr).checks.empty());
+  EXPECT_TRUE(
+      Resolve(policy.value(), Descriptor("test-domain", {{"nope", "x"}}), nullptr).checks.empty());
+  EXPECT_TRUE(
+      Resolve(policy.value(), Descriptor("other-domain", {{"key2", "x"}}), nullptr).checks.empty());
+}
+
+TEST(DescriptorPolicy, DescriptorsThatDifferGiveDifferentKeysWhateverTheirCharacters) {
+  const auto a = DescriptorKeysFor("d", {{"a|b", "c"}}, "r", "fw1000").state;
+  const auto b = DescriptorKeysFor("d", {{"a", "b=c"}}, "r", "fw1000").state;
+  const auto c = DescriptorKeysFor("d", {{"a", "b"}, {"c", ""}}, "r", "fw1000").state;
+  const auto d = DescriptorKeysFor("d", {{"a%7Cb", "c"}}, "r", "fw1000").state;
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(b, c);
+  EXPECT_NE(a, d);
+  EXPECT_EQ(a.find('{'), a.rfind('{'));  // one hash tag
 }
 
 }  // namespace
