@@ -55,8 +55,14 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("KAFKA_STARTUP_WAIT_MS", &s.kafka_startup_wait_ms, 0, 600000);
   load.Int("ANALYTICS_REDIS_TIMEOUT_MS", &s.analytics_redis_timeout_ms, 1, 60000);
   load.Int("LIMITER_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
+  load.Int("GRPC_PORT", &s.grpc_port, 0, 65535);
+  load.Int("GRPC_MAX_CONCURRENT_STREAMS", &s.grpc_max_concurrent_streams, 1, 100000);
+  std::string user_keys = "user_id,remote_address";
+  load.String("DESCRIPTOR_USER_KEYS", &user_keys);
   if (auto status = load.Finish(); !status.ok()) return status;
   s.kafka.extra_config = common::KafkaSecurityConfig(env);
+  s.rls.user_keys.clear();
+  for (std::string_view key : common::SplitList(user_keys)) s.rls.user_keys.emplace_back(key);
   if (s.redis_mode == "cluster") {
     // Seed nodes, comma-separated; analytics stay on a standalone Redis (docs/scaling.md).
     size_t start = 0;
@@ -109,6 +115,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   BLOCKED_CACHE_ENTRIES=100000  (requests answered "blocked" locally until their retry; 0: off)
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  LIMITER_PROGRESS_INTERVAL_MS=5
+  GRPC_PORT=8081 (0: off)  GRPC_MAX_CONCURRENT_STREAMS=100  DESCRIPTOR_USER_KEYS=user_id,remote_address
     (where the limiter records how far it decided, for GET /analytics/limiters)
   LIMITS_FILE=config/limits.yaml (rules, tiers, API keys; see docs/configuration.md)
   LIMITS_RELOAD_INTERVAL_MS=1000  ADMIN_TOKEN=  (Bearer token of GET/DELETE /limits/<user>)

@@ -9,6 +9,7 @@
 #include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
 #include "limiter/decision_service.h"
+#include "limiter/rls_service.h"
 
 namespace rl::limiter {
 
@@ -37,6 +38,9 @@ struct LimiterSettings {
   common::RedisEndpoint analytics_redis;  // ANALYTICS_REDIS_URL, else REDIS_URL: the ledger
   int analytics_redis_timeout_ms = 1000;  // ANALYTICS_REDIS_TIMEOUT_MS
   int progress_interval_ms = 5;           // LIMITER_PROGRESS_INTERVAL_MS
+  int grpc_port = 8081;                   // GRPC_PORT (0: no gRPC server)
+  int grpc_max_concurrent_streams = 100;  // GRPC_MAX_CONCURRENT_STREAMS, per connection
+  RlsOptions rls;                         // DESCRIPTOR_USER_KEYS
 };
 
 // Loads and validates; the error names the offending variable.

@@ -27,6 +27,7 @@
 #include "limiter/policy_holder.h"
 #include "limiter/progress_recorder.h"
 #include "limiter/redis_decision_store.h"
+#include "limiter/rls_service.h"
 
 using namespace rl;
 
@@ -189,9 +190,33 @@ int main(int argc, char** argv) {
         "are buffered",
         s.kafka.topic, s.kafka_startup_wait_ms);
   }
-  if (!common::ServeUntilSignal(server, s.service.host, s.service.port, banner, on_hangup)) {
-    return 1;
+  // Envoy's rate limit service over gRPC, on GRPC_PORT (0: off), beside the HTTP API.
+  limiter::RlsService rls(service, s.rls);
+  std::unique_ptr<grpc::Server> grpc_server;
+  if (s.grpc_port > 0) {
+    grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1
+    grpc::ServerBuilder builder;
+    int bound = 0;
+    builder.AddListeningPort(s.service.host + ":" + std::to_string(s.grpc_port),
+                             grpc::InsecureServerCredentials(), &bound);
+    builder.SetMaxReceiveMessageSize(limiter::kMaxRlsMessageBytes);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, s.grpc_max_concurrent_streams);
+    builder.RegisterService(&rls);
+    grpc_server = builder.BuildAndStart();
+    if (!grpc_server || bound == 0) {
+      return common::ReportBadConfiguration(
+          "limiter",
+          common::Status::InvalidArgument("GRPC_PORT: cannot listen on " + s.service.host + ":" +
+                                          std::to_string(s.grpc_port)));
+    }
+    spdlog::info("grpc: envoy.service.ratelimit.v3.RateLimitService on {}:{}", s.service.host,
+                 bound);
   }
+  const bool served =
+      common::ServeUntilSignal(server, s.service.host, s.service.port, banner, on_hangup);
+  if (grpc_server)
+    grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (!served) return 1;
   int64_t left = kafka.Flush(s.kafka_flush_timeout_ms);
   const uint64_t failed = delivery_failed.Value();
   if (left > 0) {

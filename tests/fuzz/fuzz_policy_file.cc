@@ -15,6 +15,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const rl::limiter::Policy& p = policy.value();
+  if (!p.domains.empty()) {  // Envoy ratelimit's format: a domain and no rules
+    if (p.domains.size() != 1 || !p.rules.empty()) __builtin_trap();
+    const rl::limiter::DescriptorDomain& d = p.domains.begin()->second;
+    // Every configured limit is enforceable, and every path of the tree matches without a crash.
+    std::vector<std::pair<const rl::limiter::DescriptorNode*, rl::limiter::DescriptorEntries>> todo;
+    for (const auto& node : d.descriptors) todo.push_back({&node, {{node.key, node.value}}});
+    while (!todo.empty()) {
+      auto [node, entries] = todo.back();
+      todo.pop_back();
+      if (node->limit && !node->limit->unlimited && node->limit->WindowMs() <= 0) __builtin_trap();
+      rl::limiter::MatchDescriptor(d, entries);
+      for (const auto& child : node->descriptors) {
+        auto deeper = entries;
+        deeper.emplace_back(child.key, child.value);
+        todo.push_back({&child, deeper});
+      }
+    }
+    return 0;
+  }
   if (p.rules.empty() || !p.tiers.count(p.default_tier)) __builtin_trap();
   for (const auto& rule : p.rules) {
     const auto& l = rule.limit;

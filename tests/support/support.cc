@@ -581,7 +581,7 @@ std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::stri
   Env env = {{"REDIS_URL", redis.url()}, {"KAFKA_BROKERS", brokers},
              {"KAFKA_TOPIC", topic},     {"KAFKA_PARTITIONS", "3"},
              {"DEFAULT_CAPACITY", "5"},  {"DEFAULT_REFILL_PER_SEC", "0.001"},
-             {"HTTP_THREADS", "32"}};
+             {"HTTP_THREADS", "32"},     {"GRPC_PORT", std::to_string(FreePort())}};
   // With nothing listening at the brokers, do not wait for the topic before serving.
   if (brokers == kNoBroker) env["KAFKA_STARTUP_WAIT_MS"] = "0";
   for (const auto& [k, v] : extra) env[k] = v;

@@ -1,0 +1,158 @@
+#include "limiter/rls_service.h"
+
+#include <algorithm>
+
+#include "common/base/digest.h"
+#include "common/base/identifiers.h"
+#include "limiter/rate_limit_headers.h"
+
+namespace rl::limiter {
+
+using common::Result;
+using common::Status;
+using Code = RateLimitResponse::Code;
+using Unit = RateLimitResponse::RateLimit::Unit;
+
+namespace {
+
+// The reference service's units, from a rule's window in seconds.
+Unit UnitOf(int64_t window_s) {
+  switch (window_s) {
+    case 1:
+      return RateLimitResponse::RateLimit::SECOND;
+    case 60:
+      return RateLimitResponse::RateLimit::MINUTE;
+    case 3600:
+      return RateLimitResponse::RateLimit::HOUR;
+    case 86400:
+      return RateLimitResponse::RateLimit::DAY;
+    case 7 * 86400:
+      return RateLimitResponse::RateLimit::WEEK;
+    case 30 * 86400:
+      return RateLimitResponse::RateLimit::MONTH;
+    case 365 * 86400:
+      return RateLimitResponse::RateLimit::YEAR;
+    default:
+      return RateLimitResponse::RateLimit::UNKNOWN;
+  }
+}
+
+// Whom a descriptor's decision counts for (see RlsOptions::user_keys).
+std::string DescriptorUser(const std::string& domain, const CheckRequest& check,
+                           const RlsOptions& options) {
+  for (const auto& [key, value] : check.descriptor) {
+    if (std::find(options.user_keys.begin(), options.user_keys.end(), key) !=
+            options.user_keys.end() &&
+        common::IsValidUserId(value)) {
+      return value;
+    }
+  }
+  std::string joined = domain + ":";
+  for (size_t i = 0; i < check.descriptor.size(); ++i) {
+    joined += (i ? "|" : "") + check.descriptor[i].first + "=" + check.descriptor[i].second;
+  }
+  return common::IsValidUserId(joined) ? joined : "descriptor:" + common::Sha256Hex(joined, 16);
+}
+
+}  // namespace
+
+Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
+                                            const RlsOptions& options) {
+  const std::string& domain = request.domain();
+  if (domain.empty()) return Status::InvalidArgument("domain is required");
+  if (domain.size() > kMaxDomainBytes || !common::IsValidUserId(domain)) {
+    return Status::InvalidArgument("domain must be 1.." + std::to_string(kMaxDomainBytes) +
+                                   " bytes of UTF-8 without control characters");
+  }
+  if (request.descriptors_size() == 0) {
+    return Status::InvalidArgument("at least one descriptor is required");
+  }
+  if (static_cast<size_t>(request.descriptors_size()) > kMaxDescriptors) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxDescriptors) +
+                                   " descriptors per request");
+  }
+  std::vector<CheckRequest> checks;
+  checks.reserve(request.descriptors_size());
+  for (int d = 0; d < request.descriptors_size(); ++d) {
+    const auto& descriptor = request.descriptors(d);
+    const std::string where = "descriptors[" + std::to_string(d) + "]";
+    if (descriptor.entries_size() == 0) return Status::InvalidArgument(where + " has no entries");
+    if (static_cast<size_t>(descriptor.entries_size()) > kMaxDescriptorEntries) {
+      return Status::InvalidArgument(where + " has more than " +
+                                     std::to_string(kMaxDescriptorEntries) + " entries");
+    }
+    CheckRequest check;
+    check.domain = domain;
+    check.action = common::IsValidAction(domain) ? domain : "rls";
+    for (int e = 0; e < descriptor.entries_size(); ++e) {
+      const auto& entry = descriptor.entries(e);
+      const std::string at = where + ".entries[" + std::to_string(e) + "]";
+      if (entry.key().empty()) return Status::InvalidArgument(at + ".key is required");
+      if (entry.key().size() > kMaxDescriptorKeyBytes ||
+          entry.value().size() > kMaxDescriptorValueBytes) {
+        return Status::InvalidArgument(
+            at + " is too long (key " + std::to_string(kMaxDescriptorKeyBytes) + ", value " +
+            std::to_string(kMaxDescriptorValueBytes) + " bytes at most)");
+      }
+      check.descriptor.emplace_back(entry.key(), entry.value());
+    }
+    // hits_addend: the descriptor's, else the request's, else 1 (as the reference).
+    uint64_t hits = descriptor.has_hits_addend()
+                        ? descriptor.hits_addend().value()
+                        : (request.hits_addend() > 0 ? request.hits_addend() : 1);
+    if (hits == 0 || hits > static_cast<uint64_t>(kMaxCost)) {
+      return Status::InvalidArgument(where + ": hits_addend must be 1.." +
+                                     std::to_string(kMaxCost));
+    }
+    check.cost = static_cast<int64_t>(hits);
+    check.user_id = DescriptorUser(domain, check, options);
+    checks.push_back(std::move(check));
+  }
+  return checks;
+}
+
+RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
+  RateLimitResponse response;
+  response.set_overall_code(RateLimitResponse::OK);
+  const CheckResult* reported = nullptr;  // the refused one, else the one with the least left
+  for (const CheckResult& result : results) {
+    auto* status = response.add_statuses();
+    // A cost above the limit can never be admitted: over the limit, as the reference answers.
+    const bool over = !result.allowed;
+    status->set_code(over ? RateLimitResponse::OVER_LIMIT : RateLimitResponse::OK);
+    if (over) response.set_overall_code(RateLimitResponse::OVER_LIMIT);
+    if (!result.HasLimitState()) continue;
+    auto* limit = status->mutable_current_limit();
+    limit->set_name(result.rule);
+    limit->set_requests_per_unit(static_cast<uint32_t>(std::max<int64_t>(0, result.limit)));
+    limit->set_unit(UnitOf(result.window_s));
+    status->set_limit_remaining(static_cast<uint32_t>(std::max<int64_t>(0, result.remaining)));
+    status->mutable_duration_until_reset()->set_seconds(result.reset_ms / 1000);
+    status->mutable_duration_until_reset()->set_nanos(
+        static_cast<int32_t>(result.reset_ms % 1000 * 1'000'000));
+    if (reported == nullptr || (over && reported->allowed) ||
+        (over == !reported->allowed && result.remaining < reported->remaining)) {
+      reported = &result;
+    }
+  }
+  if (reported != nullptr) {
+    for (const auto& [name, value] : RateLimitHeaders(*reported)) {
+      auto* header = response.add_response_headers_to_add();
+      header->set_key(name);
+      header->set_value(value);
+    }
+  }
+  return response;
+}
+
+grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext*, const RateLimitRequest* request,
+                                         RateLimitResponse* response) {
+  auto checks = RlsChecks(*request, options_);
+  if (!checks.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, checks.status().message());
+  }
+  *response = RlsResponse(service_.CheckBatch(checks.value()));
+  return grpc::Status::OK;
+}
+
+}  // namespace rl::limiter

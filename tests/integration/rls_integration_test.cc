@@ -1,0 +1,224 @@
+// Envoy's rate limit service (gRPC ShouldRateLimit) against a real limiter, redis-server and Kafka
+// broker, with a limits file in Envoy ratelimit's own format. The client is the gRPC stub generated
+// from the re-declared protos (Envoy's package names and field numbers).
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
+#include "tests/support/support.h"
+
+namespace rl::testing {
+namespace {
+
+using envoy::service::ratelimit::v3::RateLimitRequest;
+using envoy::service::ratelimit::v3::RateLimitResponse;
+using envoy::service::ratelimit::v3::RateLimitService;
+
+const char* kConfig = R"(
+domain: edge
+descriptors:
+  - key: remote_address
+    rate_limit: {unit: minute, requests_per_unit: 3}
+  - key: path
+    value: /login
+    rate_limit: {unit: hour, requests_per_unit: 2, name: login}
+  - key: path
+    rate_limit: {unit: second, requests_per_unit: 100}
+  - key: source_cluster
+    value: proxy
+    descriptors:
+      - key: destination_cluster
+        rate_limit: {unit: minute, requests_per_unit: 1}
+  - key: internal
+    rate_limit: {unlimited: true}
+)";
+
+class RlsIntegrationTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ServiceProcess> Start(Env extra = {}) {
+    std::string dir = MakeTempDir("rls");
+    std::ofstream(dir + "/edge.yaml") << kConfig;
+    grpc_port_ = FreePort();
+    extra.emplace("LIMITS_FILE", dir + "/edge.yaml");
+    extra.emplace("GRPC_PORT", std::to_string(grpc_port_));
+    auto limiter = StartLimiter(redis_, SharedKafka().bootstrap(), topic_, extra);
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = RateLimitService::NewStub(channel_);
+    return limiter;
+  }
+
+  // One ShouldRateLimit call with the given descriptors (each a list of key/value entries).
+  grpc::Status Call(
+      const std::string& domain,
+      const std::vector<std::vector<std::pair<std::string, std::string>>>& descriptors,
+      RateLimitResponse* response, uint32_t hits_addend = 0) {
+    RateLimitRequest request;
+    request.set_domain(domain);
+    request.set_hits_addend(hits_addend);
+    for (const auto& entries : descriptors) {
+      auto* d = request.add_descriptors();
+      for (const auto& [key, value] : entries) {
+        auto* e = d->add_entries();
+        e->set_key(key);
+        e->set_value(value);
+      }
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return stub_->ShouldRateLimit(&context, request, response);
+  }
+
+  int64_t DescriptorKeys() {
+    return static_cast<int64_t>(redis_.Must({"KEYS", "rl:d:*"}).elements.size());
+  }
+
+  RedisServer redis_;
+  const std::string topic_ =
+      std::string("rl.rls.") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  int grpc_port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<RateLimitService::Stub> stub_;
+};
+
+TEST_F(RlsIntegrationTest, DescriptorsCountDownThenGoOverLimitWithTheReferencesFields) {
+  auto limiter = Start();
+  for (uint32_t expected_remaining : {2u, 1u, 0u}) {
+    RateLimitResponse r;
+    ASSERT_TRUE(Call("edge", {{{"remote_address", "10.0.0.1"}}}, &r).ok());
+    EXPECT_EQ(r.overall_code(), RateLimitResponse::OK);
+    ASSERT_EQ(r.statuses_size(), 1);
+    const auto& s = r.statuses(0);
+    EXPECT_EQ(s.code(), RateLimitResponse::OK);
+    EXPECT_EQ(s.current_limit().requests_per_unit(), 3u);
+    EXPECT_EQ(s.current_limit().unit(), RateLimitResponse::RateLimit::MINUTE);
+    EXPECT_EQ(s.limit_remaining(), expected_remaining);
+    EXPECT_GT(
+        s.duration_until_reset().seconds() * 1000 + s.duration_until_reset().nanos() / 1000000, 0);
+  }
+  RateLimitResponse over;
+  ASSERT_TRUE(Call("edge", {{{"remote_address", "10.0.0.1"}}}, &over).ok());
+  EXPECT_EQ(over.overall_code(), RateLimitResponse::OVER_LIMIT);
+  EXPECT_EQ(over.statuses(0).code(), RateLimitResponse::OVER_LIMIT);
+  EXPECT_EQ(over.statuses(0).limit_remaining(), 0u);
+  bool has_ratelimit_header = false, has_retry_after = false;
+  for (const auto& h : over.response_headers_to_add()) {
+    has_ratelimit_header = has_ratelimit_header || h.key() == "RateLimit";
+    has_retry_after = has_retry_after || h.key() == "Retry-After";
+  }
+  EXPECT_TRUE(has_ratelimit_header);
+  EXPECT_TRUE(has_retry_after);
+  // Another address has its own counter (a key-only match counts per value).
+  RateLimitResponse other;
+  ASSERT_TRUE(Call("edge", {{{"remote_address", "10.0.0.2"}}}, &other).ok());
+  EXPECT_EQ(other.statuses(0).limit_remaining(), 2u);
+}
+
+TEST_F(RlsIntegrationTest, MatchingFollowsTheReferenceAndEveryDescriptorGetsItsStatus) {
+  auto limiter = Start();
+  RateLimitResponse r;
+  ASSERT_TRUE(Call("edge",
+                   {{{"path", "/login"}},
+                    {{"path", "/search"}},
+                    {{"source_cluster", "proxy"}, {"destination_cluster", "db"}},
+                    {{"internal", "yes"}},
+                    {{"unknown", "x"}}},
+                   &r)
+                  .ok());
+  ASSERT_EQ(r.statuses_size(), 5);
+  EXPECT_EQ(r.statuses(0).current_limit().name(), "login");  // the exact value first
+  EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 2u);
+  EXPECT_EQ(r.statuses(0).current_limit().unit(), RateLimitResponse::RateLimit::HOUR);
+  EXPECT_EQ(r.statuses(1).current_limit().requests_per_unit(), 100u);  // the key alone
+  EXPECT_EQ(r.statuses(2).current_limit().requests_per_unit(), 1u);    // nested
+  EXPECT_FALSE(r.statuses(3).has_current_limit());                     // unlimited
+  EXPECT_EQ(r.statuses(3).code(), RateLimitResponse::OK);
+  EXPECT_FALSE(r.statuses(4).has_current_limit());  // no match: no limit
+  EXPECT_EQ(r.overall_code(), RateLimitResponse::OK);
+  // The nested limit of 1 a minute is now used up: that descriptor alone goes over.
+  RateLimitResponse again;
+  ASSERT_TRUE(
+      Call("edge",
+           {{{"path", "/search"}}, {{"source_cluster", "proxy"}, {"destination_cluster", "db"}}},
+           &again)
+          .ok());
+  EXPECT_EQ(again.statuses(0).code(), RateLimitResponse::OK);
+  EXPECT_EQ(again.statuses(1).code(), RateLimitResponse::OVER_LIMIT);
+  EXPECT_EQ(again.overall_code(), RateLimitResponse::OVER_LIMIT);
+}
+
+TEST_F(RlsIntegrationTest, HitsAddendCountsThatManyHits) {
+  auto limiter = Start();
+  RateLimitResponse r;
+  ASSERT_TRUE(Call("edge", {{{"remote_address", "10.9.9.9"}}}, &r, 2).ok());
+  EXPECT_EQ(r.statuses(0).limit_remaining(), 1u);
+  ASSERT_TRUE(Call("edge", {{{"remote_address", "10.9.9.9"}}}, &r, 2).ok());
+  EXPECT_EQ(r.statuses(0).code(), RateLimitResponse::OVER_LIMIT);
+}
+
+TEST_F(RlsIntegrationTest, BadRequestsAreInvalidArgumentsAndCreateNoKey) {
+  auto limiter = Start();
+  RateLimitResponse r;
+  const std::string huge(5000, 'v');
+  std::vector<std::vector<std::pair<std::string, std::string>>> many(65, {{"k", "v"}});
+  struct Case {
+    const char* name;
+    grpc::Status status;
+  };
+  const std::vector<Case> cases = {
+      {"empty domain", Call("", {{{"remote_address", "1"}}}, &r)},
+      {"no descriptor", Call("edge", {}, &r)},
+      {"empty descriptor", Call("edge", {{}}, &r)},
+      {"entry without a key", Call("edge", {{{"", "v"}}}, &r)},
+      {"huge value", Call("edge", {{{"remote_address", huge}}}, &r)},
+      {"65 descriptors", Call("edge", many, &r)},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+  }
+  // 10,000 descriptors are refused by the message size limit before any work.
+  std::vector<std::vector<std::pair<std::string, std::string>>> flood(10000,
+                                                                      {{"remote_address", "1"}});
+  EXPECT_EQ(Call("edge", flood, &r).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(DescriptorKeys(), 0);
+}
+
+TEST_F(RlsIntegrationTest, FailModesAnswerOkOrOverLimitWithinTheTimeout) {
+  auto open = Start({{"FAIL_MODE", "open"}, {"REDIS_TIMEOUT_MS", "100"}});
+  redis_.Pause();
+  const auto t0 = std::chrono::steady_clock::now();
+  RateLimitResponse r;
+  const grpc::Status status = Call("edge", {{{"remote_address", "10.0.0.7"}}}, &r);
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  redis_.Resume();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(r.overall_code(), RateLimitResponse::OK);
+  EXPECT_LT(elapsed, std::chrono::seconds(1));
+  open.reset();
+
+  auto closed = Start({{"FAIL_MODE", "closed"}, {"REDIS_TIMEOUT_MS", "100"}});
+  redis_.Pause();
+  const grpc::Status refused = Call("edge", {{{"remote_address", "10.0.0.8"}}}, &r);
+  redis_.Resume();
+  ASSERT_TRUE(refused.ok()) << refused.error_message();
+  EXPECT_EQ(r.overall_code(), RateLimitResponse::OVER_LIMIT);
+}
+
+TEST_F(RlsIntegrationTest, EveryDescriptorDecisionIsAnEventForTheConfiguredUserKey) {
+  auto limiter = Start();
+  RateLimitResponse r;
+  ASSERT_TRUE(Call("edge", {{{"remote_address", "192.0.2.10"}}, {{"path", "/login"}}}, &r).ok());
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic_, 2, std::chrono::seconds(20));
+  ASSERT_EQ(events.size(), 2u);
+  std::set<std::string> users;
+  for (const auto& e : events) users.insert(e.user_id());
+  // remote_address names the user; a descriptor without a user key is named by itself.
+  EXPECT_TRUE(users.count("192.0.2.10"));
+  EXPECT_TRUE(users.count("edge:path=/login"));
+}
+
+}  // namespace
+}  // namespace rl::testing
