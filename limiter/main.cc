@@ -1,5 +1,6 @@
 // Composition root of the limiter: the only place that builds the Redis pool, the Kafka producer
 // and the HTTP server, and wires them to the decision service.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -195,6 +196,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> grpc_server;
   if (s.grpc_port > 0) {
     grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1
+    // Server reflection: grpcurl and other tools list and call the service without .proto files.
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int bound = 0;
     builder.AddListeningPort(s.service.host + ":" + std::to_string(s.grpc_port),

@@ -4,7 +4,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
@@ -218,6 +220,62 @@ TEST_F(RlsIntegrationTest, EveryDescriptorDecisionIsAnEventForTheConfiguredUserK
   // remote_address names the user; a descriptor without a user key is named by itself.
   EXPECT_TRUE(users.count("192.0.2.10"));
   EXPECT_TRUE(users.count("edge:path=/login"));
+}
+
+// Runs grpcurl (built by scripts/setup from the Go module proxy) and returns what it printed.
+std::string Grpcurl(const std::string& args, int* exit_code) {
+  const std::string grpcurl = SourcePath(".cache/go/bin/grpcurl");
+  std::string output;
+  FILE* pipe = popen((grpcurl + " " + args + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  *exit_code = pclose(pipe);
+  return output;
+}
+
+TEST_F(RlsIntegrationTest, GrpcurlAClientThisProjectDidNotWriteGetsTheDocumentedAnswers) {
+  ASSERT_TRUE(std::ifstream(SourcePath(".cache/go/bin/grpcurl")).good())
+      << "grpcurl is missing: scripts/setup builds it";
+  auto limiter = Start();
+  const std::string address = "127.0.0.1:" + std::to_string(grpc_port_);
+  int code = -1;
+  // Server reflection: no .proto file needed.
+  std::string services = Grpcurl("-plaintext " + address + " list", &code);
+  ASSERT_EQ(code, 0) << services;
+  EXPECT_NE(services.find("envoy.service.ratelimit.v3.RateLimitService"), std::string::npos)
+      << services;
+  const std::string call =
+      "-plaintext -d '{\"domain\":\"edge\",\"descriptors\":[{\"entries\":[{\"key\":"
+      "\"remote_address\",\"value\":\"203.0.113.5\"}]}]}' " +
+      address + " envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
+  for (int remaining : {2, 1, 0}) {
+    std::string out = Grpcurl(call, &code);
+    ASSERT_EQ(code, 0) << out;
+    auto answer = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_TRUE(answer.is_object()) << out;
+    EXPECT_EQ(answer["overall_code"], "OK");
+    EXPECT_EQ(answer["statuses"][0]["current_limit"]["requests_per_unit"], 3);
+    EXPECT_EQ(answer["statuses"][0]["current_limit"]["unit"], "MINUTE");
+    // grpcurl prints proto field names, and leaves zero values out.
+    EXPECT_EQ(answer["statuses"][0].value("limit_remaining", 0), remaining);
+  }
+  auto over = nlohmann::json::parse(Grpcurl(call, &code), nullptr, false);
+  EXPECT_EQ(over["overall_code"], "OVER_LIMIT");
+  // An empty domain: INVALID_ARGUMENT, which grpcurl reports by its exit code and message.
+  std::string bad = Grpcurl("-plaintext -d '{\"domain\":\"\"}' " + address +
+                                " envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
+                            &code);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(bad.find("InvalidArgument"), std::string::npos) << bad;
+  // grpc.health.v1, with its .proto (the default health service is not described by reflection).
+  std::string health =
+      Grpcurl("-plaintext -import-path " + SourcePath("proto-rls") +
+                  " -proto grpc/health/v1/health.proto " + address + " grpc.health.v1.Health/Check",
+              &code);
+  ASSERT_EQ(code, 0) << health;
+  EXPECT_NE(health.find("SERVING"), std::string::npos) << health;
 }
 
 }  // namespace
