@@ -111,6 +111,23 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
   return checks;
 }
 
+std::vector<bool> Replaced(const Policy& policy, const std::vector<CheckRequest>& checks) {
+  std::vector<bool> replaced(checks.size(), false);
+  if (checks.empty()) return replaced;
+  auto domain = policy.domains.find(checks.front().domain);
+  if (domain == policy.domains.end()) return replaced;
+  std::vector<const DescriptorNode*> matches;
+  matches.reserve(checks.size());
+  for (const CheckRequest& check : checks) {
+    matches.push_back(MatchDescriptor(domain->second, check.descriptor));
+  }
+  std::vector<const DescriptorNode*> kept = matches;
+  ApplyReplaces(kept);
+  for (size_t i = 0; i < checks.size(); ++i)
+    replaced[i] = matches[i] != nullptr && kept[i] == nullptr;
+  return replaced;
+}
+
 RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
   RateLimitResponse response;
   response.set_overall_code(RateLimitResponse::OK);
@@ -151,7 +168,27 @@ grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext*, const RateLimitRe
   if (!checks.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, checks.status().message());
   }
-  *response = RlsResponse(service_.CheckBatch(checks.value()));
+  // `replaces`: a descriptor whose limit another descriptor's limit replaces is not limited.
+  const std::vector<bool> replaced = Replaced(service_.policy()->policy, checks.value());
+  std::vector<CheckRequest> decided;
+  for (size_t i = 0; i < checks->size(); ++i) {
+    if (!replaced[i]) decided.push_back(checks.value()[i]);
+  }
+  std::vector<CheckResult> results = service_.CheckBatch(decided);
+  std::vector<CheckResult> all;
+  all.reserve(checks->size());
+  for (size_t i = 0, j = 0; i < checks->size(); ++i) {
+    if (replaced[i]) {
+      CheckResult unlimited;
+      unlimited.allowed = true;
+      unlimited.unlimited = true;
+      unlimited.rule = "replaced";
+      all.push_back(std::move(unlimited));
+    } else {
+      all.push_back(std::move(results[j++]));
+    }
+  }
+  *response = RlsResponse(all);
   return grpc::Status::OK;
 }
 

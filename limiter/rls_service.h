@@ -12,6 +12,7 @@
 #include "common/base/status.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "limiter/decision_service.h"
+#include "limiter/policy.h"
 
 namespace rl::limiter {
 
@@ -36,6 +37,10 @@ struct RlsOptions {
 // (the gRPC answer is INVALID_ARGUMENT). Pure.
 common::Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
                                                     const RlsOptions& options);
+
+// Which of one request's descriptors another's limit `replaces` (by the limit's name, within the
+// domain's config): those are answered OK without a limit. Pure.
+std::vector<bool> Replaced(const Policy& policy, const std::vector<CheckRequest>& checks);
 
 // The answer for the checks' results, in order: a DescriptorStatus each, the overall code, and the
 // RateLimit headers of the most restrictive one. Pure.

@@ -36,6 +36,16 @@ descriptors:
         rate_limit: {unit: minute, requests_per_unit: 1}
   - key: internal
     rate_limit: {unlimited: true}
+  - key: plan
+    value: basic
+    rate_limit: {unit: minute, requests_per_unit: 1, name: basic}
+  - key: plan
+    value: premium
+    rate_limit:
+      unit: minute
+      requests_per_unit: 100
+      name: premium
+      replaces: [{name: basic}]
 )";
 
 class RlsIntegrationTest : public ::testing::Test {
@@ -150,6 +160,24 @@ TEST_F(RlsIntegrationTest, MatchingFollowsTheReferenceAndEveryDescriptorGetsItsS
   EXPECT_EQ(again.statuses(0).code(), RateLimitResponse::OK);
   EXPECT_EQ(again.statuses(1).code(), RateLimitResponse::OVER_LIMIT);
   EXPECT_EQ(again.overall_code(), RateLimitResponse::OVER_LIMIT);
+}
+
+TEST_F(RlsIntegrationTest, ALimitThatReplacesAnotherLeavesThatDescriptorUnlimited) {
+  auto limiter = Start();
+  for (int i = 0; i < 3; ++i) {
+    RateLimitResponse r;
+    ASSERT_TRUE(Call("edge", {{{"plan", "basic"}}, {{"plan", "premium"}}}, &r).ok());
+    EXPECT_EQ(r.overall_code(), RateLimitResponse::OK) << i;
+    EXPECT_FALSE(r.statuses(0).has_current_limit());  // replaced: no limit
+    EXPECT_EQ(r.statuses(1).current_limit().name(), "premium");
+    EXPECT_EQ(r.statuses(1).limit_remaining(), static_cast<uint32_t>(99 - i));
+  }
+  // Alone, the basic limit applies: 1 a minute.
+  RateLimitResponse alone;
+  ASSERT_TRUE(Call("edge", {{{"plan", "basic"}}}, &alone).ok());
+  EXPECT_EQ(alone.statuses(0).code(), RateLimitResponse::OK);
+  ASSERT_TRUE(Call("edge", {{{"plan", "basic"}}}, &alone).ok());
+  EXPECT_EQ(alone.statuses(0).code(), RateLimitResponse::OVER_LIMIT);
 }
 
 TEST_F(RlsIntegrationTest, HitsAddendCountsThatManyHits) {
