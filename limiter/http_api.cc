@@ -1,5 +1,7 @@
 #include "limiter/http_api.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include "common/base/identifiers.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
@@ -153,6 +155,27 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   common::Histogram& batch_latency = api.metrics.AddHistogram(
       "rl_check_batch_duration_seconds", "Time to answer POST /check/batch, parsing included",
       common::LatencyBuckets());
+  routes.Post("/json", [&api, admit, &rejected_invalid](const httplib::Request& req,
+                                                        httplib::Response& res) {
+    if (!admit(req, res, kMaxBatchBodyBytes)) return;
+    RateLimitRequest request;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;  // as the reference service's protojson
+    if (!google::protobuf::util::JsonStringToMessage(req.body, &request, options).ok()) {
+      rejected_invalid.Inc();
+      return common::SendError(res, 400, "invalid_json",
+                               "the body is not a RateLimitRequest in proto3 JSON");
+    }
+    auto answer = api.rls.Decide(request);
+    if (!answer.ok()) {
+      rejected_invalid.Inc();
+      return common::SendError(res, 400, "invalid_argument", answer.status().message());
+    }
+    std::string out;
+    (void)google::protobuf::util::MessageToJsonString(answer.value(), &out);
+    res.status = answer->overall_code() == RateLimitResponse::OVER_LIMIT ? 429 : 200;
+    res.set_content(out, "application/json");
+  });
   routes.Post("/check/batch", [&api, &batch_latency, admit, &rejected_invalid](
                                   const httplib::Request& req, httplib::Response& res) {
     const int64_t start_us = api.clock.MonotonicUs();

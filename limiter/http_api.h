@@ -13,6 +13,7 @@
 #include "limiter/decision_service.h"
 #include "limiter/decision_store.h"
 #include "limiter/rate_limit_headers.h"
+#include "limiter/rls_service.h"
 
 namespace rl::limiter {
 
@@ -34,6 +35,7 @@ struct HealthReport {
 
 struct LimiterApi {
   DecisionService& service;
+  RlsService& rls;       // POST /json: Envoy's rate limit service request as JSON
   DecisionStore& store;  // for the admin endpoints
   std::function<HealthReport()> health;
   common::MetricsRegistry& metrics;
@@ -42,8 +44,10 @@ struct LimiterApi {
   std::string check_token;  // CHECK_TOKEN; set: POST /check needs it as a Bearer token
 };
 
-// Registers POST /check, GET /health, GET /metrics, GET /config, and the admin endpoints
-// GET and DELETE /limits/<user>?action=&api_key=. `api` must outlive the server.
+// Registers POST /check, POST /check/batch, POST /json (a ShouldRateLimit request in proto3 JSON,
+// as the reference service offers: 200 OK or 429 OVER_LIMIT with the response as JSON), GET
+// /health, GET /metrics, GET /config, and the admin endpoints GET and DELETE
+// /limits/<user>?action=&api_key=. `api` must outlive the server.
 void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api);
 
 }  // namespace rl::limiter

@@ -167,10 +167,12 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
+  limiter::RlsService rls(service, s.rls);  // gRPC ShouldRateLimit and POST /json
   limiter::LimiterApi api{
-      service,      cached, [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
-      metrics,      clock,  s.admin_token,
-      s.check_token};
+      service,       rls,
+      cached,        [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+      metrics,       clock,
+      s.admin_token, s.check_token};
   limiter::RegisterLimiterRoutes(server, api);
   const std::string banner =
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",
@@ -192,7 +194,6 @@ int main(int argc, char** argv) {
         s.kafka.topic, s.kafka_startup_wait_ms);
   }
   // Envoy's rate limit service over gRPC, on GRPC_PORT (0: off), beside the HTTP API.
-  limiter::RlsService rls(service, s.rls);
   std::unique_ptr<grpc::Server> grpc_server;
   if (s.grpc_port > 0) {
     grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1

@@ -164,10 +164,17 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
 
 grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext*, const RateLimitRequest* request,
                                          RateLimitResponse* response) {
-  auto checks = RlsChecks(*request, options_);
-  if (!checks.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, checks.status().message());
+  auto answer = Decide(*request);
+  if (!answer.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, answer.status().message());
   }
+  *response = std::move(answer.value());
+  return grpc::Status::OK;
+}
+
+Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request) {
+  auto checks = RlsChecks(request, options_);
+  if (!checks.ok()) return checks.status();
   // `replaces`: a descriptor whose limit another descriptor's limit replaces is not limited.
   const std::vector<bool> replaced = Replaced(service_.policy()->policy, checks.value());
   std::vector<CheckRequest> decided;
@@ -188,8 +195,7 @@ grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext*, const RateLimitRe
       all.push_back(std::move(results[j++]));
     }
   }
-  *response = RlsResponse(all);
-  return grpc::Status::OK;
+  return RlsResponse(all);
 }
 
 }  // namespace rl::limiter

@@ -52,6 +52,8 @@ class RlsService final : public envoy::service::ratelimit::v3::RateLimitService:
       : service_(service), options_(std::move(options)) {}
   grpc::Status ShouldRateLimit(grpc::ServerContext* context, const RateLimitRequest* request,
                                RateLimitResponse* response) override;
+  // The answer to one request, or why it is invalid (INVALID_ARGUMENT over gRPC, 400 over HTTP).
+  common::Result<RateLimitResponse> Decide(const RateLimitRequest& request);
 
  private:
   DecisionService& service_;

@@ -84,6 +84,7 @@ TEST_F(HostileInputTest, MalformedBodiesGetA4xxJsonErrorOnEveryPostEndpoint) {
   for (const auto& h : HostileBodies()) {
     auto t0 = std::chrono::steady_clock::now();
     ExpectJson4xx(limiter->Post("/check", h.body, h.content_type), "limiter /check " + h.name);
+    ExpectJson4xx(limiter->Post("/json", h.body, h.content_type), "limiter /json " + h.name);
     ExpectJson4xx(gateway->Post("/check", h.body, h.content_type), "gateway /check " + h.name);
     if (h.name.find("cost") ==
         std::string::npos) {  // /api takes only a user: cost is no field of it
@@ -129,6 +130,8 @@ TEST_F(HostileInputTest, EveryKnownPathAnswersAWrongMethodWith405AndTheMethodsIt
   };
   const std::vector<Known> known = {
       {limiter_.get(), "/check", "POST"},
+      {limiter_.get(), "/json", "POST"},
+      {limiter_.get(), "/live", "GET, HEAD"},
       {limiter_.get(), "/health", "GET, HEAD"},
       {limiter_.get(), "/metrics", "GET, HEAD"},
       {limiter_.get(), "/config", "GET, HEAD"},

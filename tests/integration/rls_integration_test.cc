@@ -250,6 +250,34 @@ TEST_F(RlsIntegrationTest, EveryDescriptorDecisionIsAnEventForTheConfiguredUserK
   EXPECT_TRUE(users.count("edge:path=/login"));
 }
 
+TEST_F(RlsIntegrationTest, PostJsonTakesTheSameRequestAsJsonOverHttp) {
+  auto limiter = Start();
+  auto client = limiter->Client();
+  const std::string body =
+      R"({"domain":"edge","descriptors":[{"entries":[{"key":"remote_address","value":"198.51.100.1"}]}]})";
+  for (int remaining : {2, 1, 0}) {
+    auto res = client->Post("/json", body, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    auto answer = Body(res);
+    EXPECT_EQ(answer["overallCode"], "OK") << res->body;
+    EXPECT_EQ(answer["statuses"][0]["currentLimit"]["requestsPerUnit"], 3);
+    EXPECT_EQ(answer["statuses"][0].value("limitRemaining", 0), remaining);
+  }
+  auto over = client->Post("/json", body, "application/json");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 429);  // as the reference service answers OVER_LIMIT on /json
+  EXPECT_EQ(Body(over)["overallCode"], "OVER_LIMIT");
+  auto bad = client->Post("/json", "{\"domain\": 7", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(Body(bad)["error"]["code"], "invalid_json");
+  auto empty = client->Post("/json", R"({"descriptors":[]})", "application/json");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 400);
+  EXPECT_EQ(Body(empty)["error"]["code"], "invalid_argument");
+}
+
 // Runs grpcurl (built by scripts/setup from the Go module proxy) and returns what it printed.
 std::string Grpcurl(const std::string& args, int* exit_code) {
   const std::string grpcurl = SourcePath(".cache/go/bin/grpcurl");
