@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -25,9 +27,83 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
   return buffer.str();
 }
 
+namespace {
+constexpr std::string_view kBundleMarker = "#@rl-limits-file ";
+}  // namespace
+
+std::optional<std::string> ReadLimits(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(path, error)) return ReadWholeFile(path);
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+    const std::string ext = entry.path().extension().string();
+    if (entry.is_regular_file(error) && (ext == ".yaml" || ext == ".yml")) {
+      names.push_back(entry.path().filename().string());
+    }
+  }
+  if (error) return std::nullopt;
+  std::sort(names.begin(), names.end());
+  std::string bundle;
+  for (const auto& name : names) {
+    auto text = ReadWholeFile(path + "/" + name);
+    if (!text) return std::nullopt;
+    bundle += std::string(kBundleMarker) + name + "\n" + *text + "\n";
+  }
+  return bundle;
+}
+
+common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory) {
+  Policy merged;
+  merged.source = directory;
+  bool has_rules = false;
+  std::vector<std::string> versions;
+  size_t at = 0;
+  while ((at = bundle.find(kBundleMarker, at)) != std::string::npos) {
+    const size_t name_start = at + kBundleMarker.size();
+    const size_t name_end = bundle.find('\n', name_start);
+    const std::string name = bundle.substr(name_start, name_end - name_start);
+    const size_t next = bundle.find(kBundleMarker, name_end);
+    const std::string text = bundle.substr(
+        name_end + 1, (next == std::string::npos ? bundle.size() : next) - name_end - 1);
+    at = name_end;
+    const std::string file = directory + "/" + name;
+    auto policy = ParsePolicyYaml(text, file);
+    if (!policy.ok())
+      return common::Status::InvalidArgument(name + ": " + policy.status().message());
+    if (policy->domains.empty()) {
+      if (has_rules) {
+        return common::Status::InvalidArgument(
+            name + ": a second file of the project's own format (one holds the rules)");
+      }
+      has_rules = true;
+      auto domains = std::move(merged.domains);
+      merged = std::move(policy.value());
+      merged.domains = std::move(domains);
+      merged.source = directory;
+    }
+    for (auto& [domain, config] : policy->domains) {
+      if (merged.domains.count(domain)) {
+        return common::Status::InvalidArgument(name + ": the domain \"" + domain +
+                                               "\" is already defined in " +
+                                               merged.domains[domain].source);
+      }
+      merged.domains[domain] = std::move(config);
+    }
+    versions.push_back(name);
+  }
+  if (versions.empty()) {
+    return common::Status::InvalidArgument("no *.yaml or *.yml file in the directory");
+  }
+  if (!has_rules) merged.version = "domains";
+  return merged;
+}
+
 common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
     const std::string& text, const std::string& path, const common::Clock& clock) {
-  auto policy = ParsePolicyYaml(text, path);
+  auto policy =
+      text.rfind(kBundleMarker, 0) == 0 || (text.empty() && std::filesystem::is_directory(path))
+          ? ParseLimitsBundle(text, path)
+          : ParsePolicyYaml(text, path);
   if (!policy.ok()) return common::Status::InvalidArgument(path + ": " + policy.status().message());
   auto active = std::make_shared<ActivePolicy>();
   active->policy = std::move(policy.value());
@@ -38,7 +114,7 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
 
 common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
                                                                    const common::Clock& clock) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadLimits(path);
   if (!text) return common::Status::InvalidArgument("cannot read " + path);
   return ActivePolicyFromText(*text, path, clock);
 }

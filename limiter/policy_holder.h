@@ -38,6 +38,16 @@ class PolicyHolder {
 
 // A file's whole content, or nullopt if it cannot be read (missing, a directory, no permission).
 std::optional<std::string> ReadWholeFile(const std::string& path);
+
+// What LIMITS_FILE holds: a file's content, or for a directory its *.yaml and *.yml files, sorted
+// by name, as one bundle (each file after a line "#@rl-limits-file <name>"); nullopt if neither
+// can be read. The bundle changes whenever any of its files does, so the watcher reloads.
+std::optional<std::string> ReadLimits(const std::string& path);
+
+// Parses a bundle of files (ReadLimits of a directory) into one policy: at most one file of the
+// project's own format (its rules, tiers and keys) and any number of Envoy ratelimit files, one
+// domain each and no domain twice. Errors name the file. Pure.
+common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory);
 using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
 
 // Parses the text of the limits file at `path` into the policy to activate. Pure but for the
@@ -58,7 +68,7 @@ common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::st
 class PolicyFileWatcher {
  public:
   PolicyFileWatcher(std::string path, PolicyHolder& holder, const common::Clock& clock,
-                    common::MetricsRegistry& metrics, FileReader read = ReadWholeFile);
+                    common::MetricsRegistry& metrics, FileReader read = ReadLimits);
 
   // One periodic check: loads the file if its content changed.
   void Poll();

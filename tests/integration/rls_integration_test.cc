@@ -278,6 +278,45 @@ TEST_F(RlsIntegrationTest, PostJsonTakesTheSameRequestAsJsonOverHttp) {
   EXPECT_EQ(Body(empty)["error"]["code"], "invalid_argument");
 }
 
+TEST_F(RlsIntegrationTest, ADirectoryHoldsOneDomainPerFileBesideTheRulesAndReloadsLive) {
+  const std::string dir = MakeTempDir("rls-dir");
+  std::ofstream(dir + "/a-edge.yaml") << kConfig;
+  std::ofstream(dir + "/b-mongo.yaml")
+      << "domain: mongo\ndescriptors:\n  - key: database\n    rate_limit: {unit: second, "
+         "requests_per_unit: 7}\n";
+  std::ofstream(dir + "/rules.yaml")
+      << "version: own\nrules:\n  - {name: per-user, limit: 2, window: 1h, algorithm: "
+         "fixed_window}\n";
+  std::ofstream(dir + "/notes.txt") << "not a limits file";
+  auto limiter = Start({{"LIMITS_FILE", dir}, {"LIMITS_RELOAD_INTERVAL_MS", "200"}});
+  RateLimitResponse r;
+  ASSERT_TRUE(Call("mongo", {{{"database", "users"}}}, &r).ok());
+  EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 7u);
+  ASSERT_TRUE(Call("edge", {{{"remote_address", "10.4.4.4"}}}, &r).ok());
+  EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 3u);
+  // The project's own rules still decide POST /check.
+  auto client = limiter->Client();
+  EXPECT_EQ(Body(PostCheck(*client, R"({"user_id":"dir-user"})"))["limit"], 2);
+  // A changed file is picked up live.
+  std::ofstream(dir + "/b-mongo.yaml")
+      << "domain: mongo\ndescriptors:\n  - key: database\n    rate_limit: {unit: second, "
+         "requests_per_unit: 9}\n";
+  EXPECT_TRUE(Eventually(
+      [&] {
+        RateLimitResponse again;
+        return Call("mongo", {{{"database", "orders"}}}, &again).ok() &&
+               again.statuses(0).current_limit().requests_per_unit() == 9u;
+      },
+      10s));
+  // A second file with the same domain is refused; the old policy keeps serving.
+  std::ofstream(dir + "/c-dup.yaml") << "domain: mongo\ndescriptors: []\n";
+  EXPECT_TRUE(Eventually(
+      [&] { return MetricValue(*client, "rl_policy_reloads_total{result=\"rejected\"}") >= 1; },
+      10s));
+  ASSERT_TRUE(Call("mongo", {{{"database", "x"}}}, &r).ok());
+  EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 9u);
+}
+
 // Runs grpcurl (built by scripts/setup from the Go module proxy) and returns what it printed.
 std::string Grpcurl(const std::string& args, int* exit_code) {
   const std::string grpcurl = SourcePath(".cache/go/bin/grpcurl");

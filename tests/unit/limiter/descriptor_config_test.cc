@@ -6,6 +6,7 @@
 
 #include "limiter/keys.h"
 #include "limiter/policy.h"
+#include "limiter/policy_holder.h"
 
 namespace rl::limiter {
 namespace {
@@ -218,6 +219,51 @@ TEST(DescriptorPolicy, DescriptorsThatDifferGiveDifferentKeysWhateverTheirCharac
   EXPECT_NE(b, c);
   EXPECT_NE(a, d);
   EXPECT_EQ(a.find('{'), a.rfind('{'));  // one hash tag
+}
+
+}  // namespace
+}  // namespace rl::limiter
+
+namespace rl::limiter {
+namespace {
+
+std::string Bundle(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string out;
+  for (const auto& [name, text] : files) out += "#@rl-limits-file " + name + "\n" + text + "\n";
+  return out;
+}
+
+TEST(LimitsBundle, RulesAndDomainsFromSeveralFilesMakeOnePolicy) {
+  auto policy = ParseLimitsBundle(
+      Bundle({{"a.yaml", "domain: a\ndescriptors: []"},
+              {"b.yaml", "domain: b\ndescriptors: []"},
+              {"rules.yaml", "version: v1\nrules:\n  - {name: r, limit: 1, window: 1s}"}}),
+      "/etc/limits");
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  EXPECT_EQ(policy->domains.size(), 2u);
+  EXPECT_EQ(policy->rules.size(), 1u);
+  EXPECT_EQ(policy->version, "v1");
+}
+
+TEST(LimitsBundle, ConflictsAreErrorsNamingTheFile) {
+  auto twice = ParseLimitsBundle(
+      Bundle({{"a.yaml", "domain: a\ndescriptors: []"}, {"b.yaml", "domain: a\ndescriptors: []"}}),
+      "/etc/limits");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("b.yaml: the domain \"a\" is already defined"),
+            std::string::npos)
+      << twice.status().message();
+  auto two_rules =
+      ParseLimitsBundle(Bundle({{"x.yaml", "rules:\n  - {name: r, limit: 1, window: 1s}"},
+                                {"y.yaml", "rules:\n  - {name: r, limit: 1, window: 1s}"}}),
+                        "/etc/limits");
+  ASSERT_FALSE(two_rules.ok());
+  EXPECT_NE(two_rules.status().message().find("y.yaml: a second file"), std::string::npos);
+  auto bad = ParseLimitsBundle(Bundle({{"z.yaml", "domain: z\ndescriptors: 5"}}), "/etc/limits");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("z.yaml: descriptors: must be a list"), std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(ParseLimitsBundle("", "/etc/limits").ok());
 }
 
 }  // namespace
