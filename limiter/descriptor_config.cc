@@ -139,13 +139,9 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
 }
 
 Result<DescriptorDomain> ParseOrThrow(const std::string& text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument("not valid YAML: " + std::string(e.what()));
-  }
-  if (!root.IsMap()) return Status::InvalidArgument("the file must be a YAML mapping");
+  auto loaded = LoadYamlMapping(text);
+  if (!loaded.ok()) return loaded.status();
+  const YAML::Node root = loaded.value();
   Reader r;
   r.OnlyKeys(root, "", {"domain", "descriptors"});
   DescriptorDomain domain;

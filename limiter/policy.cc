@@ -149,13 +149,9 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
 namespace {
 
 Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument("not valid YAML: " + std::string(e.what()));
-  }
-  if (!root.IsMap()) return Status::InvalidArgument("the file must be a YAML mapping");
+  auto loaded = LoadYamlMapping(text);
+  if (!loaded.ok()) return loaded.status();
+  const YAML::Node root = loaded.value();
   Reader r;
   r.OnlyKeys(root, "",
              {"version", "shadow_mode", "ban_status", "rules", "tiers", "default_tier", "api_keys",

@@ -56,4 +56,15 @@ bool IsValidRuleName(std::string_view name) {
   return true;
 }
 
+common::Result<YAML::Node> LoadYamlMapping(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return common::Status::InvalidArgument("not valid YAML: " + std::string(e.what()));
+  }
+  if (!root.IsMap()) return common::Status::InvalidArgument("the file must be a YAML mapping");
+  return root;
+}
+
 }  // namespace rl::limiter

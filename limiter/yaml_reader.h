@@ -28,6 +28,10 @@ std::optional<int64_t> ParseDurationMs(std::string_view text);
 // [A-Za-z0-9_.-]{1,64}
 bool IsValidRuleName(std::string_view name);
 
+// Parses `text` as YAML whose top level is a mapping; an error says "not valid YAML: ..." (with
+// line and column) or that the top level is no mapping.
+common::Result<YAML::Node> LoadYamlMapping(const std::string& text);
+
 // Reads typed values out of YAML nodes; the first failure is kept in `error`, naming where.
 class Reader {
  public:
