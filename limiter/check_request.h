@@ -27,6 +27,10 @@ struct CheckRequest {
   // names whom the decision counts for in events and analytics. Empty domain: an ordinary check.
   std::string domain;
   std::vector<std::pair<std::string, std::string>> descriptor;
+  // The descriptor's own limit (Envoy's RateLimitOverride), used instead of the config's: a unit
+  // (second ... year) and requests per unit. Empty unit: none.
+  std::string override_unit;
+  int64_t override_requests_per_unit = 0;
 };
 
 // A POST /check/batch body, {"checks": [ {...}, ... ]}: each item parsed like a /check body, a

@@ -297,20 +297,30 @@ std::string DescriptorRuleName(const DescriptorLimit& limit, const CheckRequest&
 
 // The check of one request descriptor under its domain's config: none when no limit applies.
 std::vector<RuleCheck> DescriptorChecks(const Policy& policy, const CheckRequest& request) {
-  auto domain = policy.domains.find(request.domain);
-  if (domain == policy.domains.end()) return {};
-  const DescriptorNode* node = MatchDescriptor(domain->second, request.descriptor);
-  if (node == nullptr || node->limit->unlimited) return {};
+  DescriptorLimit override_limit;  // the request's own limit, as the reference: whatever matches
+  const DescriptorLimit* limit = nullptr;
+  if (!request.override_unit.empty()) {
+    override_limit.unit = request.override_unit;
+    override_limit.requests_per_unit = request.override_requests_per_unit;
+    override_limit.name = "override";
+    limit = &override_limit;
+  } else {
+    auto domain = policy.domains.find(request.domain);
+    if (domain == policy.domains.end()) return {};
+    const DescriptorNode* node = MatchDescriptor(domain->second, request.descriptor);
+    if (node == nullptr || node->limit->unlimited) return {};
+    limit = &*node->limit;
+  }
   RuleCheck check;
-  check.rule = DescriptorRuleName(*node->limit, request);
-  check.params = node->limit->Params();
+  check.rule = DescriptorRuleName(*limit, request);
+  check.params = limit->Params();
   RuleKeys keys =
       DescriptorKeysFor(request.domain, request.descriptor, check.rule, StateSchema(check.params));
   check.key = std::move(keys.state);
   check.ban_key = std::move(keys.ban);
   check.strike_key = std::move(keys.strikes);
   check.cost = request.cost;
-  check.shadow = node->limit->shadow_mode || policy.shadow_mode;
+  check.shadow = limit->shadow_mode || policy.shadow_mode;
   return {std::move(check)};
 }
 

@@ -96,6 +96,17 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
       }
       check.descriptor.emplace_back(entry.key(), entry.value());
     }
+    if (descriptor.has_limit()) {  // the descriptor's own limit, instead of the config's
+      static constexpr const char* kUnits[] = {"",    "second", "minute", "hour",
+                                               "day", "month",  "year",   "week"};
+      const int unit = descriptor.limit().unit();
+      if (unit <= 0 || unit >= 8 || descriptor.limit().requests_per_unit() == 0) {
+        return Status::InvalidArgument(where +
+                                       ".limit needs a unit (SECOND..WEEK) and requests_per_unit");
+      }
+      check.override_unit = kUnits[unit];
+      check.override_requests_per_unit = descriptor.limit().requests_per_unit();
+    }
     // hits_addend: the descriptor's, else the request's, else 1 (as the reference).
     uint64_t hits = descriptor.has_hits_addend()
                         ? descriptor.hits_addend().value()

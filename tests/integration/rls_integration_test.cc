@@ -180,6 +180,30 @@ TEST_F(RlsIntegrationTest, ALimitThatReplacesAnotherLeavesThatDescriptorUnlimite
   EXPECT_EQ(alone.statuses(0).code(), RateLimitResponse::OVER_LIMIT);
 }
 
+TEST_F(RlsIntegrationTest, ADescriptorsOwnLimitOverridesTheConfig) {
+  auto limiter = Start();
+  auto call = [&](RateLimitResponse* r) {
+    RateLimitRequest request;
+    request.set_domain("edge");
+    auto* d = request.add_descriptors();
+    auto* e = d->add_entries();
+    e->set_key("tenant");  // no config matches it: only the override limits it
+    e->set_value("t1");
+    d->mutable_limit()->set_requests_per_unit(2);
+    d->mutable_limit()->set_unit(envoy::type::v3::MINUTE);
+    grpc::ClientContext context;
+    return stub_->ShouldRateLimit(&context, request, r);
+  };
+  RateLimitResponse r;
+  ASSERT_TRUE(call(&r).ok());
+  EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 2u);
+  EXPECT_EQ(r.statuses(0).current_limit().unit(), RateLimitResponse::RateLimit::MINUTE);
+  EXPECT_EQ(r.statuses(0).limit_remaining(), 1u);
+  ASSERT_TRUE(call(&r).ok());
+  ASSERT_TRUE(call(&r).ok());
+  EXPECT_EQ(r.overall_code(), RateLimitResponse::OVER_LIMIT);
+}
+
 TEST_F(RlsIntegrationTest, HitsAddendCountsThatManyHits) {
   auto limiter = Start();
   RateLimitResponse r;
