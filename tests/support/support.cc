@@ -15,8 +15,10 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -30,20 +32,51 @@ namespace rl::testing {
 
 namespace fs = std::filesystem;
 
-int FreePort() {
+namespace {
+
+// The kernel's range for outgoing connections' local ports (ip_local_port_range).
+std::pair<int, int> EphemeralPorts() {
+  int low = 32768, high = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+  return {low, high};
+}
+
+bool CanBind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    throw std::runtime_error("FreePort: bind failed");
-  }
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+// Ports come from outside the kernel's ephemeral range, never twice in one process: a server
+// restarted on its port (a broker after an outage) must not find it taken by some client's
+// outgoing connection, which draws its local port from the ephemeral range (seen in CI: "Address
+// already in use" on a Kafka restart while other tests ran).
+int FreePort() {
+  static std::mutex mu;
+  static std::set<int> handed_out;
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+  const auto [ephemeral_low, ephemeral_high] = EphemeralPorts();
+  // The widest stretch outside the ephemeral range, above the well-known ports.
+  int low = 10000, high = ephemeral_low - 1;
+  if (ephemeral_high < 65000 && 65535 - ephemeral_high > high - low) {
+    low = ephemeral_high + 1;
+    high = 65535;
+  }
+  std::lock_guard lock(mu);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = low + static_cast<int>(rng() % static_cast<unsigned>(high - low + 1));
+    if (handed_out.count(port) || !CanBind(port)) continue;
+    handed_out.insert(port);
+    return port;
+  }
+  throw std::runtime_error("FreePort: no free port outside the ephemeral range");
 }
 
 std::string MakeTempDir(const std::string& prefix) {

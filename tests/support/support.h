@@ -25,7 +25,8 @@ namespace rl::testing {
 using namespace std::chrono_literals;
 using Env = std::map<std::string, std::string>;
 
-// A loopback port that was free a moment ago.
+// A loopback port that was free a moment ago, outside the kernel's ephemeral range and never
+// handed out twice by this process.
 int FreePort();
 // A fresh directory under the build tree's test-tmp/, named after `prefix`.
 std::string MakeTempDir(const std::string& prefix);
