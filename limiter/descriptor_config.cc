@@ -13,8 +13,6 @@ using common::Status;
 
 namespace {
 
-constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-
 std::string Lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -161,13 +159,9 @@ Result<DescriptorDomain> ParseOrThrow(const std::string& text, const std::string
 }  // namespace
 
 int64_t DescriptorLimit::WindowMs() const {
-  if (unit == "second") return 1000;
-  if (unit == "minute") return 60 * 1000;
-  if (unit == "hour") return 3600 * 1000;
-  if (unit == "day") return kDayMs;
-  if (unit == "week") return 7 * kDayMs;
-  if (unit == "month") return 30 * kDayMs;
-  if (unit == "year") return 365 * kDayMs;
+  for (const RateLimitUnitInfo& u : kRateLimitUnits) {
+    if (!u.name.empty() && u.name == unit) return u.window_ms;
+  }
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,18 @@
 #include "limiter/algorithm/algorithms.h"
 
 namespace rl::limiter {
+
+// The reference service's units, indexed by the value of Envoy's RateLimitUnit (and of
+// RateLimitResponse.RateLimit.Unit, numbered alike; 0 is UNKNOWN): name and length. Month is 30
+// days and year 365, as the reference counts.
+struct RateLimitUnitInfo {
+  std::string_view name;
+  int64_t window_ms;
+};
+inline constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+inline constexpr RateLimitUnitInfo kRateLimitUnits[] = {
+    {"", 0},         {"second", 1000},       {"minute", 60 * 1000},  {"hour", 3600 * 1000},
+    {"day", kDayMs}, {"month", 30 * kDayMs}, {"year", 365 * kDayMs}, {"week", 7 * kDayMs}};
 
 // A rate_limit of the reference format.
 struct DescriptorLimit {
@@ -34,7 +47,7 @@ struct DescriptorLimit {
   bool shadow_mode = false;
   bool detailed_metric = false;
 
-  // The unit's length: second 1,000 ms ... year 365 days (month 30 days, as the reference).
+  // The unit's length (kRateLimitUnits); 0 for an unknown unit.
   int64_t WindowMs() const;
   LimitParams Params() const;
 };

@@ -1,6 +1,7 @@
 #include "limiter/rls_service.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/base/digest.h"
 #include "common/base/identifiers.h"
@@ -15,26 +16,12 @@ using Unit = RateLimitResponse::RateLimit::Unit;
 
 namespace {
 
-// The reference service's units, from a rule's window in seconds.
+// The reference service's unit of a rule's window in seconds (kRateLimitUnits), or UNKNOWN.
 Unit UnitOf(int64_t window_s) {
-  switch (window_s) {
-    case 1:
-      return RateLimitResponse::RateLimit::SECOND;
-    case 60:
-      return RateLimitResponse::RateLimit::MINUTE;
-    case 3600:
-      return RateLimitResponse::RateLimit::HOUR;
-    case 86400:
-      return RateLimitResponse::RateLimit::DAY;
-    case 7 * 86400:
-      return RateLimitResponse::RateLimit::WEEK;
-    case 30 * 86400:
-      return RateLimitResponse::RateLimit::MONTH;
-    case 365 * 86400:
-      return RateLimitResponse::RateLimit::YEAR;
-    default:
-      return RateLimitResponse::RateLimit::UNKNOWN;
+  for (size_t u = 1; u < std::size(kRateLimitUnits); ++u) {
+    if (kRateLimitUnits[u].window_ms == window_s * 1000) return static_cast<Unit>(u);
   }
+  return RateLimitResponse::RateLimit::UNKNOWN;
 }
 
 // Whom a descriptor's decision counts for (see RlsOptions::user_keys).
@@ -97,14 +84,13 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
       check.descriptor.emplace_back(entry.key(), entry.value());
     }
     if (descriptor.has_limit()) {  // the descriptor's own limit, instead of the config's
-      static constexpr const char* kUnits[] = {"",    "second", "minute", "hour",
-                                               "day", "month",  "year",   "week"};
       const int unit = descriptor.limit().unit();
-      if (unit <= 0 || unit >= 8 || descriptor.limit().requests_per_unit() == 0) {
+      if (unit <= 0 || unit >= static_cast<int>(std::size(kRateLimitUnits)) ||
+          descriptor.limit().requests_per_unit() == 0) {
         return Status::InvalidArgument(where +
                                        ".limit needs a unit (SECOND..WEEK) and requests_per_unit");
       }
-      check.override_unit = kUnits[unit];
+      check.override_unit = std::string(kRateLimitUnits[unit].name);
       check.override_requests_per_unit = descriptor.limit().requests_per_unit();
     }
     // hits_addend: the descriptor's, else the request's, else 1 (as the reference).
