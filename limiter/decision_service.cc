@@ -81,6 +81,7 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   // When the request would be admitted: once every enforced rule allows it and no ban holds
   // (each rule's time only shortens as time passes, so the latest of them).
   int64_t admitted_in_ms = 0;
+  bool never_admitted = false;  // an enforced limit of 0: no retry will be admitted
   for (size_t i = 0; i < checks.size(); ++i) {
     const RuleAnswer& a = answer.answer.rules[i];
     const int idx = static_cast<int>(i);
@@ -94,6 +95,7 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
     if (!a.allowed && checks[i].shadow && shadow < 0) shadow = idx;
     if (!checks[i].shadow) {
       admitted_in_ms = std::max({admitted_in_ms, a.retry_after_ms, a.banned_ms});
+      never_admitted = never_admitted || Capacity(checks[i].params) == 0;
     }
     const double share = static_cast<double>(a.remaining) /
                          static_cast<double>(std::max<int64_t>(1, Capacity(checks[i].params)));
@@ -107,7 +109,7 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   r.window_s = r.policies[speaker].window_s;
   r.remaining = a.remaining;
   r.reset_ms = std::max(a.reset_ms, a.banned_ms);  // a ban holds the limit until it ends
-  r.retry_after_ms = admitted_in_ms;
+  r.retry_after_ms = never_admitted ? 0 : admitted_in_ms;
   if (ban_in_force) {
     r.verdict = Verdict::kBanned;
     r.remaining = 0;
@@ -208,7 +210,8 @@ std::vector<CheckResult> DecisionService::CheckBatch(const std::vector<CheckRequ
 std::optional<std::string> DecisionService::CostError(const CheckRequest& request,
                                                       const std::vector<RuleCheck>& checks) {
   for (const RuleCheck& c : checks) {
-    if (request.cost > Capacity(c.params)) {
+    // A limit of 0 refuses every request: a decision (blocked), not a client error.
+    if (Capacity(c.params) > 0 && request.cost > Capacity(c.params)) {
       return "cost must be an integer from 1 to " + std::to_string(Capacity(c.params)) +
              " (the limit of rule " + c.rule + ")";
     }

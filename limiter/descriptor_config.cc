@@ -64,6 +64,10 @@ std::optional<DescriptorLimit> ReadLimit(Reader& r, const YAML::Node& n, const s
       }
     }
   }
+  // 0 blocks every request, as in the reference; the other algorithms need a rate to refill.
+  if (limit.requests_per_unit == 0 && limit.algorithm != Algorithm::kFixedWindow) {
+    r.Fail(where + ".requests_per_unit", "0 (block every request) is only for fixed_window");
+  }
   if (limit.algorithm == Algorithm::kSlidingWindowLog && limit.requests_per_unit > 100000) {
     r.Fail(where + ".requests_per_unit",
            "sliding_window_log keeps one entry per request: at most 100000");
@@ -87,7 +91,7 @@ std::optional<DescriptorLimit> ReadLimit(Reader& r, const YAML::Node& n, const s
 }
 
 void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where,
-                     std::vector<DescriptorNode>* out) {
+                     const std::string& parent_stat_key, std::vector<DescriptorNode>* out) {
   if (!list.IsSequence()) {
     r.Fail(where, "must be a list");
     return;
@@ -113,6 +117,8 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
     if (n["value"]) {
       if (auto value = r.Str(n["value"], at + ".value")) node.value = *value;
     }
+    node.stat_key = (parent_stat_key.empty() ? "" : parent_stat_key + ".") + node.key +
+                    (node.value.empty() ? "" : "_" + node.value);
     if (!seen.insert(node.key + "=" + node.value).second) {
       r.Fail(at, "the key " + Quoted(node.key) +
                      (node.value.empty() ? "" : " with value " + Quoted(node.value)) +
@@ -131,7 +137,7 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
       node.limit->detailed_metric = detailed;
     }
     if (n["descriptors"])
-      ReadDescriptors(r, n["descriptors"], at + ".descriptors", &node.descriptors);
+      ReadDescriptors(r, n["descriptors"], at + ".descriptors", node.stat_key, &node.descriptors);
     out->push_back(std::move(node));
   }
 }
@@ -151,7 +157,7 @@ Result<DescriptorDomain> ParseOrThrow(const std::string& text, const std::string
     if (domain.domain.empty()) r.Fail("domain", "must not be empty");
   }
   if (root["descriptors"])
-    ReadDescriptors(r, root["descriptors"], "descriptors", &domain.descriptors);
+    ReadDescriptors(r, root["descriptors"], "descriptors", "", &domain.descriptors);
   if (!r.ok()) return r.error;
   return domain;
 }
@@ -172,6 +178,14 @@ LimitParams DescriptorLimit::Params() const {
   p.burst = requests_per_unit;
   p.window_ms = WindowMs();
   return p;
+}
+
+std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries) {
+  if (!node.limit || !node.limit->detailed_metric) return node.stat_key;
+  std::string key;
+  for (const auto& [k, v] : entries)
+    key += (key.empty() ? "" : ".") + k + (v.empty() ? "" : "_" + v);
+  return key;
 }
 
 bool IsDescriptorConfig(const std::string& text) {

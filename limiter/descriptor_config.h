@@ -58,6 +58,9 @@ struct DescriptorNode {
   std::optional<DescriptorLimit> limit;
   std::vector<DescriptorNode> descriptors;
   std::string path;  // where it is in the file, e.g. descriptors[0].descriptors[1] (for errors)
+  // The reference's statistics key of the node: its own and its parents' keys, each with "_value"
+  // when the node has a value, joined by '.', e.g. "key1_value1.subkey1".
+  std::string stat_key;
 };
 
 struct DescriptorDomain {
@@ -82,6 +85,11 @@ using DescriptorEntries = std::vector<std::pair<std::string, std::string>>;
 // is returned as such: the caller answers OK without a counter.
 const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
                                       const DescriptorEntries& entries);
+
+// The descriptor label of the reference's per-descriptor statistics for a request descriptor that
+// `node` matched: the node's stat_key, or with `detailed_metric` the request's own entries
+// ("key1_value1.subkey1_subvalue1"), as the reference names them. Pure.
+std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries);
 
 // Applies `replaces` across one request's matches (nullptr: no limit): a match is dropped when
 // another match's limit names it in `replaces`. In place.

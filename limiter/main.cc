@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
-  limiter::RlsService rls(service, s.rls);  // gRPC ShouldRateLimit and POST /json
+  limiter::DescriptorStats descriptor_stats(metrics, clock);
+  limiter::RlsService rls(service, descriptor_stats, s.rls);  // gRPC ShouldRateLimit, POST /json
   limiter::LimiterApi api{
       service,       rls,
       cached,        [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },

@@ -108,11 +108,11 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
   return checks;
 }
 
-std::vector<bool> Replaced(const Policy& policy, const std::vector<CheckRequest>& checks) {
-  std::vector<bool> replaced(checks.size(), false);
-  if (checks.empty()) return replaced;
+std::vector<RlsMatch> MatchChecks(const Policy& policy, const std::vector<CheckRequest>& checks) {
+  std::vector<RlsMatch> out(checks.size());
+  if (checks.empty()) return out;
   auto domain = policy.domains.find(checks.front().domain);
-  if (domain == policy.domains.end()) return replaced;
+  if (domain == policy.domains.end()) return out;
   std::vector<const DescriptorNode*> matches;
   matches.reserve(checks.size());
   for (const CheckRequest& check : checks) {
@@ -120,9 +120,11 @@ std::vector<bool> Replaced(const Policy& policy, const std::vector<CheckRequest>
   }
   std::vector<const DescriptorNode*> kept = matches;
   ApplyReplaces(kept);
-  for (size_t i = 0; i < checks.size(); ++i)
-    replaced[i] = matches[i] != nullptr && kept[i] == nullptr;
-  return replaced;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    out[i].replaced = matches[i] != nullptr && kept[i] == nullptr;
+    if (checks[i].override_unit.empty()) out[i].node = matches[i];
+  }
+  return out;
 }
 
 RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
@@ -173,24 +175,32 @@ Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request) {
   auto checks = RlsChecks(request, options_);
   if (!checks.ok()) return checks.status();
   // `replaces`: a descriptor whose limit another descriptor's limit replaces is not limited.
-  const std::vector<bool> replaced = Replaced(service_.policy()->policy, checks.value());
+  // Held here: the matches point into this policy, which a reload may replace meanwhile.
+  const auto active = service_.policy();
+  const std::vector<RlsMatch> matches = MatchChecks(active->policy, checks.value());
   std::vector<CheckRequest> decided;
   for (size_t i = 0; i < checks->size(); ++i) {
-    if (!replaced[i]) decided.push_back(checks.value()[i]);
+    if (!matches[i].replaced) decided.push_back(checks.value()[i]);
   }
   std::vector<CheckResult> results = service_.CheckBatch(decided);
   std::vector<CheckResult> all;
   all.reserve(checks->size());
   for (size_t i = 0, j = 0; i < checks->size(); ++i) {
-    if (replaced[i]) {
+    if (matches[i].replaced) {
       CheckResult unlimited;
       unlimited.allowed = true;
       unlimited.unlimited = true;
       unlimited.rule = "replaced";
       all.push_back(std::move(unlimited));
-    } else {
-      all.push_back(std::move(results[j++]));
+      continue;
     }
+    const CheckRequest& check = checks.value()[i];
+    const DescriptorNode* node = matches[i].node;
+    if (node != nullptr && node->limit && !node->limit->unlimited) {
+      stats_.Record(check.domain, DescriptorStatKey(*node, check.descriptor), results[j],
+                    check.cost);
+    }
+    all.push_back(std::move(results[j++]));
   }
   return RlsResponse(all);
 }

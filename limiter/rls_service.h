@@ -12,6 +12,7 @@
 #include "common/base/status.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "limiter/decision_service.h"
+#include "limiter/descriptor_stats.h"
 #include "limiter/policy.h"
 
 namespace rl::limiter {
@@ -38,9 +39,14 @@ struct RlsOptions {
 common::Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
                                                     const RlsOptions& options);
 
-// Which of one request's descriptors another's limit `replaces` (by the limit's name, within the
-// domain's config): those are answered OK without a limit. Pure.
-std::vector<bool> Replaced(const Policy& policy, const std::vector<CheckRequest>& checks);
+// The config node that decides each of one request's checks (nullptr: no config limit applies, or
+// the descriptor brings its own limit), and whether another descriptor's limit `replaces` it (by
+// the limit's name, within the domain's config): a replaced one is answered OK without a limit.
+struct RlsMatch {
+  const DescriptorNode* node = nullptr;
+  bool replaced = false;
+};
+std::vector<RlsMatch> MatchChecks(const Policy& policy, const std::vector<CheckRequest>& checks);
 
 // The answer for the checks' results, in order: a DescriptorStatus each, the overall code, and the
 // RateLimit headers of the most restrictive one. Pure.
@@ -48,8 +54,8 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results);
 
 class RlsService final : public envoy::service::ratelimit::v3::RateLimitService::Service {
  public:
-  RlsService(DecisionService& service, RlsOptions options)
-      : service_(service), options_(std::move(options)) {}
+  RlsService(DecisionService& service, DescriptorStats& stats, RlsOptions options)
+      : service_(service), stats_(stats), options_(std::move(options)) {}
   grpc::Status ShouldRateLimit(grpc::ServerContext* context, const RateLimitRequest* request,
                                RateLimitResponse* response) override;
   // The answer to one request, or why it is invalid (INVALID_ARGUMENT over gRPC, 400 over HTTP).
@@ -57,6 +63,7 @@ class RlsService final : public envoy::service::ratelimit::v3::RateLimitService:
 
  private:
   DecisionService& service_;
+  DescriptorStats& stats_;
   const RlsOptions options_;
 };
 

@@ -435,6 +435,31 @@ TEST_F(DecisionServiceTest, ACostAboveTheCapacityOfAnApplyingRuleIsAClientError)
   EXPECT_EQ(store_.decisions(), 1);
 }
 
+// The reference format's `requests_per_unit: 0` blocks every request of its descriptor: each is a
+// decision (blocked, published), never a client error, and no Retry-After promises a retry that
+// will be refused again.
+TEST_F(DecisionServiceTest, AZeroLimitBlocksEveryRequestAsADecisionWithoutRetryAfter) {
+  Use(
+      Yaml("domain: edge\ndescriptors:\n  - key: block\n    rate_limit: {unit: second, "
+           "requests_per_unit: 0}\n"));
+  CheckRequest request;
+  request.user_id = "u0";
+  request.action = "edge";
+  request.domain = "edge";
+  request.descriptor = {{"block", "x"}};
+  for (int i = 0; i < 2; ++i) {
+    CheckResult r = service_->Check(request);
+    EXPECT_EQ(r.verdict, Verdict::kBlocked) << r.error_message;
+    EXPECT_FALSE(r.allowed);
+    EXPECT_EQ(r.limit, 0);
+    EXPECT_EQ(r.remaining, 0);
+    EXPECT_EQ(r.retry_after_ms, 0);
+    EXPECT_EQ(HeaderMap(r).count("Retry-After"), 0u);
+  }
+  ASSERT_EQ(publisher_.events().size(), 2u);
+  EXPECT_EQ(publisher_.events()[0].outcome(), events::v1::OUTCOME_BLOCKED);
+}
+
 TEST_F(DecisionServiceTest, AReplacedPolicyAppliesFromTheNextRequest) {
   Use(DefaultPolicy(1, 0.001));
   EXPECT_TRUE(Check("u1").allowed);

@@ -153,6 +153,10 @@ TEST(DescriptorConfig, MistakesAreNamedAndQuoted) {
             "1, "
             "algorithm: magic}}",
             "descriptors[0].rate_limit.algorithm: \"magic\" is not one of"},
+           {"domain: d\ndescriptors:\n  - {key: k, rate_limit: {unit: second, requests_per_unit: "
+            "0, algorithm: token_bucket}}",
+            "descriptors[0].rate_limit.requests_per_unit: 0 (block every request) is only "
+            "for fixed_window"},
        }) {
     auto parsed = ParseDescriptorConfig(c.yaml, "bad.yaml");
     ASSERT_FALSE(parsed.ok()) << c.yaml;
