@@ -48,6 +48,17 @@ std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decisi
     add(Kind::kHashIncrBy, kGlobalKey, verdict, 1);
     add(Kind::kHashIncrBy, kGlobalKey, outcome, 1);
     if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopBlockedKey, d.user_id(), 1);
+    // Which rules refused (or would have, in shadow mode), per user and overall.
+    const bool refused_by_rule = !d.allowed() || d.outcome() == events::v1::OUTCOME_SHADOW_BLOCKED;
+    if (refused_by_rule && !d.rule().empty()) {
+      add(Kind::kHashIncrBy, user, "r:" + d.rule() + ":" + outcome.substr(2), 1);
+      if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopRulesKey, d.rule(), 1);
+    }
+    // The live series: answers per second of event time, by outcome.
+    const int64_t second = d.ts_ms() / 1000;
+    const std::string second_key = GlobalSecondKey(second);
+    add(Kind::kHashIncrBy, second_key, outcome.substr(2), 1);
+    expiries[second_key] = second + 1 + kSeriesRetentionSeconds;
     if (auto seq = EventSequence(d); seq && !d.limiter_id().empty()) {
       const std::string limiter = LimiterLedgerKey(d.limiter_id());
       add(Kind::kHashIncrBy, limiter, "seen", 1);

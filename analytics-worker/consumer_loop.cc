@@ -113,6 +113,8 @@ void ConsumerLoop::OnRevoked(const std::vector<int32_t>& partitions) {
                   {{"partition", std::to_string(p)}})
         .Set(0);
     partitions_.erase(it);
+    std::lock_guard lock(lags_mu_);
+    lags_.erase(p);
   }
   CountAssigned();
   spdlog::info("analytics: revoked {} partitions", partitions.size());
@@ -169,15 +171,25 @@ bool ConsumerLoop::Flush(int32_t partition, Partition& state) {
 }
 
 void ConsumerLoop::UpdateLag() {
+  std::map<int32_t, int64_t> lags;
   for (const auto& [p, state] : partitions_) {
     int64_t high = consumer_->HighWatermark(p);
     auto position = state.batch.start();
     if (high < 0 || !position) continue;
+    const int64_t lag = std::max<int64_t>(0, high - *position);
     metrics_
         .AddGauge("rl_analytics_consumer_lag", "Messages in the partition not yet applied",
                   {{"partition", std::to_string(p)}})
-        .Set(std::max<int64_t>(0, high - *position));
+        .Set(lag);
+    lags[p] = lag;
   }
+  std::lock_guard lock(lags_mu_);
+  lags_ = std::move(lags);
+}
+
+std::map<int32_t, int64_t> ConsumerLoop::Lags() const {
+  std::lock_guard lock(lags_mu_);
+  return lags_;
 }
 
 void ConsumerLoop::Run(common::MessageConsumer& consumer, const std::atomic<bool>& stop) {

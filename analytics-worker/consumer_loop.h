@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -51,6 +52,9 @@ class ConsumerLoop final : public common::RebalanceListener {
   // Partitions owned right now (those still waiting for their positions included); safe to
   // read from any thread.
   int assigned_partitions() const { return assigned_.load(); }
+  // Each owned partition's lag (messages not yet applied), as last measured (every second); safe
+  // to read from any thread.
+  std::map<int32_t, int64_t> Lags() const;
 
  private:
   struct Partition {
@@ -76,6 +80,8 @@ class ConsumerLoop final : public common::RebalanceListener {
   int64_t waiting_retry_at_us_ = 0;
   int64_t next_lag_update_us_ = 0;
   std::atomic<int> assigned_{0};
+  mutable std::mutex lags_mu_;
+  std::map<int32_t, int64_t> lags_;  // guarded by lags_mu_
 
   common::Counter& consumed_;
   common::Counter& applied_;

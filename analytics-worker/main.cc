@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   auto settings = analytics::LoadWorkerSettings(env.value());
   if (!settings.ok()) return common::ReportBadConfiguration("analytics-worker", settings.status());
   const analytics::WorkerSettings& s = settings.value();
-  if (auto st = common::SetupLogging("analytics-worker", s.service.log_level); !st.ok()) {
+  if (auto st = common::SetupLogging("analytics-worker", s.service.log_level, s.service.log_format);
+      !st.ok()) {
     return common::ReportBadConfiguration("analytics-worker", st);
   }
 
@@ -73,6 +74,11 @@ int main(int argc, char** argv) {
         {"status", redis_status.ok() ? "ok" : "unavailable"},
         {"redis", {{"ok", redis_status.ok()}, {"latency_ms", latency_us / 1000.0}}},
         {"assigned_partitions", loop.assigned_partitions()}};
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& [partition, lag] : loop.Lags()) {
+      partitions.push_back({{"partition", partition}, {"lag", lag}});
+    }
+    body["partitions"] = partitions;
     if (!redis_status.ok()) body["redis"]["error"] = redis_status.message();
     common::SendJson(res, redis_status.ok() ? 200 : 503, body);
   });

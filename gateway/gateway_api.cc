@@ -2,12 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "common/analytics/analytics_keys.h"
 #include "common/base/identifiers.h"
+#include "common/base/iso_time.h"
+#include "common/base/request_id.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
 #include "common/http/strict_json.h"
+#include "gateway/dashboard.h"
+#include "gateway/worker_status.h"
 
 namespace rl::gateway {
 
@@ -68,6 +74,22 @@ void SendResult(const Result<T>& result, json (*to_json)(const T&), httplib::Res
   common::SendError(res, 503, "unavailable", "analytics store unavailable");
 }
 
+// An integer query parameter from `min` to `max`, `fallback` when absent.
+Result<int> IntParam(const httplib::Request& req, const char* name, int fallback, int64_t min,
+                     int64_t max) {
+  if (!req.has_param(name)) return fallback;
+  const std::string v = req.get_param_value(name);
+  char* end = nullptr;
+  errno = 0;
+  const long long parsed = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno == ERANGE || parsed < min || parsed > max) {
+    return Status::InvalidArgument(std::string(name) + " must be an integer from " +
+                                   std::to_string(min) + " to " + std::to_string(max) + ", not " +
+                                   json(v.substr(0, 64)).dump());
+  }
+  return static_cast<int>(parsed);
+}
+
 }  // namespace
 
 json CountsJson(const analytics::Counts& c) {
@@ -85,12 +107,45 @@ json UserAnalyticsJson(const analytics::UserAnalytics& u) {
     by_action[action] = {{"allowed", n.allowed}, {"blocked", n.blocked}};
   }
   out["by_action"] = by_action;
+  json by_rule = json::object();
+  for (const auto& [rule, outcomes] : u.by_rule) by_rule[rule] = outcomes;
+  out["by_rule"] = by_rule;
   json minutes = json::array();
   for (const auto& m : u.last_minutes) {
-    minutes.push_back({{"minute", m.minute}, {"allowed", m.allowed}, {"blocked", m.blocked}});
+    minutes.push_back({{"minute", common::IsoUtc(m.minute * 60)},
+                       {"minute_epoch_s", m.minute * 60},
+                       {"allowed", m.allowed},
+                       {"blocked", m.blocked}});
   }
   out["last_minutes"] = minutes;
   return out;
+}
+
+json TopRulesJson(const std::vector<analytics::RuleCount>& rules) {
+  json list = json::array();
+  for (const auto& r : rules) list.push_back({{"rule", r.rule}, {"blocked", r.blocked}});
+  return {{"by", "rule"}, {"rules", list}};
+}
+
+json SeriesJson(const std::vector<analytics::SecondCounts>& seconds) {
+  json list = json::array();
+  for (const auto& s : seconds) {
+    int64_t total = 0, allowed = 0;
+    for (const auto& [outcome, n] : s.by_outcome) {
+      total += n;
+      if (outcome == "allowed" || outcome == "fail_open" || outcome == "shadow_blocked" ||
+          outcome == "allowlisted") {
+        allowed += n;
+      }
+    }
+    list.push_back({{"time", common::IsoUtc(s.second)},
+                    {"epoch_s", s.second},
+                    {"total", total},
+                    {"allowed", allowed},
+                    {"blocked", total - allowed},
+                    {"by_outcome", s.by_outcome.empty() ? json::object() : json(s.by_outcome)}});
+  }
+  return {{"seconds", list}};
 }
 
 json TopBlockedJson(const std::vector<analytics::BlockedUser>& users) {
@@ -169,8 +224,11 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
 
   common::Routes routes(server);
   routes.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+    const std::string request_id = common::TakeRequestId(req, res);
+    const common::RequestIdScope in_request(request_id);
     if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
-    auto answer = deps.limiters.Check("/check", req.body, req.get_header_value("Content-Type"));
+    auto answer =
+        deps.limiters.Check("/check", req.body, req.get_header_value("Content-Type"), request_id);
     if (!answer) return no_limiter(res);
     CopyRateLimitHeaders(*answer, res);
     res.status = answer->status;
@@ -180,9 +238,11 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
   // Forwarded unchanged like /check; if no limiter answers, every item gets the fail mode.
   routes.Post("/check/batch",
               [&deps, &fail_mode_answers](const httplib::Request& req, httplib::Response& res) {
+                const std::string request_id = common::TakeRequestId(req, res);
+                const common::RequestIdScope in_request(request_id);
                 if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
                 auto answer = deps.limiters.Check("/check/batch", req.body,
-                                                  req.get_header_value("Content-Type"));
+                                                  req.get_header_value("Content-Type"), request_id);
                 if (!answer) {
                   fail_mode_answers.Inc();
                   spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
@@ -194,13 +254,15 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
               });
 
   routes.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
+    const std::string request_id = common::TakeRequestId(req, res);
+    const common::RequestIdScope in_request(request_id);
     if (req.body.size() > kMaxApiBodyBytes) {
       return common::SendError(res, 413, "payload_too_large", "request body is too large");
     }
     auto check = ApiCheckBody(req, deps.options.api_action, deps.options.trusted_proxies);
     if (!check.ok())
       return common::SendError(res, 400, "invalid_argument", check.status().message());
-    auto answer = deps.limiters.Check("/check", check.value(), "application/json");
+    auto answer = deps.limiters.Check("/check", check.value(), "application/json", request_id);
     if (!answer) return no_limiter(res);
     CopyRateLimitHeaders(*answer, res);
     json decision = json::parse(answer->body, nullptr, false);
@@ -224,21 +286,28 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
   routes.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     std::string by = req.has_param("by") ? req.get_param_value("by") : "blocked";
-    if (by != "blocked") {
-      return common::SendError(res, 400, "invalid_argument", "by must be blocked");
+    if (by != "blocked" && by != "rule") {
+      return common::SendError(
+          res, 400, "invalid_argument",
+          "by must be blocked (users) or rule (rules), not " + json(by.substr(0, 64)).dump());
     }
-    int limit = 10;
-    if (req.has_param("limit")) {
-      const std::string v = req.get_param_value("limit");
-      char* end = nullptr;
-      long parsed = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || parsed < 1 || parsed > 100) {
-        return common::SendError(res, 400, "invalid_argument",
-                                 "limit must be an integer from 1 to 100");
-      }
-      limit = static_cast<int>(parsed);
+    auto limit = IntParam(req, "limit", 10, 1, 100);
+    if (!limit.ok())
+      return common::SendError(res, 400, "invalid_argument", limit.status().message());
+    if (by == "rule") return SendResult(deps.analytics.TopRules(limit.value()), &TopRulesJson, res);
+    SendResult(deps.analytics.TopBlocked(limit.value()), &TopBlockedJson, res);
+  });
+  routes.Get("/analytics/series", [&deps](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
+    auto seconds = IntParam(req, "seconds", 300, 1, analytics::kSeriesRetentionSeconds);
+    if (!seconds.ok()) {
+      return common::SendError(res, 400, "invalid_argument", seconds.status().message());
     }
-    SendResult(deps.analytics.TopBlocked(limit), &TopBlockedJson, res);
+    SendResult(deps.analytics.Series(seconds.value()), &SeriesJson, res);
+  });
+  routes.Get("/analytics/workers", [&deps](const httplib::Request& req, httplib::Response& res) {
+    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
+    common::SendJson(res, 200, WorkersJson(FetchWorkerStatus(deps.options.worker_urls, 500)));
   });
   routes.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
@@ -268,6 +337,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                  {"limiters", limiters}};
     common::SendJson(res, any_limiter ? 200 : 503, body);
   });
+  RegisterDashboardRoutes(routes);
   common::ServeMetricsAndLiveness(routes, deps.metrics);
   routes.Finish();
 }

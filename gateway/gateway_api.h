@@ -20,7 +20,8 @@ struct GatewayOptions {
   std::string api_action = "api";             // the action POST /api is checked as
   std::string check_token;                    // CHECK_TOKEN: clients of POST /check must send it
   std::string analytics_token;                // ANALYTICS_TOKEN: clients of /analytics must send it
-  common::TrustedProxies trusted_proxies;     // TRUSTED_PROXIES: whose X-Forwarded-For is believed
+  std::vector<std::string> worker_urls;    // WORKER_URLS: the workers GET /analytics/workers asks
+  common::TrustedProxies trusted_proxies;  // TRUSTED_PROXIES: whose X-Forwarded-For is believed
 };
 
 // Everything the routes use; must outlive the server.
@@ -49,19 +50,25 @@ common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std:
 
 // The JSON bodies of the /analytics endpoints (the README documents each). Pure.
 //   /analytics/<user>    user_id, total, allowed, blocked, by_action {<action>: {allowed,
-//                        blocked}}, by_outcome {<outcome>: n}, last_minutes [{minute, allowed,
-//                        blocked}]
+//                        blocked}}, by_outcome {<outcome>: n}, by_rule {<rule>: {<outcome>: n}},
+//                        last_minutes [{minute (ISO 8601 UTC), minute_epoch_s, allowed, blocked}]
 //   /analytics           total, allowed, blocked, by_outcome
-//   /analytics/top       by ("blocked"), users [{user_id, blocked}]
+//   /analytics/top       by ("blocked"), users [{user_id, blocked}]; by=rule: rules [{rule,
+//                        blocked}]
+//   /analytics/series    seconds [{time (ISO 8601 UTC), epoch_s, total, allowed, blocked,
+//                        by_outcome}], oldest first
 //   /analytics/limiters  limiters [{limiter_id, decided, seen, max_sequence, missing, state,
 //                        recorded_at_ms, record_age_ms (null without a record)}]
 nlohmann::json UserAnalyticsJson(const analytics::UserAnalytics& user);
 nlohmann::json CountsJson(const analytics::Counts& counts);
 nlohmann::json TopBlockedJson(const std::vector<analytics::BlockedUser>& users);
 nlohmann::json LimitersJson(const std::vector<analytics::LimiterRecord>& limiters);
+nlohmann::json TopRulesJson(const std::vector<analytics::RuleCount>& rules);
+nlohmann::json SeriesJson(const std::vector<analytics::SecondCounts>& seconds);
 
 // Registers POST /check, POST /check/batch, POST /api, GET /analytics, GET /analytics/top, GET
-// /analytics/<user>, GET /health and GET /metrics.
+// /analytics/series, GET /analytics/limiters, GET /analytics/<user>, GET /health and GET
+// /metrics.
 void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps);
 
 }  // namespace rl::gateway

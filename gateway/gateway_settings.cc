@@ -11,11 +11,12 @@ constexpr char kHelp[] = R"(gateway: front door of the rate limiter.
 Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
   GATEWAY_HOST=127.0.0.1  GATEWAY_PORT=3000
   LIMITER_URLS=http://127.0.0.1:8080  LIMITER_TIMEOUT_MS=1000  LIMITER_HEALTH_INTERVAL_MS=1000
+  WORKER_URLS=  (analytics workers shown by GET /analytics/workers and the dashboard)
   FAIL_MODE=open|closed  FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  ANALYTICS_LAST_MINUTES=60
   CHECK_TOKEN=  ANALYTICS_TOKEN=  (if set, Bearer tokens of /check and /analytics)
   TRUSTED_PROXIES=  (addresses or CIDR ranges whose X-Forwarded-For is believed; empty: none)
-  HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info
+  HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
 )";
 
 }  // namespace
@@ -26,6 +27,8 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   common::LoadServiceSettings(load, "GATEWAY", &s.service);
   std::string urls = "http://127.0.0.1:8080";
   load.String("LIMITER_URLS", &urls, true);
+  std::string worker_urls;
+  load.String("WORKER_URLS", &worker_urls);
   load.Int("LIMITER_TIMEOUT_MS", &s.limiters.timeout_ms, 1, 60000);
   load.Int("LIMITER_HEALTH_INTERVAL_MS", &s.limiters.health_interval_ms, 100, 3'600'000);
   std::string fail_mode = "open";
@@ -48,6 +51,12 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   if (!parsed.ok())
     return common::Status::InvalidArgument("LIMITER_URLS: " + parsed.status().message());
   s.limiters.urls = parsed.value();
+  if (!worker_urls.empty()) {
+    auto workers = ParseLimiterUrls(worker_urls);
+    if (!workers.ok())
+      return common::Status::InvalidArgument("WORKER_URLS: " + workers.status().message());
+    s.api.worker_urls = workers.value();
+  }
   s.limiters.max_idle_per_limiter = static_cast<size_t>(s.service.http.threads);
   // The largest body: a /check/batch to forward; POST /api refuses more than kMaxApiBodyBytes.
   s.service.http.max_body_bytes = kMaxForwardedBodyBytes;

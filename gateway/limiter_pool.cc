@@ -8,6 +8,7 @@
 #include <map>
 #include <regex>
 
+#include "common/base/request_id.h"
 #include "common/base/settings.h"
 
 namespace rl::gateway {
@@ -64,6 +65,16 @@ std::vector<std::string> ResolveAll(const std::string& host) {
   return out;
 }
 
+std::vector<std::string> ResolveUrl(const std::string& url) {
+  const auto [host, port] = HostAndPort(url);
+  std::vector<std::string> urls;
+  for (const auto& address : ResolveAll(host)) {
+    const bool v6 = address.find(':') != std::string::npos;
+    urls.push_back("http://" + (v6 ? "[" + address + "]" : address) + ":" + port);
+  }
+  return urls;
+}
+
 HttpLimiterPool::HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
                                  const common::Clock& clock)
     : options_(std::move(options)),
@@ -85,20 +96,15 @@ void HttpLimiterPool::Resolve() {
   for (const auto& limiter : *previous) known[limiter->url] = limiter;
   auto next = std::make_shared<LimiterList>();
   for (const auto& url : options_.urls) {
-    const auto [host, port] = HostAndPort(url);
-    std::vector<std::string> addresses = ResolveAll(host);
+    std::vector<std::string> addresses = ResolveUrl(url);
     std::vector<std::string>& urls = resolved_[url];
     if (!addresses.empty()) {
-      urls.clear();
-      for (const auto& address : addresses) {
-        const bool v6 = address.find(':') != std::string::npos;
-        urls.push_back("http://" + (v6 ? "[" + address + "]" : address) + ":" + port);
-      }
+      urls = std::move(addresses);
     } else if (urls.empty()) {
       urls.push_back(url);  // never resolved yet: connect by name, as the client would
     } else {
       // Not resolvable now (a container restarting): keep what it resolved to before.
-      spdlog::warn("gateway: {} does not resolve now; keeping its earlier addresses", host);
+      spdlog::warn("gateway: {} does not resolve now; keeping its earlier addresses", url);
     }
     for (const auto& resolved : urls) {
       auto& limiter = known[resolved];
@@ -164,7 +170,8 @@ void HttpLimiterPool::Release(Limiter& limiter, std::unique_ptr<httplib::Client>
 
 std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
                                                     const std::string& body,
-                                                    const std::string& content_type) {
+                                                    const std::string& content_type,
+                                                    const std::string& request_id) {
   const auto limiters = Snapshot();
   const size_t n = limiters->size();
   if (n == 0) return std::nullopt;
@@ -181,7 +188,7 @@ std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
   for (Limiter* candidate : order) {
     Limiter& limiter = *candidate;
     auto client = Acquire(limiter);
-    auto res = client->Post(path, body, content_type);
+    auto res = client->Post(path, {{common::kRequestIdHeader, request_id}}, body, content_type);
     if (res) {
       LimiterAnswer answer{res->status, res->body, res->headers};
       Release(limiter, std::move(client));

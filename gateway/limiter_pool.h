@@ -28,10 +28,11 @@ struct LimiterAnswer {
 class LimiterBackend {
  public:
   virtual ~LimiterBackend() = default;
-  // Sends POST `path` (/check or /check/batch) to one limiter after another, round-robin, until
-  // one answers; nullopt if none did.
+  // Sends POST `path` (/check or /check/batch) with X-Request-Id `request_id` to one limiter
+  // after another, round-robin, until one answers; nullopt if none did.
   virtual std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
-                                             const std::string& content_type) = 0;
+                                             const std::string& content_type,
+                                             const std::string& request_id) = 0;
   // GET /health of every limiter: its URL and whether it answered 200.
   virtual std::vector<std::pair<std::string, bool>> Health() = 0;
 };
@@ -49,6 +50,8 @@ common::Result<std::vector<std::string>> ParseLimiterUrls(const std::string& lis
 
 // Every address `host` resolves to (numeric, IPv4 and IPv6), sorted; empty if it does not resolve.
 std::vector<std::string> ResolveAll(const std::string& host);
+// "http://host:port" as one URL per address of host (ResolveAll); empty if it does not resolve.
+std::vector<std::string> ResolveUrl(const std::string& url);
 
 // LimiterBackend over HTTP keep-alive connections, a small pool per limiter. Each configured URL
 // stands for every address its host resolves to, so a name with several addresses (a scaled
@@ -62,7 +65,8 @@ class HttpLimiterPool final : public LimiterBackend {
   HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
                   const common::Clock& clock);
   std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
-                                     const std::string& content_type) override;
+                                     const std::string& content_type,
+                                     const std::string& request_id) override;
   std::vector<std::pair<std::string, bool>> Health() override;
   // Re-resolves the configured names and health-checks every limiter.
   void Refresh();

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   auto settings = gateway::LoadGatewaySettings(env.value());
   if (!settings.ok()) return common::ReportBadConfiguration("gateway", settings.status());
   const gateway::GatewaySettings& s = settings.value();
-  if (auto st = common::SetupLogging("gateway", s.service.log_level); !st.ok()) {
+  if (auto st = common::SetupLogging("gateway", s.service.log_level, s.service.log_format);
+      !st.ok()) {
     return common::ReportBadConfiguration("gateway", st);
   }
 

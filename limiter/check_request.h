@@ -31,6 +31,8 @@ struct CheckRequest {
   // (second ... year) and requests per unit. Empty unit: none.
   std::string override_unit;
   int64_t override_requests_per_unit = 0;
+  // The request's id (X-Request-Id, common/base/request_id.h), recorded in its event.
+  std::string request_id;
 };
 
 // A POST /check/batch body, {"checks": [ {...}, ... ]}: each item parsed like a /check body, a

@@ -236,6 +236,7 @@ void DecisionService::Publish(const std::string& user_id, const CheckRequest& re
   event.set_allowed(result.allowed);
   event.set_retry_after_ms(result.retry_after_ms);
   event.set_reset_ms(result.reset_ms);
+  event.set_request_id(request.request_id);
   publisher_.Publish(event);
 }
 

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "common/base/identifiers.h"
+#include "common/base/request_id.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
 #include "limiter/api_key_resolver.h"
@@ -143,6 +144,8 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       rejected_invalid.Inc();
       return common::SendError(res, 400, "invalid_argument", request.status().message());
     }
+    request->request_id = common::TakeRequestId(req, res);
+    const common::RequestIdScope in_request(request->request_id);
     CheckResult result = api.service.Check(request.value());
     for (auto& [name, value] : RateLimitHeaders(result)) res.set_header(name, value);
     common::SendJson(res, HttpStatusOf(result.verdict, api.service.policy()->policy.ban_status),
@@ -166,7 +169,9 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       return common::SendError(res, 400, "invalid_json",
                                "the body is not a RateLimitRequest in proto3 JSON");
     }
-    auto answer = api.rls.Decide(request);
+    const std::string request_id = common::TakeRequestId(req, res);
+    const common::RequestIdScope in_request(request_id);
+    auto answer = api.rls.Decide(request, request_id);
     if (!answer.ok()) {
       rejected_invalid.Inc();
       return common::SendError(res, 400, "invalid_argument", answer.status().message());
@@ -185,9 +190,14 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
       rejected_invalid.Inc();
       return common::SendError(res, 400, "invalid_argument", batch.status().message());
     }
+    const std::string request_id = common::TakeRequestId(req, res);
+    const common::RequestIdScope in_request(request_id);
     std::vector<CheckRequest> valid;
     for (const auto& item : batch->items) {
-      if (item.ok()) valid.push_back(item.value());
+      if (item.ok()) {
+        valid.push_back(item.value());
+        valid.back().request_id = request_id;
+      }
     }
     std::vector<CheckResult> decided = api.service.CheckBatch(valid);
     const int ban_status = api.service.policy()->policy.ban_status;

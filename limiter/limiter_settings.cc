@@ -127,7 +127,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   KAFKA_STARTUP_WAIT_MS=5000  (how long the start waits for the topic before serving anyway)
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  HTTP_READ_TIMEOUT_MS=5000  HTTP_WRITE_TIMEOUT_MS=5000
   HTTP_REQUEST_TIMEOUT_MS=10000  HTTP_KEEPALIVE_TIMEOUT_S=5  HTTP_KEEPALIVE_MAX_REQUESTS=10000
-  LOG_LEVEL=info
+  LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
 )";
 }
 

@@ -60,17 +60,47 @@ int main(int argc, char** argv) {
     std::cout << limiter::LimiterHelp();
     return 0;
   }
+  if (argc >= 2 && std::string(argv[1]) == "--check-config") {
+    // limiter --check-config [FILE]: FILE, else LIMITS_FILE, else config/limits.yaml.
+    const char* env_file = std::getenv("LIMITS_FILE");
+    const std::string file = argc >= 3                               ? argv[2]
+                             : env_file != nullptr && *env_file != 0 ? env_file
+                                                                     : "config/limits.yaml";
+    return limiter::CheckConfig(file, std::cout, std::cerr);
+  }
   common::BlockTerminationSignals();
   auto env = common::EnvSource::FromProcess();
   if (!env.ok()) return common::ReportBadConfiguration("limiter", env.status());
   auto settings = limiter::LoadLimiterSettings(env.value());
   if (!settings.ok()) return common::ReportBadConfiguration("limiter", settings.status());
   const limiter::LimiterSettings& s = settings.value();
-  if (auto st = common::SetupLogging("limiter", s.service.log_level); !st.ok()) {
+  if (auto st = common::SetupLogging("limiter", s.service.log_level, s.service.log_format);
+      !st.ok()) {
     return common::ReportBadConfiguration("limiter", st);
   }
 
   common::SystemClock clock;
+  // The limits file first, before anything connects: a bad one stops the start with every error
+  // (file, place, bad value), not after a burst of connection errors. Without a file (and
+  // LIMITS_FILE unset): one rule from DEFAULT_*. The file is watched either way: one that
+  // appears later is loaded.
+  std::shared_ptr<const limiter::ActivePolicy> initial;
+  if (s.limits_file_required || std::ifstream(s.limits_file).good()) {
+    auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
+    if (!loaded.ok()) {
+      return common::ReportBadConfiguration(
+          "limiter", common::Status::InvalidArgument("LIMITS_FILE " + s.limits_file + ": " +
+                                                     loaded.status().message()));
+    }
+    initial = loaded.value();
+  } else {
+    auto defaults = std::make_shared<limiter::ActivePolicy>();
+    defaults->policy = limiter::DefaultPolicy(s.default_capacity, s.default_refill_per_sec);
+    defaults->hash = "defaults";
+    defaults->loaded_at_ms = clock.NowMs();
+    initial = defaults;
+  }
+
   common::MetricsRegistry metrics;
   common::RegisterProcessMetrics(metrics, clock);
   common::Counter& script_reloads = metrics.AddCounter(
@@ -133,23 +163,6 @@ int main(int argc, char** argv) {
   metrics.AddGaugeFn("rl_events_queued", "Decision events waiting in the local producer queue", {},
                      [&kafka] { return static_cast<double>(kafka.QueueLength()); });
   limiter::KafkaEventPublisher publisher(kafka, metrics, clock);
-  // The limits file if there is one (a bad one stops the start), else one rule from DEFAULT_*.
-  // The file is watched either way: one that appears later is loaded.
-  std::shared_ptr<const limiter::ActivePolicy> initial;
-  if (s.limits_file_required || std::ifstream(s.limits_file).good()) {
-    auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
-    if (!loaded.ok()) {
-      return common::ReportBadConfiguration(
-          "limiter", common::Status::InvalidArgument("LIMITS_FILE: " + loaded.status().message()));
-    }
-    initial = loaded.value();
-  } else {
-    auto defaults = std::make_shared<limiter::ActivePolicy>();
-    defaults->policy = limiter::DefaultPolicy(s.default_capacity, s.default_refill_per_sec);
-    defaults->hash = "defaults";
-    defaults->loaded_at_ms = clock.NowMs();
-    initial = defaults;
-  }
   limiter::PolicyHolder policies(initial);
   limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
   common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });

@@ -119,6 +119,27 @@ common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::st
   return ActivePolicyFromText(*text, path, clock);
 }
 
+int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
+  common::SystemClock clock;
+  auto loaded = LoadPolicyFile(path, clock);
+  if (!loaded.ok()) {
+    std::istringstream lines(loaded.status().message());
+    for (std::string line; std::getline(lines, line);) {
+      // Each error names the file once.
+      err << (line.rfind(path + ":", 0) == 0 ? "" : path + ": ") << line << "\n";
+    }
+    return 1;
+  }
+  const Policy& p = loaded.value()->policy;
+  out << path << ": valid: " << p.rules.size() << " rules, " << p.tiers.size() << " tiers, "
+      << p.api_keys.size() << " API keys, " << p.domains.size() << " descriptor domains";
+  for (const auto& [name, domain] : p.domains)
+    out << (name == p.domains.begin()->first ? " (" : ", ") << name;
+  if (!p.domains.empty()) out << ")";
+  out << "\n";
+  return 0;
+}
+
 PolicyFileWatcher::PolicyFileWatcher(std::string path, PolicyHolder& holder,
                                      const common::Clock& clock, common::MetricsRegistry& metrics,
                                      FileReader read)

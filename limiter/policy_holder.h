@@ -59,6 +59,11 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
 common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
                                                                    const common::Clock& clock);
 
+// limiter --check-config FILE (and rlctl config validate): parses and validates FILE (a file or a
+// directory bundle) without connecting to anything. Writes a summary to `out` and returns 0, or
+// writes every error, one a line prefixed with the file, to `err` and returns 1.
+int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err);
+
 // Watches the limits file. Poll() (every LIMITS_RELOAD_INTERVAL_MS, from a common::PeriodicThread)
 // and Reload() (SIGHUP, at once) read it: a valid new version replaces the policy; an invalid one
 // is logged with its error, counted as rejected, and the old policy stays; Poll() reports a

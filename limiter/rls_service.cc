@@ -5,6 +5,7 @@
 
 #include "common/base/digest.h"
 #include "common/base/identifiers.h"
+#include "common/base/request_id.h"
 #include "limiter/rate_limit_headers.h"
 
 namespace rl::limiter {
@@ -161,9 +162,20 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
   return response;
 }
 
-grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext*, const RateLimitRequest* request,
+grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext* context,
+                                         const RateLimitRequest* request,
                                          RateLimitResponse* response) {
-  auto answer = Decide(*request);
+  // x-request-id, as Envoy and HTTP clients name it, when the caller sends one in the metadata.
+  std::string offered;
+  if (context != nullptr) {
+    auto it = context->client_metadata().find("x-request-id");
+    if (it != context->client_metadata().end())
+      offered.assign(it->second.data(), it->second.size());
+  }
+  const std::string request_id = common::RequestIdOr(offered);
+  const common::RequestIdScope in_request(request_id);
+  if (context != nullptr) context->AddInitialMetadata("x-request-id", request_id);
+  auto answer = Decide(*request, request_id);
   if (!answer.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, answer.status().message());
   }
@@ -171,9 +183,11 @@ grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext*, const RateLimitRe
   return grpc::Status::OK;
 }
 
-Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request) {
+Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request,
+                                             const std::string& request_id) {
   auto checks = RlsChecks(request, options_);
   if (!checks.ok()) return checks.status();
+  for (CheckRequest& check : checks.value()) check.request_id = request_id;
   // `replaces`: a descriptor whose limit another descriptor's limit replaces is not limited.
   // Held here: the matches point into this policy, which a reload may replace meanwhile.
   const auto active = service_.policy();

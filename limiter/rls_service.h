@@ -59,7 +59,9 @@ class RlsService final : public envoy::service::ratelimit::v3::RateLimitService:
   grpc::Status ShouldRateLimit(grpc::ServerContext* context, const RateLimitRequest* request,
                                RateLimitResponse* response) override;
   // The answer to one request, or why it is invalid (INVALID_ARGUMENT over gRPC, 400 over HTTP).
-  common::Result<RateLimitResponse> Decide(const RateLimitRequest& request);
+  // `request_id` goes into each descriptor's event.
+  common::Result<RateLimitResponse> Decide(const RateLimitRequest& request,
+                                           const std::string& request_id);
 
  private:
   DecisionService& service_;

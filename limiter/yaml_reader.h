@@ -32,13 +32,22 @@ bool IsValidRuleName(std::string_view name);
 // line and column) or that the top level is no mapping.
 common::Result<YAML::Node> LoadYamlMapping(const std::string& text);
 
-// Reads typed values out of YAML nodes; the first failure is kept in `error`, naming where.
+// Reads typed values out of YAML nodes; every failure is kept in `error`, one a line (up to
+// kMaxErrors), each naming where.
 class Reader {
  public:
+  static constexpr int kMaxErrors = 50;
   common::Status error;
   bool ok() const { return error.ok(); }
   void Fail(const std::string& where, const std::string& why) {
-    if (error.ok()) error = common::Status::InvalidArgument(where + ": " + why);
+    const std::string line = where + ": " + why;
+    if (error.ok()) {
+      error = common::Status::InvalidArgument(line);
+    } else if (++errors_ < kMaxErrors) {
+      error = common::Status::InvalidArgument(error.message() + "\n" + line);
+    } else if (errors_ == kMaxErrors) {
+      error = common::Status::InvalidArgument(error.message() + "\n(more errors not shown)");
+    }
   }
   std::optional<int64_t> Int(const YAML::Node& n, const std::string& where, int64_t min,
                              int64_t max) {
@@ -101,6 +110,9 @@ class Reader {
       if (!allowed.count(key)) Fail(where.empty() ? key : where + "." + key, "unknown setting");
     }
   }
+
+ private:
+  int errors_ = 0;
 };
 
 }  // namespace rl::limiter

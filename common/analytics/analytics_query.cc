@@ -25,8 +25,9 @@ int64_t ToInt(const RedisValue& v) {
   return n;
 }
 
-// Counts (and per-action counts) from a hash given as HGETALL's flat array.
-Counts ReadCounts(const RedisValue& flat, std::map<std::string, ActionCounts>* by_action) {
+// Counts (and per-action and per-rule counts) from a hash given as HGETALL's flat array.
+Counts ReadCounts(const RedisValue& flat, std::map<std::string, ActionCounts>* by_action,
+                  std::map<std::string, std::map<std::string, int64_t>>* by_rule = nullptr) {
   Counts counts;
   for (size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
     const std::string& field = flat.elements[i].str;
@@ -43,6 +44,9 @@ Counts ReadCounts(const RedisValue& flat, std::map<std::string, ActionCounts>* b
       const size_t colon = field.rfind(':');
       ActionCounts& entry = (*by_action)[field.substr(2, colon - 2)];
       (field.substr(colon + 1) == "allowed" ? entry.allowed : entry.blocked) = n;
+    } else if (by_rule && field.rfind("r:", 0) == 0) {
+      const size_t colon = field.rfind(':');
+      if (colon > 2) (*by_rule)[field.substr(2, colon - 2)][field.substr(colon + 1)] = n;
     }
   }
   return counts;
@@ -57,7 +61,7 @@ Result<UserAnalytics> ParseUserAnalytics(const std::string& user_id, const Redis
   }
   UserAnalytics out;
   out.user_id = user_id;
-  out.counts = ReadCounts(reply.elements[0], &out.by_action);
+  out.counts = ReadCounts(reply.elements[0], &out.by_action, &out.by_rule);
   const auto& flat = reply.elements[1].elements;
   for (size_t i = 0; i + 2 < flat.size(); i += 3) {
     out.last_minutes.push_back({ToInt(flat[i]), ToInt(flat[i + 1]), ToInt(flat[i + 2])});
@@ -96,6 +100,41 @@ Result<std::vector<BlockedUser>> AnalyticsQuery::TopBlocked(int limit) {
     users.push_back({reply->elements[i].str, ToInt(reply->elements[i + 1])});
   }
   return users;
+}
+
+Result<std::vector<RuleCount>> AnalyticsQuery::TopRules(int limit) {
+  auto reply =
+      redis_.Command({"ZREVRANGE", kTopRulesKey, "0", std::to_string(limit - 1), "WITHSCORES"});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return Status::Internal(reply->str);
+  std::vector<RuleCount> rules;
+  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
+    rules.push_back({reply->elements[i].str, ToInt(reply->elements[i + 1])});
+  }
+  return rules;
+}
+
+Result<std::vector<SecondCounts>> AnalyticsQuery::Series(int seconds) {
+  seconds = std::clamp<int>(seconds, 1, static_cast<int>(kSeriesRetentionSeconds));
+  const int64_t last = clock_.NowMs() / 1000 - 1;  // the last whole second
+  std::vector<std::vector<std::string>> commands;
+  for (int64_t s = last - seconds + 1; s <= last; ++s) {
+    commands.push_back({"HGETALL", GlobalSecondKey(s)});
+  }
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<SecondCounts> out;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const RedisValue& flat = replies.value()[i];
+    if (flat.is_error()) return Status::Internal(flat.str);
+    SecondCounts c;
+    c.second = last - seconds + 1 + static_cast<int64_t>(i);
+    for (size_t f = 0; f + 1 < flat.elements.size(); f += 2) {
+      c.by_outcome[flat.elements[f].str] = ToInt(flat.elements[f + 1]);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 Result<std::vector<LimiterRecord>> AnalyticsQuery::Limiters() {

@@ -39,6 +39,19 @@ struct UserAnalytics {
   Counts counts;
   std::map<std::string, ActionCounts> by_action;
   std::vector<MinuteCounts> last_minutes;  // oldest first
+  // rule -> outcome -> answers: which rules refused this user how often (r:<rule>:<outcome>).
+  std::map<std::string, std::map<std::string, int64_t>> by_rule;
+};
+
+// Answers in one second of event time, by outcome.
+struct SecondCounts {
+  int64_t second = 0;  // Unix seconds
+  std::map<std::string, int64_t> by_outcome;
+};
+
+struct RuleCount {
+  std::string rule;
+  int64_t blocked = 0;
 };
 
 struct BlockedUser {
@@ -75,6 +88,11 @@ class AnalyticsQuery {
   // Every limiter instance with a ledger (at most 1000), by id. A "running" limiter whose record
   // stopped ageing more than a few intervals ago died.
   common::Result<std::vector<LimiterRecord>> Limiters();
+  // The rules that blocked most, most first.
+  common::Result<std::vector<RuleCount>> TopRules(int limit);
+  // The last `seconds` whole seconds (up to kSeriesRetentionSeconds), oldest first, every second
+  // present (zeros where nothing was answered), in one pipelined round trip.
+  common::Result<std::vector<SecondCounts>> Series(int seconds);
 
  private:
   common::RedisPool& redis_;

@@ -6,10 +6,17 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/base/request_id.h"
 #include "common/http/elastic_thread_pool.h"
 #include "common/http/slow_request_reaper.h"
 
 namespace rl::common {
+
+std::string TakeRequestId(const httplib::Request& req, httplib::Response& res) {
+  std::string id = RequestIdOr(req.get_header_value(kRequestIdHeader));
+  res.set_header(kRequestIdHeader, id);
+  return id;
+}
 namespace {
 
 std::string_view ErrorCodeFor(int status) {

@@ -43,6 +43,10 @@ void SendError(httplib::Response& res, int status, std::string_view code, std::s
 // constant time).
 bool HasBearerToken(const httplib::Request& req, const std::string& token);
 
+// The request's X-Request-Id if it is a valid request id (common/base/request_id.h), else a new
+// one; set on the answer too.
+std::string TakeRequestId(const httplib::Request& req, httplib::Response& res);
+
 // When `token` is set and the request lacks it: answers 401 and returns false.
 bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
                         const std::string& token);

@@ -11,6 +11,7 @@ void LoadServiceSettings(SettingsLoader& load, const std::string& prefix, Servic
   load.String((prefix + "_HOST").c_str(), &s->host, true);
   load.Int((prefix + "_PORT").c_str(), &s->port, 0, 65535);
   load.OneOf("LOG_LEVEL", &s->log_level, {"trace", "debug", "info", "warn", "error", "off"});
+  load.OneOf("LOG_FORMAT", &s->log_format, {"text", "json"});
   load.Int("HTTP_THREADS", &s->http.threads, 1, 4096);
   load.Int("HTTP_MAX_THREADS", &s->http.max_threads, 1, 65536);
   load.Int("HTTP_READ_TIMEOUT_MS", &s->http.read_timeout_ms, 1, 600000);

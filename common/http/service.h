@@ -16,10 +16,11 @@ namespace rl::common {
 
 // Listen address, logging and HTTP server settings of one service.
 struct ServiceSettings {
-  std::string host = "127.0.0.1";  // <PREFIX>_HOST
-  int port = 0;                    // <PREFIX>_PORT (0: any free port)
-  std::string log_level = "info";  // LOG_LEVEL
-  HttpServerOptions http;          // HTTP_THREADS, HTTP_READ_TIMEOUT_MS, ...
+  std::string host = "127.0.0.1";   // <PREFIX>_HOST
+  int port = 0;                     // <PREFIX>_PORT (0: any free port)
+  std::string log_level = "info";   // LOG_LEVEL
+  std::string log_format = "text";  // LOG_FORMAT: text or json (one JSON object a line)
+  HttpServerOptions http;           // HTTP_THREADS, HTTP_READ_TIMEOUT_MS, ...
 };
 
 // Loads <prefix>_HOST, <prefix>_PORT, LOG_LEVEL and HTTP_* over the defaults in `s`.

@@ -4,10 +4,12 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "analytics-worker/aggregator.h"
 #include "common/analytics/analytics_keys.h"
 #include "common/analytics/analytics_sink.h"
+#include "common/base/iso_time.h"
 #include "proto-events/event_codec.h"
 #include "tests/support/support.h"
 
@@ -87,6 +89,35 @@ TEST_F(AnalyticsIntegrationTest, CountsMatchTheDecisionsMadeThroughTheGateway) {
   }
   EXPECT_EQ(in_minutes, 10) << alice.dump();
   EXPECT_LE(alice["last_minutes"].size(), 2u);
+  // Readable times: ISO 8601 UTC minutes, with the epoch seconds beside.
+  for (const auto& m : alice["last_minutes"]) {
+    const int64_t epoch_s = m["minute_epoch_s"].get<int64_t>();
+    EXPECT_EQ(epoch_s % 60, 0);
+    EXPECT_EQ(m["minute"], common::IsoUtc(epoch_s));
+    EXPECT_EQ(m["minute"].get<std::string>().size(), 20u) << m.dump();  // 2026-11-24T11:37:00Z
+  }
+  // Which rules blocked her: the login rule, 3 times.
+  json by_rule = alice["by_rule"];
+  ASSERT_EQ(by_rule.size(), 1u) << alice.dump();
+  EXPECT_EQ(by_rule.begin().value()["blocked"], 3) << alice.dump();
+  json rules = Get(*client, "/analytics/top?by=rule");
+  ASSERT_GE(rules["rules"].size(), 1u) << rules.dump();
+  EXPECT_EQ(rules["rules"][0]["rule"], by_rule.begin().key());
+  EXPECT_EQ(rules["rules"][0]["blocked"], 4);  // alice's 3 and bob's 1, if one rule
+  // The live series counts every answer, by second of event time.
+  json series = Get(*client, "/analytics/series?seconds=120");
+  int64_t in_series = 0, blocked_in_series = 0;
+  for (const auto& second : series["seconds"]) {
+    in_series += second["total"].get<int64_t>();
+    blocked_in_series += second["blocked"].get<int64_t>();
+  }
+  EXPECT_EQ(series["seconds"].size(), 120u);
+  EXPECT_EQ(in_series, 16);
+  EXPECT_EQ(blocked_in_series, 4);
+  auto bad = client->Get("/analytics/series?seconds=0");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(json::parse(bad->body)["error"]["code"], "invalid_argument");
   json bob = Get(*client, "/analytics/bob");
   EXPECT_EQ(bob["total"], 6);
   EXPECT_EQ(bob["allowed"], 5);
@@ -108,6 +139,7 @@ TEST_F(AnalyticsIntegrationTest, CountsMatchTheDecisionsMadeThroughTheGateway) {
                           {"blocked", 0},
                           {"by_action", json::object()},
                           {"by_outcome", json::object()},
+                          {"by_rule", json::object()},
                           {"last_minutes", json::array()}}));
 }
 
@@ -381,6 +413,48 @@ TEST(AnalyticsSinkFencing, ABatchCountsOnceAndOnlyFromTheStoredPosition) {
   auto other_partition = sink.ApplyBatch(1, 0, 3, one_event);
   EXPECT_TRUE(other_partition->applied);
   EXPECT_EQ(total(), 3);
+}
+
+}  // namespace
+}  // namespace rl::testing
+
+namespace rl::testing {
+namespace {
+
+TEST_F(AnalyticsIntegrationTest, ARequestIdTravelsFromTheGatewayToTheAnswerTheEventAndTheLogs) {
+  auto limiter = StartLimiter({{"LOG_FORMAT", "json"}, {"LOG_LEVEL", "debug"}});
+  auto gateway = StartGateway({limiter.get()}, {{"LOG_FORMAT", "json"}});
+  auto client = gateway->Client();
+  // Given: kept, and passed on to the limiter.
+  auto given = client->Post("/check", {{"X-Request-Id", "req-abc.123"}},
+                            R"({"user_id":"rid-user"})", "application/json");
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->get_header_value("X-Request-Id"), "req-abc.123");
+  // Absent or not a valid id: a new one, 32 hex digits.
+  auto made = client->Post("/check", {{"X-Request-Id", "bad id with spaces"}},
+                           R"({"user_id":"rid-user"})", "application/json");
+  ASSERT_TRUE(made);
+  const std::string new_id = made->get_header_value("X-Request-Id");
+  EXPECT_EQ(new_id.size(), 32u) << new_id;
+  EXPECT_EQ(new_id.find_first_not_of("0123456789abcdef"), std::string::npos) << new_id;
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic_, 2, std::chrono::seconds(20));
+  ASSERT_EQ(events.size(), 2u);
+  std::set<std::string> ids;
+  for (const auto& e : events) ids.insert(e.request_id());
+  EXPECT_EQ(ids, (std::set<std::string>{"req-abc.123", new_id}));
+  // LOG_FORMAT=json: every line of both logs is one JSON object with ts, level, service and msg.
+  for (auto* service : {limiter.get(), gateway.get()}) {
+    std::ifstream log(service->process().log_path());
+    int lines = 0;
+    for (std::string line; std::getline(log, line);) {
+      json entry = json::parse(line, nullptr, false);
+      ASSERT_TRUE(entry.is_object()) << service->name() << ": " << line;
+      EXPECT_TRUE(entry.contains("ts") && entry.contains("level") && entry.contains("msg")) << line;
+      EXPECT_EQ(entry["service"], service->name() == "gateway" ? "gateway" : "limiter");
+      ++lines;
+    }
+    EXPECT_GT(lines, 0) << service->name();
+  }
 }
 
 }  // namespace

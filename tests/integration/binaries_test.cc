@@ -1,7 +1,14 @@
 // Every binary starts, answers GET /health, stops cleanly on SIGTERM, and refuses bad
 // configuration at start with a message naming the setting.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "tests/support/support.h"
 
@@ -83,6 +90,97 @@ TEST(LimiterHelp, ListsTheSettings) {
   for (const char* name : {"REDIS_URL", "FAIL_MODE", "DEFAULT_CAPACITY", "KAFKA_BROKERS"}) {
     EXPECT_NE(limiter.LogTail().find(name), std::string::npos) << name;
   }
+}
+
+// A listening socket on a free loopback port that counts who connected, never answering.
+class Listener {
+ public:
+  Listener() : port_(FreePort()) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+  }
+  ~Listener() { ::close(fd_); }
+  int port() const { return port_; }
+  // Connections made so far (accepted now, without waiting).
+  int Connections() {
+    int n = 0;
+    pollfd p{fd_, POLLIN, 0};
+    while (::poll(&p, 1, 0) == 1) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) break;
+      ::close(c);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  int port_;
+  int fd_ = -1;
+};
+
+const char* kBadLimits = R"(version: v1
+rules:
+  - name: per-user
+    limit: 10
+    window: 1m
+    algorithm: no_such_algorithm
+  - name: logins
+    limit: -3
+    window: 1m
+)";
+
+TEST(LimiterConfigCheck, ABrokenLimitsFileIsReportedWithEveryBadValueBeforeAnyConnection) {
+  const std::string dir = MakeTempDir("limits-check");
+  std::ofstream(dir + "/limits.yaml") << kBadLimits;
+  Listener redis, kafka;
+  ChildProcess limiter({BinaryPath("limiter")},
+                       {{"LIMITS_FILE", dir + "/limits.yaml"},
+                        {"REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis.port())},
+                        {"KAFKA_BROKERS", "127.0.0.1:" + std::to_string(kafka.port())}},
+                       dir + "/limiter.log");
+  EXPECT_EQ(limiter.WaitExit(10s), 2);
+  const std::string log = limiter.LogTail();
+  // The file, the place, the bad value and what is allowed; every error, not just the first.
+  EXPECT_NE(log.find(dir + "/limits.yaml"), std::string::npos) << log;
+  EXPECT_NE(log.find("rules[0].algorithm: \"no_such_algorithm\" is not one of"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("rules[1].limit: \"-3\""), std::string::npos) << log;
+  EXPECT_EQ(redis.Connections(), 0);
+  EXPECT_EQ(kafka.Connections(), 0);
+}
+
+TEST(LimiterConfigCheck, CheckConfigValidatesWithoutConnectingAndExitsZeroOrOne) {
+  const std::string dir = MakeTempDir("check-config");
+  std::ofstream(dir + "/bad.yaml") << kBadLimits;
+  std::ofstream(dir + "/syntax.yaml") << "rules:\n  - name: a\n    limit: [1\n";
+  Listener redis;
+  const Env env = {{"REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis.port())}};
+  ChildProcess bad({BinaryPath("limiter"), "--check-config", dir + "/bad.yaml"}, env,
+                   dir + "/bad.log");
+  EXPECT_EQ(bad.WaitExit(10s), 1);
+  EXPECT_NE(bad.LogTail().find("no_such_algorithm"), std::string::npos) << bad.LogTail();
+  EXPECT_NE(bad.LogTail().find("\"-3\""), std::string::npos) << bad.LogTail();
+  ChildProcess syntax({BinaryPath("limiter"), "--check-config", dir + "/syntax.yaml"}, env,
+                      dir + "/syntax.log");
+  EXPECT_EQ(syntax.WaitExit(10s), 1);
+  EXPECT_NE(syntax.LogTail().find("line 4, column 1"), std::string::npos) << syntax.LogTail();
+  ChildProcess good({BinaryPath("limiter"), "--check-config", SourcePath("config/limits.yaml")},
+                    env, dir + "/good.log");
+  EXPECT_EQ(good.WaitExit(10s), 0) << good.LogTail();
+  EXPECT_NE(good.LogTail().find("valid"), std::string::npos) << good.LogTail();
+  ChildProcess example(
+      {BinaryPath("limiter"), "--check-config", SourcePath("config/limits.example.yaml")}, env,
+      dir + "/example.log");
+  EXPECT_EQ(example.WaitExit(10s), 0) << example.LogTail();
+  EXPECT_EQ(redis.Connections(), 0);
 }
 
 }  // namespace

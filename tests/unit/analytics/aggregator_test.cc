@@ -83,6 +83,40 @@ TEST(AggregateDecisions, CountsEventsAndTheHighestSequencePerLimiter) {
   EXPECT_EQ(Sum(ops, Kind::kSetAdd, kLimitersKey, "host-a1"), 0);  // present once
 }
 
+TEST(AggregateDecisions, CountsWhichRulesRefusedPerUserAndOverall) {
+  auto with_rule = [](bool allowed, events::v1::Outcome outcome, const std::string& rule) {
+    events::v1::Decision d = Decision("u1", allowed, 0, outcome);
+    d.set_rule(rule);
+    return d;
+  };
+  auto ops = AggregateDecisions({with_rule(false, events::v1::OUTCOME_BLOCKED, "per-user"),
+                                 with_rule(false, events::v1::OUTCOME_BLOCKED, "per-user"),
+                                 with_rule(false, events::v1::OUTCOME_BANNED, "per-user"),
+                                 with_rule(true, events::v1::OUTCOME_SHADOW_BLOCKED, "trial"),
+                                 with_rule(true, events::v1::OUTCOME_ALLOWED, "per-user")},
+                                60);
+  const std::string u1 = UserKey("u1");
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "r:per-user:blocked"), 2);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "r:per-user:banned"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "r:trial:shadow_blocked"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "r:per-user:allowed"), 0);
+  EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopRulesKey, "per-user"), 3);
+  EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopRulesKey, "trial"), 0);  // admitted
+}
+
+TEST(AggregateDecisions, CountsEverySecondByOutcomeForTheLiveSeries) {
+  const int64_t second = 1'700'000'000;
+  auto ops =
+      AggregateDecisions({Decision("u1", true, second * 1000, events::v1::OUTCOME_ALLOWED),
+                          Decision("u2", true, second * 1000 + 999, events::v1::OUTCOME_ALLOWED),
+                          Decision("u1", false, second * 1000 + 1000, events::v1::OUTCOME_BLOCKED)},
+                         60);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, GlobalSecondKey(second), "allowed"), 2);
+  EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, GlobalSecondKey(second + 1), "blocked"), 1);
+  EXPECT_EQ(Sum(ops, Kind::kExpireAt, GlobalSecondKey(second), ""),
+            second + 1 + kSeriesRetentionSeconds);
+}
+
 TEST(AggregateDecisions, EmptyBatchWritesNothing) {
   EXPECT_TRUE(AggregateDecisions({}, 1440).empty());
 }

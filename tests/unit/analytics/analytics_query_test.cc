@@ -30,7 +30,8 @@ TEST(ParseUserAnalytics, ReadsCountersActionsAndMinutes) {
   RedisValue reply =
       Array({Array({Str("total"), Str("3"), Str("allowed"), Str("2"), Str("blocked"), Str("1"),
                     Str("o:allowed"), Str("2"), Str("o:blocked"), Str("1"),
-                    Str("a:api.v2:x:allowed"), Str("2"), Str("a:api.v2:x:blocked"), Str("1")}),
+                    Str("a:api.v2:x:allowed"), Str("2"), Str("a:api.v2:x:blocked"), Str("1"),
+                    Str("r:per-user:blocked"), Str("1"), Str("r:a:b:banned"), Str("4")}),
              Array({Int(100), Int(2), Int(0), Int(101), Int(0), Int(1)})});
   auto user = ParseUserAnalytics("u1", reply);
   ASSERT_TRUE(user.ok());
@@ -48,6 +49,8 @@ TEST(ParseUserAnalytics, ReadsCountersActionsAndMinutes) {
   EXPECT_EQ(user->last_minutes[0].allowed, 2);
   EXPECT_EQ(user->last_minutes[1].minute, 101);
   EXPECT_EQ(user->last_minutes[1].blocked, 1);
+  EXPECT_EQ(user->by_rule["per-user"]["blocked"], 1);
+  EXPECT_EQ(user->by_rule["a:b"]["banned"], 4);  // a rule name with a colon
 }
 
 TEST(ParseUserAnalytics, UnknownUserGetsZeros) {

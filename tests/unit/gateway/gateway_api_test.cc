@@ -102,18 +102,34 @@ TEST(AnalyticsJson, UserBodyHasTheDocumentedShape) {
   user.user_id = "u1";
   user.counts = {3, 2, 1, {{"allowed", 2}, {"blocked", 1}}};
   user.by_action["api.v2:x"] = {2, 1};
-  user.last_minutes = {{100, 2, 0}, {101, 0, 1}};
+  user.last_minutes = {{29923629, 2, 0}, {29923630, 0, 1}};
+  user.by_rule["per-user"]["blocked"] = 1;
   EXPECT_EQ(UserAnalyticsJson(user), json::parse(R"({
     "user_id": "u1", "total": 3, "allowed": 2, "blocked": 1,
     "by_action": {"api.v2:x": {"allowed": 2, "blocked": 1}},
     "by_outcome": {"allowed": 2, "blocked": 1},
-    "last_minutes": [{"minute": 100, "allowed": 2, "blocked": 0},
-                     {"minute": 101, "allowed": 0, "blocked": 1}]})"));
+    "by_rule": {"per-user": {"blocked": 1}},
+    "last_minutes": [
+      {"minute": "2026-11-23T07:09:00Z", "minute_epoch_s": 1795417740, "allowed": 2, "blocked": 0},
+      {"minute": "2026-11-23T07:10:00Z", "minute_epoch_s": 1795417800, "allowed": 0, "blocked": 1}]})"));
   analytics::UserAnalytics nobody;
   nobody.user_id = "nobody";
   EXPECT_EQ(UserAnalyticsJson(nobody), json::parse(R"({
     "user_id": "nobody", "total": 0, "allowed": 0, "blocked": 0, "by_action": {},
-    "by_outcome": {}, "last_minutes": []})"));
+    "by_outcome": {}, "by_rule": {}, "last_minutes": []})"));
+}
+
+TEST(AnalyticsJson, TheSeriesHasEverySecondWithIsoTimesAndAllowedAgainstBlocked) {
+  std::vector<analytics::SecondCounts> seconds = {
+      {1795345740, {{"allowed", 5}, {"blocked", 2}, {"shadow_blocked", 1}, {"fail_open", 1}}},
+      {1795345741, {}}};
+  EXPECT_EQ(SeriesJson(seconds), json::parse(R"({"seconds": [
+    {"time": "2026-11-22T11:09:00Z", "epoch_s": 1795345740, "total": 9, "allowed": 7,
+     "blocked": 2, "by_outcome": {"allowed": 5, "blocked": 2, "shadow_blocked": 1, "fail_open": 1}},
+    {"time": "2026-11-22T11:09:01Z", "epoch_s": 1795345741, "total": 0, "allowed": 0,
+     "blocked": 0, "by_outcome": {}}]})"));
+  EXPECT_EQ(TopRulesJson({{"per-user", 7}}),
+            json::parse(R"({"by": "rule", "rules": [{"rule": "per-user", "blocked": 7}]})"));
 }
 
 TEST(AnalyticsJson, LimitersWithoutARecordHaveANullAge) {
