@@ -1,0 +1,20 @@
+#pragma once
+// Decision events as they happen: reads every partition of the topic from its end (no consumer
+// group, so it takes nothing from the analytics workers).
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "common/base/status.h"
+#include "proto-events/decision.pb.h"
+
+namespace rl::rlctl {
+
+// Calls `on_event` for each new decision until it returns false or `duration` has passed (zero:
+// no limit). An error when the brokers or the topic cannot be reached.
+common::Status TailDecisions(const std::string& brokers, const std::string& topic,
+                             std::chrono::milliseconds duration,
+                             const std::function<bool(const events::v1::Decision&)>& on_event);
+
+}  // namespace rl::rlctl
