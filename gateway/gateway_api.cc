@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/analytics/analytics_keys.h"
@@ -305,9 +308,24 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     }
     SendResult(deps.analytics.Series(seconds.value()), &SeriesJson, res);
   });
-  routes.Get("/analytics/workers", [&deps](const httplib::Request& req, httplib::Response& res) {
+  // The workers are asked at most once a second, whoever asks how often: no request fans out into
+  // more than one round of health checks a second.
+  struct WorkersCache {
+    std::mutex mu;
+    std::chrono::steady_clock::time_point at;
+    json body;
+  };
+  auto workers_cache = std::make_shared<WorkersCache>();
+  routes.Get("/analytics/workers", [&deps, workers_cache](const httplib::Request& req,
+                                                          httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    common::SendJson(res, 200, WorkersJson(FetchWorkerStatus(deps.options.worker_urls, 500)));
+    std::lock_guard lock(workers_cache->mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (workers_cache->body.is_null() || now - workers_cache->at > std::chrono::seconds(1)) {
+      workers_cache->body = WorkersJson(FetchWorkerStatus(deps.options.worker_urls, 500));
+      workers_cache->at = now;
+    }
+    common::SendJson(res, 200, workers_cache->body);
   });
   routes.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;

@@ -205,6 +205,13 @@ Result<DescriptorDomain> ParseDescriptorConfig(const std::string& text, const st
   }
 }
 
+namespace {
+
+// A value ending in '*' (the reference's wildcard): matches every value with the prefix before it.
+bool IsWildcard(const std::string& value) { return !value.empty() && value.back() == '*'; }
+
+}  // namespace
+
 const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
                                       const DescriptorEntries& entries) {
   const std::vector<DescriptorNode>* level = &domain.descriptors;
@@ -214,6 +221,14 @@ const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
     const DescriptorNode* next = nullptr;
     for (const DescriptorNode& node : *level) {  // the exact value first
       if (node.key == key && !node.value.empty() && node.value == value) next = &node;
+    }
+    for (const DescriptorNode& node : *level) {  // then a wildcard value, in the file's order
+      if (next != nullptr) break;
+      if (node.key == key && IsWildcard(node.value) &&
+          std::string_view(value).substr(0, node.value.size() - 1) ==
+              std::string_view(node.value).substr(0, node.value.size() - 1)) {
+        next = &node;
+      }
     }
     if (next == nullptr) {
       for (const DescriptorNode& node : *level) {

@@ -3,7 +3,8 @@
 // file, nested descriptors of key and optional value, each with an optional rate limit. And its
 // matching rules, so that the same config gives the same answers as the reference service:
 //   - per request descriptor entry, a node whose key and value both match is chosen before a node
-//     with that key and no value;
+//     whose value ends in '*' and is a prefix of the request's (a wildcard, first in the file's
+//     order), and that before a node with that key and no value;
 //   - a limit applies only when the node that matched the descriptor's last entry has one (a
 //     request descriptor deeper or shallower than the config gets no limit);
 //   - no match means no limit; `unlimited: true` means explicitly none;

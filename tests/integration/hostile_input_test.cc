@@ -113,6 +113,15 @@ TEST_F(HostileInputTest, WrongMethodsPathsAndHugePathsGetA4xxJsonErrorEverywhere
   auto gateway = gateway_->Client();
   ExpectJson4xx(gateway->Get("/analytics/" + std::string(300, 'u')), "long user id");
   ExpectJson4xx(gateway->Get("/analytics/a%00b"), "NUL in user id");
+  for (const char* bad : {"/analytics/series?seconds=0", "/analytics/series?seconds=901",
+                          "/analytics/series?seconds=1e3", "/analytics/series?seconds=-1",
+                          "/analytics/series?seconds=99999999999999999999",
+                          "/analytics/top?by=rule&limit=0", "/analytics/top?by=%00"}) {
+    ExpectJson4xx(gateway->Get(bad), bad);
+  }
+  ExpectJson4xx(gateway->Get("/dashboard/assets/../../etc/passwd"), "asset path traversal");
+  ExpectJson4xx(gateway->Get("/dashboard/assets/" + std::string(100, 'a')), "long asset name");
+  ExpectJson4xx(gateway->Get("/dashboard/assets/nope.js"), "unknown asset");
   // Ids with ':', '{' and '}' are legitimate and get their own, separate buckets.
   auto limiter = limiter_->Client();
   for (const char* user : {"a:b", "a", "{a}", "a}:x"}) {
@@ -140,7 +149,11 @@ TEST_F(HostileInputTest, EveryKnownPathAnswersAWrongMethodWith405AndTheMethodsIt
       {gateway_.get(), "/api", "POST"},
       {gateway_.get(), "/analytics", "GET, HEAD"},
       {gateway_.get(), "/analytics/top", "GET, HEAD"},
+      {gateway_.get(), "/analytics/series", "GET, HEAD"},
+      {gateway_.get(), "/analytics/workers", "GET, HEAD"},
       {gateway_.get(), "/analytics/u1", "GET, HEAD"},
+      {gateway_.get(), "/dashboard", "GET, HEAD"},
+      {gateway_.get(), "/dashboard/assets/dashboard.js", "GET, HEAD"},
       {gateway_.get(), "/health", "GET, HEAD"},
       {worker_.get(), "/health", "GET, HEAD"},
       {worker_.get(), "/metrics", "GET, HEAD"},
@@ -390,6 +403,11 @@ TEST(Tokens, CheckTokenProtectsCheckAndAnalyticsTokenProtectsAnalytics) {
             200);  // public
   EXPECT_EQ(front->Get("/analytics")->status, 401);
   EXPECT_EQ(front->Get("/analytics/u")->status, 401);
+  EXPECT_EQ(front->Get("/analytics/series")->status, 401);
+  EXPECT_EQ(front->Get("/analytics/workers")->status, 401);
+  EXPECT_EQ(front->Get("/analytics/top?by=rule")->status, 401);
+  // The dashboard page holds no data: it is served to anyone and asks for the token.
+  EXPECT_EQ(front->Get("/dashboard")->status, 200);
   EXPECT_EQ(front->Get("/analytics/u", {{"Authorization", "Bearer analytics-secret"}})->status,
             200);
   for (auto* p : {&limiter->process(), &gateway->process()}) {

@@ -68,6 +68,33 @@ TEST(DescriptorConfig, OnlyTheNodeOfTheLastEntryDecides) {
   EXPECT_EQ(Limit(d, {{"key1", "value1"}, {"subkey1", "a"}, {"more", "b"}}), "none");
 }
 
+// The reference's wildcard values: a value ending in '*' matches every value with that prefix,
+// after an exact value and before the key alone; a '*' anywhere else is an ordinary character.
+TEST(DescriptorConfig, ATrailingStarMatchesEveryValueWithThatPrefix) {
+  const auto d = Parse(R"(
+domain: test-domain
+descriptors:
+  - {key: wild, value: foo*, rate_limit: {unit: minute, requests_per_unit: 20}}
+  - {key: wild, value: foobar, rate_limit: {unit: minute, requests_per_unit: 5}}
+  - {key: wild, rate_limit: {unit: hour, requests_per_unit: 1}}
+  - {key: noWild, value: foo, rate_limit: {unit: minute, requests_per_unit: 20}}
+  - {key: midWild, value: bar*b, rate_limit: {unit: minute, requests_per_unit: 20}}
+  - key: files
+    value: files/*
+    descriptors:
+      - {key: method, value: GET, rate_limit: {unit: second, requests_per_unit: 7}}
+)");
+  EXPECT_EQ(Limit(d, {{"wild", "foo1"}}), "20/minute");
+  EXPECT_EQ(Limit(d, {{"wild", "foo"}}), "20/minute");    // an empty rest matches
+  EXPECT_EQ(Limit(d, {{"wild", "foobar"}}), "5/minute");  // the exact value first
+  EXPECT_EQ(Limit(d, {{"wild", "bar"}}), "1/hour");       // then the key alone
+  EXPECT_EQ(Limit(d, {{"noWild", "foo1"}}), "none");
+  EXPECT_EQ(Limit(d, {{"midWild", "barab"}}), "none");  // '*' inside is literal
+  EXPECT_EQ(Limit(d, {{"midWild", "bar*b"}}), "20/minute");
+  EXPECT_EQ(Limit(d, {{"files", "files/a.pdf"}, {"method", "GET"}}), "7/second");
+  EXPECT_EQ(Limit(d, {{"files", "docs/a.pdf"}, {"method", "GET"}}), "none");
+}
+
 TEST(DescriptorConfig, NoMatchMeansNoLimitAndUnlimitedIsExplicit) {
   const auto d = Parse(kNested);
   EXPECT_EQ(Limit(d, {{"nope", "x"}}), "none");
