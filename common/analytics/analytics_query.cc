@@ -90,27 +90,31 @@ Result<Counts> AnalyticsQuery::Global() {
   return ReadCounts(reply.value(), nullptr);
 }
 
-Result<std::vector<BlockedUser>> AnalyticsQuery::TopBlocked(int limit) {
-  auto reply =
-      redis_.Command({"ZREVRANGE", kTopBlockedKey, "0", std::to_string(limit - 1), "WITHSCORES"});
+Result<std::vector<std::pair<std::string, int64_t>>> AnalyticsQuery::Top(const char* key,
+                                                                         int limit) {
+  auto reply = redis_.Command({"ZREVRANGE", key, "0", std::to_string(limit - 1), "WITHSCORES"});
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return Status::Internal(reply->str);
-  std::vector<BlockedUser> users;
+  std::vector<std::pair<std::string, int64_t>> top;
   for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-    users.push_back({reply->elements[i].str, ToInt(reply->elements[i + 1])});
+    top.emplace_back(reply->elements[i].str, ToInt(reply->elements[i + 1]));
   }
+  return top;
+}
+
+Result<std::vector<BlockedUser>> AnalyticsQuery::TopBlocked(int limit) {
+  auto top = Top(kTopBlockedKey, limit);
+  if (!top.ok()) return top.status();
+  std::vector<BlockedUser> users;
+  for (auto& [user, blocked] : top.value()) users.push_back({std::move(user), blocked});
   return users;
 }
 
 Result<std::vector<RuleCount>> AnalyticsQuery::TopRules(int limit) {
-  auto reply =
-      redis_.Command({"ZREVRANGE", kTopRulesKey, "0", std::to_string(limit - 1), "WITHSCORES"});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Internal(reply->str);
+  auto top = Top(kTopRulesKey, limit);
+  if (!top.ok()) return top.status();
   std::vector<RuleCount> rules;
-  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-    rules.push_back({reply->elements[i].str, ToInt(reply->elements[i + 1])});
-  }
+  for (auto& [rule, blocked] : top.value()) rules.push_back({std::move(rule), blocked});
   return rules;
 }
 

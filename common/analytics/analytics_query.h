@@ -95,6 +95,9 @@ class AnalyticsQuery {
   common::Result<std::vector<SecondCounts>> Series(int seconds);
 
  private:
+  // The members of a sorted set with their scores, highest first.
+  common::Result<std::vector<std::pair<std::string, int64_t>>> Top(const char* key, int limit);
+
   common::RedisPool& redis_;
   const common::Clock& clock_;
   const int minutes_;

@@ -222,6 +222,28 @@ class Rlctl {
     return kExitUsage;
   }
 
+  // One call that must answer 200: its body, or nullopt with the error said and *code set.
+  std::optional<json> Expect200(const std::string& base, const std::string& method,
+                                const std::string& path, const std::string& token, int* code) {
+    std::string error;
+    auto a = Call(base, method, path, token, "", &error);
+    if (!a) {
+      *code = ConnectionError(error);
+      return std::nullopt;
+    }
+    if (a->status != 200) {
+      *code = HttpError(*a);
+      return std::nullopt;
+    }
+    return std::move(a->body);
+  }
+
+  // With --json: prints the body as is and returns true.
+  bool PrintedAsJson(const json& body) {
+    if (c_.json) out_ << body.dump() << "\n";
+    return c_.json;
+  }
+
   int Check(const std::vector<std::string>& in) {
     Args args;
     if (auto r = Prepare("check", in, {"action", "cost", "api-key"}, 1, &args)) return *r;
@@ -256,16 +278,12 @@ class Rlctl {
   int AnalyticsOf(const std::vector<std::string>& in) {
     Args args;
     if (auto r = Prepare("analytics", in, {}, 1, &args)) return *r;
-    std::string error;
-    auto a = Call(c_.gateway, "GET", "/analytics/" + UrlPart(args.positional[0]),
-                  c_.analytics_token, "", &error);
-    if (!a) return ConnectionError(error);
-    if (a->status != 200) return HttpError(*a);
-    if (c_.json) {
-      out_ << a->body.dump() << "\n";
-      return kExitOk;
-    }
-    const json& u = a->body;
+    int code = kExitOk;
+    auto body = Expect200(c_.gateway, "GET", "/analytics/" + UrlPart(args.positional[0]),
+                          c_.analytics_token, &code);
+    if (!body) return code;
+    if (PrintedAsJson(*body)) return kExitOk;
+    const json& u = *body;
     std::vector<std::vector<std::string>> rows = {
         {"total", Str(u["total"])}, {"allowed", Str(u["allowed"])}, {"blocked", Str(u["blocked"])}};
     // Held in locals: items() of a temporary would dangle.
@@ -295,18 +313,14 @@ class Rlctl {
     if (by != "blocked" && by != "rule") return Usage("--by must be blocked or rule");
     std::string limit = args.options.count("limit") ? args.options["limit"] : "10";
     if (!ToInt(limit, 1, 100)) return Usage("--limit must be an integer from 1 to 100");
-    std::string error;
-    auto a = Call(c_.gateway, "GET", "/analytics/top?by=" + by + "&limit=" + limit,
-                  c_.analytics_token, "", &error);
-    if (!a) return ConnectionError(error);
-    if (a->status != 200) return HttpError(*a);
-    if (c_.json) {
-      out_ << a->body.dump() << "\n";
-      return kExitOk;
-    }
+    int code = kExitOk;
+    auto body = Expect200(c_.gateway, "GET", "/analytics/top?by=" + by + "&limit=" + limit,
+                          c_.analytics_token, &code);
+    if (!body) return code;
+    if (PrintedAsJson(*body)) return kExitOk;
     std::vector<std::vector<std::string>> rows;
     const char* list = by == "rule" ? "rules" : "users";
-    for (const auto& e : a->body.value(list, json::array())) {
+    for (const auto& e : body->value(list, json::array())) {
       rows.push_back({Str(e.value(by == "rule" ? "rule" : "user_id", json())), Str(e["blocked"])});
     }
     out_ << Table({by == "rule" ? "rule" : "user", "blocked"}, rows);
@@ -324,16 +338,13 @@ class Rlctl {
     }
     std::string path = "/limits/" + UrlPart(args.positional[1]);
     if (args.options.count("action")) path += "?action=" + UrlPart(args.options["action"]);
-    std::string error;
-    auto a = Call(c_.limiter, verb == "show" ? "GET" : "DELETE", path, c_.admin_token, "", &error);
-    if (!a) return ConnectionError(error);
-    if (a->status != 200) return HttpError(*a);
-    if (c_.json) {
-      out_ << a->body.dump() << "\n";
-      return kExitOk;
-    }
+    int code = kExitOk;
+    auto body =
+        Expect200(c_.limiter, verb == "show" ? "GET" : "DELETE", path, c_.admin_token, &code);
+    if (!body) return code;
+    if (PrintedAsJson(*body)) return kExitOk;
     std::vector<std::vector<std::string>> rows;
-    for (const auto& rule : a->body.value("rules", json::array())) {
+    for (const auto& rule : body->value("rules", json::array())) {
       std::string state = "-";
       if (rule.contains("state") && rule["state"].is_object()) {
         state = Str(rule["state"].value("fields", json::object())) + " ttl " +
@@ -341,10 +352,10 @@ class Rlctl {
       }
       rows.push_back({Str(rule["rule"]), Str(rule["algorithm"]), Str(rule["key"]), state});
     }
-    out_ << "user " << Str(a->body["user_id"]) << ", action " << Str(a->body["action"]) << ", tier "
-         << Str(a->body["tier"]) << "\n"
+    out_ << "user " << Str((*body)["user_id"]) << ", action " << Str((*body)["action"]) << ", tier "
+         << Str((*body)["tier"]) << "\n"
          << Table({"rule", "algorithm", "key", "state"}, rows);
-    if (verb == "reset") out_ << "deleted keys: " << Str(a->body["deleted_keys"]) << "\n";
+    if (verb == "reset") out_ << "deleted keys: " << Str((*body)["deleted_keys"]) << "\n";
     return kExitOk;
   }
 
