@@ -14,6 +14,20 @@ namespace rl::limiter {
 
 namespace {
 
+// `status` with `prefix: ` before each line of its message (one error a line).
+common::Status PrefixEachLine(const std::string& prefix, const common::Status& status) {
+  std::istringstream lines(status.message());
+  std::string out;
+  for (std::string line; std::getline(lines, line);) {
+    out += (out.empty() ? "" : "\n") + prefix + ": " + line;
+  }
+  return common::Status::InvalidArgument(out);
+}
+
+}  // namespace
+
+namespace {
+
 std::string ShortSha1(const std::string& text) { return common::Sha1Hex(text, 12); }
 
 }  // namespace
@@ -56,6 +70,7 @@ common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::s
   Policy merged;
   merged.source = directory;
   bool has_rules = false;
+  std::string errors;  // every file's, one a line
   std::vector<std::string> versions;
   size_t at = 0;
   while ((at = bundle.find(kBundleMarker, at)) != std::string::npos) {
@@ -68,8 +83,10 @@ common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::s
     at = name_end;
     const std::string file = directory + "/" + name;
     auto policy = ParsePolicyYaml(text, file);
-    if (!policy.ok())
-      return common::Status::InvalidArgument(name + ": " + policy.status().message());
+    if (!policy.ok()) {  // every file's errors, not just the first file's
+      errors += (errors.empty() ? "" : "\n") + PrefixEachLine(file, policy.status()).message();
+      continue;
+    }
     if (policy->domains.empty()) {
       if (has_rules) {
         return common::Status::InvalidArgument(
@@ -91,6 +108,7 @@ common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::s
     }
     versions.push_back(name);
   }
+  if (!errors.empty()) return common::Status::InvalidArgument(errors);
   if (versions.empty()) {
     return common::Status::InvalidArgument("no *.yaml or *.yml file in the directory");
   }
@@ -100,11 +118,11 @@ common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::s
 
 common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
     const std::string& text, const std::string& path, const common::Clock& clock) {
-  auto policy =
-      text.rfind(kBundleMarker, 0) == 0 || (text.empty() && std::filesystem::is_directory(path))
-          ? ParseLimitsBundle(text, path)
-          : ParsePolicyYaml(text, path);
-  if (!policy.ok()) return common::Status::InvalidArgument(path + ": " + policy.status().message());
+  const bool bundle =
+      text.rfind(kBundleMarker, 0) == 0 || (text.empty() && std::filesystem::is_directory(path));
+  auto policy = bundle ? ParseLimitsBundle(text, path) : ParsePolicyYaml(text, path);
+  // Each error line names its file: the file, or in a directory the file in it.
+  if (!policy.ok()) return bundle ? policy.status() : PrefixEachLine(path, policy.status());
   auto active = std::make_shared<ActivePolicy>();
   active->policy = std::move(policy.value());
   active->hash = ShortSha1(text);
@@ -123,11 +141,7 @@ int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
   common::SystemClock clock;
   auto loaded = LoadPolicyFile(path, clock);
   if (!loaded.ok()) {
-    std::istringstream lines(loaded.status().message());
-    for (std::string line; std::getline(lines, line);) {
-      // Each error names the file once.
-      err << (line.rfind(path + ":", 0) == 0 ? "" : path + ": ") << line << "\n";
-    }
+    err << loaded.status().message() << "\n";  // one error a line, each naming its file
     return 1;
   }
   const Policy& p = loaded.value()->policy;

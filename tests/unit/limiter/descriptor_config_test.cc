@@ -297,5 +297,20 @@ TEST(LimitsBundle, ConflictsAreErrorsNamingTheFile) {
   EXPECT_FALSE(ParseLimitsBundle("", "/etc/limits").ok());
 }
 
+TEST(LimitsBundle, EveryBadFileIsReportedEachErrorOnALineNamingItsFile) {
+  auto bad = ParseLimitsBundle(
+      Bundle({{"a.yaml",
+               "rules:\n  - {name: r, limit: 0, window: 1s}\n  - {name: s, limit: 1, "
+               "window: forever}"},
+              {"b.yaml", "domain: b\ndescriptors: 5"}}),
+      "/etc/limits");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "/etc/limits/a.yaml: rules[0].limit: \"0\" is not an integer from 1 to 1000000000\n"
+            "/etc/limits/a.yaml: rules[1].window: \"forever\" is not a duration such as 500ms, "
+            "10s, 5m or 1h (from 1ms to 31 days)\n"
+            "/etc/limits/b.yaml: descriptors: must be a list");
+}
+
 }  // namespace
 }  // namespace rl::limiter
