@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
     auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
     if (!loaded.ok()) {
       return common::ReportBadConfiguration(
-          "limiter", common::Status::InvalidArgument("LIMITS_FILE " + s.limits_file + ": " +
-                                                     loaded.status().message()));
+          "limiter", common::Status::InvalidArgument("LIMITS_FILE " + s.limits_file +
+                                                     " is invalid:\n" + loaded.status().message()));
     }
     initial = loaded.value();
   } else {

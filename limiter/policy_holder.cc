@@ -24,10 +24,6 @@ common::Status PrefixEachLine(const std::string& prefix, const common::Status& s
   return common::Status::InvalidArgument(out);
 }
 
-}  // namespace
-
-namespace {
-
 std::string ShortSha1(const std::string& text) { return common::Sha1Hex(text, 12); }
 
 }  // namespace
