@@ -77,6 +77,12 @@ void SendResult(const Result<T>& result, json (*to_json)(const T&), httplib::Res
   common::SendError(res, 503, "unavailable", "analytics store unavailable");
 }
 
+// A client's text as an error message quotes it: at most 64 bytes, in JSON quotes; bytes that are
+// not UTF-8 become U+FFFD (a plain dump would throw on them).
+std::string QuoteForError(const std::string& text) {
+  return json(text.substr(0, 64)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // An integer query parameter from `min` to `max`, `fallback` when absent.
 Result<int> IntParam(const httplib::Request& req, const char* name, int fallback, int64_t min,
                      int64_t max) {
@@ -88,7 +94,7 @@ Result<int> IntParam(const httplib::Request& req, const char* name, int fallback
   if (v.empty() || *end != '\0' || errno == ERANGE || parsed < min || parsed > max) {
     return Status::InvalidArgument(std::string(name) + " must be an integer from " +
                                    std::to_string(min) + " to " + std::to_string(max) + ", not " +
-                                   json(v.substr(0, 64)).dump());
+                                   QuoteForError(v));
   }
   return static_cast<int>(parsed);
 }
@@ -194,9 +200,10 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
   if (!check.contains("user_id") && req.has_header("X-API-Key")) {
     // The key alone: the limiter resolves it to its user. A key is a secret and never a user id.
     const std::string key = req.get_header_value("X-API-Key");
-    if (key.empty() || key.size() > kMaxApiKeyBytes) {
-      return Status::InvalidArgument("X-API-Key must be 1.." + std::to_string(kMaxApiKeyBytes) +
-                                     " bytes");
+    if (!common::IsValidApiKey(key)) {
+      return Status::InvalidArgument("X-API-Key must be 1.." +
+                                     std::to_string(common::kMaxApiKeyBytes) +
+                                     " printable ASCII characters");
     }
     check["api_key"] = key;
     return check.dump();
@@ -292,7 +299,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     if (by != "blocked" && by != "rule") {
       return common::SendError(
           res, 400, "invalid_argument",
-          "by must be blocked (users) or rule (rules), not " + json(by.substr(0, 64)).dump());
+          "by must be blocked (users) or rule (rules), not " + QuoteForError(by));
     }
     auto limit = IntParam(req, "limit", 10, 1, 100);
     if (!limit.ok())

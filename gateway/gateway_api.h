@@ -33,8 +33,6 @@ struct GatewayDeps {
   GatewayOptions options;
 };
 
-// The longest API key the gateway forwards (the limiter's own bound).
-inline constexpr size_t kMaxApiKeyBytes = 256;
 // The largest POST /api body, and the largest body forwarded (a /check/batch; the limiter's
 // bounds).
 inline constexpr size_t kMaxApiBodyBytes = 4096;

@@ -51,9 +51,7 @@ Result<CheckRequest> CheckRequestFromJson(const json& doc, int64_t max_cost) {
   if (auto key = doc.find("api_key"); key != doc.end()) {
     if (!key->is_string()) return Status::InvalidArgument("api_key must be a string");
     request.api_key = key->get_ref<const std::string&>();
-    bool printable = std::all_of(request.api_key.begin(), request.api_key.end(),
-                                 [](char c) { return c > ' ' && c < 0x7f; });
-    if (request.api_key.empty() || request.api_key.size() > kMaxApiKeyBytes || !printable) {
+    if (!common::IsValidApiKey(request.api_key)) {
       return Status::InvalidArgument("api_key must be 1..256 printable ASCII characters");
     }
   }

@@ -11,7 +11,6 @@
 
 namespace rl::limiter {
 
-inline constexpr size_t kMaxApiKeyBytes = 256;
 inline constexpr size_t kMaxCheckBodyBytes = 4096;
 // Above any rule's capacity; each rule that applies then caps the cost at its own capacity.
 inline constexpr int64_t kMaxCost = 1'000'000'000;

@@ -47,6 +47,14 @@ bool IsValidUserId(std::string_view user_id) {
   return true;
 }
 
+bool IsValidApiKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxApiKeyBytes) return false;
+  for (char c : key) {
+    if (c <= ' ' || c >= 0x7f) return false;
+  }
+  return true;
+}
+
 bool IsValidAction(std::string_view action) {
   if (action.empty() || action.size() > kMaxActionBytes) return false;
   for (char c : action) {

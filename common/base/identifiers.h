@@ -9,11 +9,15 @@ namespace rl::common {
 
 inline constexpr size_t kMaxUserIdBytes = 128;
 inline constexpr size_t kMaxActionBytes = 64;
+inline constexpr size_t kMaxApiKeyBytes = 256;
 
 // 1..128 bytes of valid UTF-8 with no control characters (C0, DEL, C1).
 bool IsValidUserId(std::string_view user_id);
 // [A-Za-z0-9_.:-]{1,64}
 bool IsValidAction(std::string_view action);
+// 1..256 printable ASCII characters (no space): what an API key may be, at the gateway and the
+// limiter alike.
+bool IsValidApiKey(std::string_view key);
 
 // Appends `part` with '%', '{' and '}' percent-encoded, so that "{" + escaped + "}" is a Redis
 // Cluster hash tag holding exactly this part, and distinct parts give distinct keys.

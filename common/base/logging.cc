@@ -26,7 +26,9 @@ class JsonFormatter final : public spdlog::formatter {
     const int64_t ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
     const std::string line =
-        JsonLogLine(IsoUtcMs(ms), std::string(spdlog::level::to_string_view(msg.level).data()),
+        JsonLogLine(IsoUtcMs(ms),
+                    std::string(spdlog::level::to_string_view(msg.level).data(),
+                                spdlog::level::to_string_view(msg.level).size()),
                     service_, std::string(msg.payload.data(), msg.payload.size()),
                     CurrentRequestId()) +
         "\n";

@@ -113,12 +113,19 @@ TEST_F(HostileInputTest, WrongMethodsPathsAndHugePathsGetA4xxJsonErrorEverywhere
   auto gateway = gateway_->Client();
   ExpectJson4xx(gateway->Get("/analytics/" + std::string(300, 'u')), "long user id");
   ExpectJson4xx(gateway->Get("/analytics/a%00b"), "NUL in user id");
-  for (const char* bad : {"/analytics/series?seconds=0", "/analytics/series?seconds=901",
-                          "/analytics/series?seconds=1e3", "/analytics/series?seconds=-1",
-                          "/analytics/series?seconds=99999999999999999999",
-                          "/analytics/top?by=rule&limit=0", "/analytics/top?by=%00"}) {
+  for (const char* bad :
+       {"/analytics/series?seconds=0", "/analytics/series?seconds=901",
+        "/analytics/series?seconds=1e3", "/analytics/series?seconds=-1",
+        "/analytics/series?seconds=99999999999999999999", "/analytics/top?by=rule&limit=0",
+        "/analytics/top?by=%00", "/analytics/top?by=%FF%FE", "/analytics/series?seconds=%C3%28",
+        "/analytics/top?limit=%FF"}) {
     ExpectJson4xx(gateway->Get(bad), bad);
   }
+  // Bytes that are not UTF-8 (or not printable ASCII, in a key) in headers of POST /api.
+  ExpectJson4xx(gateway->Post("/api", {{"X-API-Key", "k\xff\xfe"}}, "", "application/json"),
+                "X-API-Key with bytes that are not ASCII");
+  ExpectJson4xx(gateway->Post("/api", {{"X-User-Id", "u\xff"}}, "", "application/json"),
+                "X-User-Id with bytes that are not UTF-8");
   ExpectJson4xx(gateway->Get("/dashboard/assets/../../etc/passwd"), "asset path traversal");
   ExpectJson4xx(gateway->Get("/dashboard/assets/" + std::string(100, 'a')), "long asset name");
   ExpectJson4xx(gateway->Get("/dashboard/assets/nope.js"), "unknown asset");
