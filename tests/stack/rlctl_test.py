@@ -110,7 +110,7 @@ class RlctlTest(unittest.TestCase):
         code, out, _ = rlctl("health")
         self.assertEqual(code, 0, out)
         self.assertRegex(out, r"gateway\s+http://")
-        self.assertRegex(out, r"limiter\s+http://\S+\s+ok")
+        self.assertRegex(out, r"limiter\s+http://\S+\s+ok\s+redis ok, kafka ok")
         self.assertEqual(len(re.findall(r"worker\s+http://\S+\s+ok", out)), 2, out)
         code, out, _ = rlctl("--json", "health")
         report = json.loads(out)

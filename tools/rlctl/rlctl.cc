@@ -62,7 +62,8 @@ Parses and validates a limits file (or a directory of them) as the limiter would
 nothing. Exit 0 and a summary if valid, 1 and every error (file, place, bad value) if not.
 )"},
     {"health", R"(usage: rlctl health
-The gateway, every limiter behind it and every analytics worker: up or down, and consumer lag.
+The gateway, the analytics Redis, every limiter behind it (with its Redis and Kafka) and every
+analytics worker (with its consumer lag): up or down.
 Exit 0 if all are healthy, 1 if any is not, 2 if the gateway cannot be reached.
 )"},
     {"tail", R"(usage: rlctl tail [--user U] [--outcome O] [--count N] [--seconds S]
@@ -397,8 +398,22 @@ class Rlctl {
     for (const auto& l : gateway->body.value("limiters", json::array())) {
       const bool ok = l.value("ok", false);
       healthy = healthy && ok;
-      rows.push_back({"limiter", Str(l["url"]), ok ? "ok" : "down", ""});
-      report["limiters"].push_back(l);
+      // The limiter's own health: its Redis and its Kafka broker.
+      std::string detail;
+      json entry = l;
+      std::string ignored;
+      if (auto own = Call(Str(l["url"]), "GET", "/health", "", "", &ignored)) {
+        entry["health"] = own->body;
+        const json& b = own->body;
+        const json redis = b.value("redis", json::object());
+        const json kafka = b.value("kafka", json::object());
+        healthy = healthy && redis.value("ok", false) && kafka.value("ok", false);  // degraded too
+        detail = std::string("redis ") + (redis.value("ok", false) ? "ok" : "down") + ", kafka " +
+                 (kafka.value("ok", false) ? "ok" : "down") + ", events queued " +
+                 Str(kafka.value("queued_events", json()));
+      }
+      rows.push_back({"limiter", Str(l["url"]), ok ? "ok" : "down", detail});
+      report["limiters"].push_back(entry);
     }
     if (!workers || workers->status != 200) {
       healthy = false;
