@@ -5,6 +5,7 @@ connection error).
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,12 @@ ENV_FILE, RLCTL = sys.argv[1], sys.argv[2]
 STACK = stack_env.load(ENV_FILE)
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUN = f"{os.getpid()}-{int(time.time())}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def rlctl(*args, env=None, timeout=60):
@@ -116,6 +123,30 @@ class RlctlTest(unittest.TestCase):
         report = json.loads(out)
         self.assertTrue(report["healthy"])
         self.assertEqual(len(report["workers"]), 2)
+
+    def test_health_exits_1_when_a_service_is_down(self):
+        # A second gateway beside the stack's, whose workers include one that is not there.
+        port = free_port()
+        env = dict(os.environ, GATEWAY_HOST="127.0.0.1", GATEWAY_PORT=str(port),
+                   LIMITER_URLS=STACK["LIMITER_URL"], REDIS_URL=STACK["REDIS_URL"],
+                   ANALYTICS_REDIS_URL=STACK["REDIS_URL"],
+                   WORKER_URLS=STACK["WORKER_URLS"] + f",http://127.0.0.1:{free_port()}")
+        gateway = subprocess.Popen([os.path.join(os.path.dirname(RLCTL), "..", "..", "gateway",
+                                                 "gateway")], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            self.assertTrue(stack_env.eventually(
+                lambda: stack_env.request("GET", url + "/live")[0] == 200, timeout=10))
+            code, out, _ = rlctl("health", env={"RLCTL_GATEWAY_URL": url})
+            self.assertEqual(code, 1, out)
+            self.assertRegex(out, r"worker\s+http://127.0.0.1:\d+\s+down")
+            self.assertEqual(len(re.findall(r"worker\s+http://\S+\s+ok", out)), 2, out)
+            self.assertFalse(json.loads(rlctl("--json", "health",
+                                              env={"RLCTL_GATEWAY_URL": url})[1])["healthy"])
+        finally:
+            gateway.terminate()
+            gateway.wait(timeout=30)
 
     def test_tail_shows_decisions_as_they_happen_with_their_request_ids(self):
         user = f"rlctl-tail-{RUN}"

@@ -18,7 +18,8 @@ def load(path):
 
 
 def request(method, url, body=None, headers=None, timeout=10):
-    """(status, headers, body bytes) of one HTTP request; HTTP errors are answers too."""
+    """(status, headers, body bytes) of one HTTP request; HTTP errors are answers too, and no
+    answer at all (refused, reset) is status 0."""
     data = None
     headers = dict(headers or {})
     if body is not None:
@@ -30,6 +31,8 @@ def request(method, url, body=None, headers=None, timeout=10):
             return res.status, dict(res.headers), res.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+    except (urllib.error.URLError, ConnectionError) as e:
+        return 0, {}, str(e).encode()
 
 
 def get_json(url, **kwargs):
