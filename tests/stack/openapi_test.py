@@ -137,6 +137,13 @@ class OpenApiTest(unittest.TestCase):
         g("GET", "/live", "/live", expect=200)
         g("GET", "/metrics", "/metrics", expect=200)
 
+    def test_3b_worker_answers(self):
+        worker = STACK["WORKER_URLS"].split(",")[0]
+        w = lambda *args, **kw: self.answer(worker, *args, **kw)  # noqa: E731
+        w("GET", "/health", "/health", expect=200)
+        w("GET", "/live", "/live", expect=200)
+        w("GET", "/metrics", "/metrics", expect=200)
+
     def test_4_every_operation_of_the_spec_was_validated(self):
         self.assertEqual(spec_operations() - covered, set())
 
