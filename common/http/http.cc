@@ -171,6 +171,12 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
       res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   }));
+  // LOG_LEVEL=debug: one access line per request, with its request id (X-Request-Id of the answer).
+  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    const RequestIdScope in_request(res.get_header_value(kRequestIdHeader));
+    spdlog::debug("http: {} {} -> {}", req.method, req.path.substr(0, 200), res.status);
+  });
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown";

@@ -442,7 +442,9 @@ TEST_F(AnalyticsIntegrationTest, ARequestIdTravelsFromTheGatewayToTheAnswerTheEv
   std::set<std::string> ids;
   for (const auto& e : events) ids.insert(e.request_id());
   EXPECT_EQ(ids, (std::set<std::string>{"req-abc.123", new_id}));
-  // LOG_FORMAT=json: every line of both logs is one JSON object with ts, level, service and msg.
+  // LOG_FORMAT=json: every line of both logs is one JSON object with ts, level, service and msg;
+  // the limiter's access line (LOG_LEVEL=debug) of the first request carries its id.
+  bool access_line_with_id = false;
   for (auto* service : {limiter.get(), gateway.get()}) {
     std::ifstream log(service->process().log_path());
     int lines = 0;
@@ -451,10 +453,14 @@ TEST_F(AnalyticsIntegrationTest, ARequestIdTravelsFromTheGatewayToTheAnswerTheEv
       ASSERT_TRUE(entry.is_object()) << service->name() << ": " << line;
       EXPECT_TRUE(entry.contains("ts") && entry.contains("level") && entry.contains("msg")) << line;
       EXPECT_EQ(entry["service"], service->name() == "gateway" ? "gateway" : "limiter");
+      access_line_with_id =
+          access_line_with_id || (entry.value("request_id", "") == "req-abc.123" &&
+                                  entry.value("msg", "").find("POST /check") != std::string::npos);
       ++lines;
     }
     EXPECT_GT(lines, 0) << service->name();
   }
+  EXPECT_TRUE(access_line_with_id) << limiter->process().LogTail();
 }
 
 }  // namespace
