@@ -105,7 +105,8 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
       continue;
     }
     r.OnlyKeys(n, at,
-               {"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric"});
+               {"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric",
+                "share_threshold"});
     DescriptorNode node;
     node.path = at;
     if (!n["key"]) {
@@ -123,6 +124,15 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
       r.Fail(at, "the key " + Quoted(node.key) +
                      (node.value.empty() ? "" : " with value " + Quoted(node.value)) +
                      " is already at this level");
+    }
+    if (n["share_threshold"]) {
+      if (auto v = r.Bool(n["share_threshold"], at + ".share_threshold")) {
+        node.share_threshold = *v;
+        if (*v && (node.value.empty() || node.value.back() != '*')) {
+          r.Fail(at + ".share_threshold",
+                 "needs a wildcard value (one ending in '*'), not " + Quoted(node.value));
+        }
+      }
     }
     if (n["rate_limit"]) node.limit = ReadLimit(r, n["rate_limit"], at + ".rate_limit");
     bool shadow = false, detailed = false;
@@ -213,7 +223,8 @@ bool IsWildcard(const std::string& value) { return !value.empty() && value.back(
 }  // namespace
 
 const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
-                                      const DescriptorEntries& entries) {
+                                      const DescriptorEntries& entries,
+                                      std::vector<const DescriptorNode*>* path) {
   const std::vector<DescriptorNode>* level = &domain.descriptors;
   const DescriptorNode* found = nullptr;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -236,11 +247,21 @@ const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
       }
     }
     if (next == nullptr) return nullptr;
+    if (path != nullptr) path->push_back(next);
     if (i + 1 == entries.size()) found = next->limit ? next : nullptr;
     if (next->descriptors.empty()) break;
     level = &next->descriptors;
   }
   return found;
+}
+
+DescriptorEntries CountedEntries(const DescriptorEntries& entries,
+                                 const std::vector<const DescriptorNode*>& path) {
+  DescriptorEntries counted = entries;
+  for (size_t i = 0; i < path.size() && i < counted.size(); ++i) {
+    if (path[i]->share_threshold) counted[i].second = path[i]->value;
+  }
+  return counted;
 }
 
 void ApplyReplaces(std::vector<const DescriptorNode*>& matches) {

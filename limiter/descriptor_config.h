@@ -62,6 +62,9 @@ struct DescriptorNode {
   // The reference's statistics key of the node: its own and its parents' keys, each with "_value"
   // when the node has a value, joined by '.', e.g. "key1_value1.subkey1".
   std::string stat_key;
+  // share_threshold (a wildcard value only): every value the wildcard matches counts against one
+  // shared counter, instead of one counter per value.
+  bool share_threshold = false;
 };
 
 struct DescriptorDomain {
@@ -84,8 +87,15 @@ using DescriptorEntries = std::vector<std::pair<std::string, std::string>>;
 // The node whose limit applies to `entries` (the rules above, `replaces` aside), or nullptr when
 // no limit applies (no match, a match without a limit, or a depth mismatch). An `unlimited` limit
 // is returned as such: the caller answers OK without a counter.
+// `path`, if given, receives the node each entry matched, in order (as far as the match went).
 const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
-                                      const DescriptorEntries& entries);
+                                      const DescriptorEntries& entries,
+                                      std::vector<const DescriptorNode*>* path = nullptr);
+
+// The entries a matched descriptor is counted by: the request's, except that an entry matched by
+// a wildcard with share_threshold counts as the wildcard's value. Pure.
+DescriptorEntries CountedEntries(const DescriptorEntries& entries,
+                                 const std::vector<const DescriptorNode*>& path);
 
 // The descriptor label of the reference's per-descriptor statistics for a request descriptor that
 // `node` matched: the node's stat_key, or with `detailed_metric` the request's own entries

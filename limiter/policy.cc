@@ -299,6 +299,7 @@ std::string DescriptorRuleName(const DescriptorLimit& limit, const CheckRequest&
 std::vector<RuleCheck> DescriptorChecks(const Policy& policy, const CheckRequest& request) {
   DescriptorLimit override_limit;  // the request's own limit, as the reference: whatever matches
   const DescriptorLimit* limit = nullptr;
+  std::vector<const DescriptorNode*> path;  // the matched nodes, for share_threshold
   if (!request.override_unit.empty()) {
     override_limit.unit = request.override_unit;
     override_limit.requests_per_unit = request.override_requests_per_unit;
@@ -307,15 +308,15 @@ std::vector<RuleCheck> DescriptorChecks(const Policy& policy, const CheckRequest
   } else {
     auto domain = policy.domains.find(request.domain);
     if (domain == policy.domains.end()) return {};
-    const DescriptorNode* node = MatchDescriptor(domain->second, request.descriptor);
+    const DescriptorNode* node = MatchDescriptor(domain->second, request.descriptor, &path);
     if (node == nullptr || node->limit->unlimited) return {};
     limit = &*node->limit;
   }
   RuleCheck check;
   check.rule = DescriptorRuleName(*limit, request);
   check.params = limit->Params();
-  RuleKeys keys =
-      DescriptorKeysFor(request.domain, request.descriptor, check.rule, StateSchema(check.params));
+  RuleKeys keys = DescriptorKeysFor(request.domain, CountedEntries(request.descriptor, path),
+                                    check.rule, StateSchema(check.params));
   check.key = std::move(keys.state);
   check.ban_key = std::move(keys.ban);
   check.strike_key = std::move(keys.strikes);

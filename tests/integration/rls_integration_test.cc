@@ -36,6 +36,10 @@ descriptors:
         rate_limit: {unit: minute, requests_per_unit: 1}
   - key: internal
     rate_limit: {unlimited: true}
+  - key: files
+    value: files/*
+    share_threshold: true
+    rate_limit: {unit: minute, requests_per_unit: 2}
   - key: plan
     value: basic
     rate_limit: {unit: minute, requests_per_unit: 1, name: basic}
@@ -160,6 +164,20 @@ TEST_F(RlsIntegrationTest, MatchingFollowsTheReferenceAndEveryDescriptorGetsItsS
   EXPECT_EQ(again.statuses(0).code(), RateLimitResponse::OK);
   EXPECT_EQ(again.statuses(1).code(), RateLimitResponse::OVER_LIMIT);
   EXPECT_EQ(again.overall_code(), RateLimitResponse::OVER_LIMIT);
+}
+
+TEST_F(RlsIntegrationTest, AWildcardWithShareThresholdCountsEveryValueItMatchesTogether) {
+  auto limiter = Start();
+  std::vector<uint32_t> remaining;
+  std::vector<RateLimitResponse::Code> codes;
+  for (const char* file : {"files/a.pdf", "files/b.pdf", "files/c.pdf"}) {
+    RateLimitResponse r;
+    ASSERT_TRUE(Call("edge", {{{"files", file}}}, &r).ok());
+    remaining.push_back(r.statuses(0).limit_remaining());
+    codes.push_back(r.statuses(0).code());
+  }
+  EXPECT_EQ(remaining, (std::vector<uint32_t>{1, 0, 0}));
+  EXPECT_EQ(codes.back(), RateLimitResponse::OVER_LIMIT);
 }
 
 TEST_F(RlsIntegrationTest, ALimitThatReplacesAnotherLeavesThatDescriptorUnlimited) {

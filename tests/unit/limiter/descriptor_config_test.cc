@@ -229,6 +229,49 @@ TEST(DescriptorPolicy, AReferenceFormatFileIsAPolicyWhoseDomainDecidesDescriptor
   EXPECT_EQ(other.checks[0].key, "rl:d:{test-domain|key2=x}:s:key2/fw60000");
 }
 
+// share_threshold: every value a wildcard matches shares one counter (the reference's
+// share_threshold); without it each value counts on its own.
+TEST(DescriptorPolicy, AWildcardWithShareThresholdCountsAllItsValuesTogether) {
+  auto policy = ParsePolicyYaml(R"(
+domain: d
+descriptors:
+  - key: files
+    value: files/*
+    share_threshold: true
+    rate_limit: {unit: minute, requests_per_unit: 100}
+  - key: docs
+    value: docs/*
+    rate_limit: {unit: minute, requests_per_unit: 100}
+  - key: path
+    value: path/*
+    share_threshold: true
+    descriptors:
+      - {key: method, rate_limit: {unit: minute, requests_per_unit: 5}}
+)",
+                                "d.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  auto key = [&](DescriptorEntries entries) {
+    Resolution r = Resolve(policy.value(), Descriptor("d", std::move(entries)), nullptr);
+    return r.checks.size() == 1 ? r.checks[0].key : std::string("none");
+  };
+  EXPECT_EQ(key({{"files", "files/a.pdf"}}), key({{"files", "files/b.pdf"}}));
+  EXPECT_NE(key({{"docs", "docs/a.pdf"}}), key({{"docs", "docs/b.pdf"}}));
+  // Nested: the shared entry is the wildcard's; the next entry still counts per value.
+  EXPECT_EQ(key({{"path", "path/x"}, {"method", "GET"}}),
+            key({{"path", "path/y"}, {"method", "GET"}}));
+  EXPECT_NE(key({{"path", "path/x"}, {"method", "GET"}}),
+            key({{"path", "path/x"}, {"method", "PUT"}}));
+  // Only a wildcard value can share.
+  auto bad = ParsePolicyYaml(
+      "domain: d\ndescriptors:\n  - {key: k, value: v, share_threshold: true, rate_limit: "
+      "{unit: second, requests_per_unit: 1}}\n",
+      "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("descriptors[0].share_threshold: needs a wildcard value"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST(DescriptorPolicy, NoLimitGivesNoCheck) {
   auto policy = ParsePolicyYaml(kNested, "envoy.yaml");
   ASSERT_TRUE(policy.ok());
