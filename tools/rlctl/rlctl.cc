@@ -544,8 +544,6 @@ int Run(std::vector<std::string> args, Context context, std::ostream& out, std::
     }
     *field = args[++i];
   }
-  Rlctl rlctl(context, out, err);
-  if (i >= args.size()) return rlctl.Usage("no command");
   // --json may also follow the command.
   std::vector<std::string> rest;
   for (size_t j = i + 1; j < args.size(); ++j) {
@@ -555,8 +553,9 @@ int Run(std::vector<std::string> args, Context context, std::ostream& out, std::
       rest.push_back(args[j]);
     }
   }
-  Rlctl with_json(context, out, err);
-  return with_json.Dispatch(args[i], rest);
+  Rlctl rlctl(context, out, err);
+  if (i >= args.size()) return rlctl.Usage("no command");
+  return rlctl.Dispatch(args[i], rest);
 }
 
 std::string Table(const std::vector<std::string>& header,
