@@ -172,8 +172,13 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
     }
   }
   const YAML::Node& rules = root["rules"];
-  if (!rules || !rules.IsSequence() || rules.size() == 0) {
-    r.Fail("rules", "must be a non-empty list");
+  if (!rules || !rules.IsSequence()) {
+    r.Fail("rules", "must be a non-empty list (or `rules: []`, written on purpose, for no /check limits)");
+  } else if (rules.size() == 0) {
+    // Written on purpose: no /check limits (deny/allow lists and API keys still apply). An empty
+    // or truncated file has no `rules` and is refused above.
+    if (root["tiers"]) r.Fail("tiers", "must be absent when `rules` is empty");
+    if (root["default_tier"]) r.Fail("default_tier", "must be absent when `rules` is empty");
   } else {
     std::map<std::string, size_t> index;
     for (size_t i = 0; i < rules.size(); ++i) {
@@ -230,7 +235,9 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
       if (kv.second["tier"]) {
         if (auto t = r.Str(kv.second["tier"], where + ".tier")) entry.tier = *t;
       }
-      if (r.ok() && !p.tiers.count(entry.tier))
+      // With `rules: []` there are no tiers: a key names its user only.
+      const bool no_tiers = p.tiers.empty() && entry.tier.empty();
+      if (r.ok() && !no_tiers && !p.tiers.count(entry.tier))
         r.Fail(where + ".tier", "unknown tier \"" + entry.tier + "\"");
       p.api_keys[key] = entry;
     }

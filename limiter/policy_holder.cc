@@ -53,30 +53,50 @@ std::optional<std::string> ReadLimits(const std::string& path) {
   }
   if (error) return std::nullopt;
   std::sort(names.begin(), names.end());
-  std::string bundle;
+  std::vector<BundleFile> files;
   for (const auto& name : names) {
     auto text = ReadWholeFile(path + "/" + name);
     if (!text) return std::nullopt;
-    bundle += std::string(kBundleMarker) + name + "\n" + *text + "\n";
+    files.push_back({name, std::move(*text)});
+  }
+  return JoinBundle(files);
+}
+
+std::vector<BundleFile> SplitBundle(const std::string& bundle) {
+  std::vector<BundleFile> files;
+  size_t at = 0;
+  while ((at = bundle.find(kBundleMarker, at)) != std::string::npos) {
+    const size_t name_start = at + kBundleMarker.size();
+    const size_t name_end = std::min(bundle.find('\n', name_start), bundle.size());
+    const size_t next = bundle.find(kBundleMarker, name_end);
+    const size_t text_start = std::min(name_end + 1, bundle.size());
+    const size_t text_end = next == std::string::npos ? bundle.size() : next;
+    // ReadLimits ends each file with one "\n" of its own.
+    std::string text = bundle.substr(text_start, text_end - text_start);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    files.push_back({bundle.substr(name_start, name_end - name_start), std::move(text)});
+    at = name_end;
+  }
+  return files;
+}
+
+std::string JoinBundle(const std::vector<BundleFile>& files) {
+  std::string bundle;
+  for (const auto& file : files) {
+    bundle += std::string(kBundleMarker) + file.name + "\n" + file.text + "\n";
   }
   return bundle;
 }
 
-common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory) {
+common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory,
+                                         std::string* own_format_file) {
   Policy merged;
   merged.source = directory;
   bool has_rules = false;
   std::string errors;  // every file's, one a line
   std::vector<std::string> versions;
-  size_t at = 0;
-  while ((at = bundle.find(kBundleMarker, at)) != std::string::npos) {
-    const size_t name_start = at + kBundleMarker.size();
-    const size_t name_end = bundle.find('\n', name_start);
-    const std::string name = bundle.substr(name_start, name_end - name_start);
-    const size_t next = bundle.find(kBundleMarker, name_end);
-    const std::string text = bundle.substr(
-        name_end + 1, (next == std::string::npos ? bundle.size() : next) - name_end - 1);
-    at = name_end;
+  if (own_format_file != nullptr) own_format_file->clear();
+  for (const auto& [name, text] : SplitBundle(bundle)) {
     const std::string file = directory + "/" + name;
     auto policy = ParsePolicyYaml(text, file);
     if (!policy.ok()) {  // every file's errors, not just the first file's
@@ -89,6 +109,7 @@ common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::s
             name + ": a second file of the project's own format (one holds the rules)");
       }
       has_rules = true;
+      if (own_format_file != nullptr) *own_format_file = name;
       auto domains = std::move(merged.domains);
       merged = std::move(policy.value());
       merged.domains = std::move(domains);
@@ -116,13 +137,21 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
     const std::string& text, const std::string& path, const common::Clock& clock) {
   const bool bundle =
       text.rfind(kBundleMarker, 0) == 0 || (text.empty() && std::filesystem::is_directory(path));
-  auto policy = bundle ? ParseLimitsBundle(text, path) : ParsePolicyYaml(text, path);
+  std::string own_format_file;
+  auto policy =
+      bundle ? ParseLimitsBundle(text, path, &own_format_file) : ParsePolicyYaml(text, path);
   // Each error line names its file: the file, or in a directory the file in it.
   if (!policy.ok()) return bundle ? policy.status() : PrefixEachLine(path, policy.status());
   auto active = std::make_shared<ActivePolicy>();
   active->policy = std::move(policy.value());
   active->hash = ShortSha1(text);
   active->loaded_at_ms = clock.NowMs();
+  if (!own_format_file.empty()) {
+    for (const auto& file : SplitBundle(text)) {
+      if (file.name == own_format_file) active->own_format_text = file.text;
+    }
+    active->own_format_file = std::move(own_format_file);
+  }
   return std::shared_ptr<const ActivePolicy>(std::move(active));
 }
 
@@ -160,7 +189,11 @@ PolicyFileWatcher::PolicyFileWatcher(std::string path, PolicyHolder& holder,
       reloaded_(metrics.AddCounter("rl_policy_reloads_total", "Limits file reloads",
                                    {{"result", "applied"}})),
       rejected_(metrics.AddCounter("rl_policy_reloads_total", "Limits file reloads",
-                                   {{"result", "rejected"}})) {}
+                                   {{"result", "rejected"}})),
+      missing_files_(metrics.AddGauge(
+          "rl_policy_missing_files",
+          "Files of the project's format that left the limits directory while their rules stay "
+          "in force (1: restore the file, or write one with rules: [])")) {}
 
 bool PolicyFileWatcher::Reload() {
   std::lock_guard lock(mu_);
@@ -212,12 +245,53 @@ bool PolicyFileWatcher::ReloadLocked(const std::optional<std::string>& text) {
     return false;
   }
   if (loaded.value()->hash == current->hash) return false;
-  holder_.Replace(loaded.value());
+  std::shared_ptr<const ActivePolicy> next = KeepOwnFormatFileThatLeft(*current, loaded.value(), *text);
+  if (!next) {
+    rejected_.Inc();
+    return false;
+  }
+  for (const auto& [domain, config] : current->policy.domains) {
+    if (!next->policy.domains.count(domain)) {
+      spdlog::warn("policy: {} is no longer in {}: the domain {} is unloaded", config.source,
+                   path_, domain);
+    }
+  }
+  missing_files_.Set(next->own_format_file_missing ? 1 : 0);
+  holder_.Replace(next);
   reloaded_.Inc();
-  spdlog::info("policy: loaded {} version {} ({}): {} rules, {} tiers", path_,
-               loaded.value()->policy.version, loaded.value()->hash,
-               loaded.value()->policy.rules.size(), loaded.value()->policy.tiers.size());
+  spdlog::info("policy: loaded {} version {} ({}): {} rules, {} tiers, {} domains", path_,
+               next->policy.version, next->hash, next->policy.rules.size(),
+               next->policy.tiers.size(), next->policy.domains.size());
   return true;
+}
+
+std::shared_ptr<const ActivePolicy> PolicyFileWatcher::KeepOwnFormatFileThatLeft(
+    const ActivePolicy& current, std::shared_ptr<const ActivePolicy> loaded,
+    const std::string& text) {
+  if (current.own_format_file.empty() || !loaded->own_format_file.empty()) return loaded;
+  // No file of the project's format in the directory any more (deleted, renamed, or its name now
+  // holds an Envoy-format file): only such a file can change the rules, so the last ones stay.
+  std::vector<BundleFile> files = SplitBundle(text);
+  files.push_back({current.own_format_file, current.own_format_text});
+  auto kept = ActivePolicyFromText(JoinBundle(files), path_, clock_);
+  if (!kept.ok()) {
+    spdlog::error("policy: keeping version {} ({}): {}/{} left the directory, and the rest does "
+                  "not load with its rules: {}",
+                  current.policy.version, current.hash, path_, current.own_format_file,
+                  kept.status().message());
+    return nullptr;
+  }
+  auto next = std::make_shared<ActivePolicy>(*kept.value());
+  next->hash = loaded->hash;  // the directory as it is, so the watcher does not reload it again
+  next->own_format_file_missing = true;
+  if (!current.own_format_file_missing) {
+    spdlog::warn(
+        "policy: {}/{} is no longer a file of the project's format in the directory; its rules "
+        "(version {}) stay in force until one is back (to remove the rules, write one with "
+        "`rules: []`)",
+        path_, current.own_format_file, current.policy.version);
+  }
+  return next;
 }
 
 }  // namespace rl::limiter

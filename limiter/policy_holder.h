@@ -19,6 +19,13 @@ struct ActivePolicy {
   Policy policy;
   std::string hash;  // first 12 hex digits of the SHA-1 of the file, or "defaults"
   int64_t loaded_at_ms = 0;
+  // LIMITS_FILE a directory: the file of the project's own format in it (its name and the text
+  // that is in force), empty if none. A watcher keeps this text when the file leaves the
+  // directory.
+  std::string own_format_file;
+  std::string own_format_text;
+  // The own-format file is no longer in the directory: its last text is still in force.
+  bool own_format_file_missing = false;
 };
 
 // Holds the active policy. Readers take a snapshot that stays valid however long they keep it, so
@@ -47,7 +54,17 @@ std::optional<std::string> ReadLimits(const std::string& path);
 // Parses a bundle of files (ReadLimits of a directory) into one policy: at most one file of the
 // project's own format (its rules, tiers and keys) and any number of Envoy ratelimit files, one
 // domain each and no domain twice. Errors name the file. Pure.
-common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory);
+// `own_format_file`, if given, receives the name of the project's own-format file ("" if none).
+common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory,
+                                         std::string* own_format_file = nullptr);
+
+// One file of a bundle, and the bundle's files in order.
+struct BundleFile {
+  std::string name;
+  std::string text;
+};
+std::vector<BundleFile> SplitBundle(const std::string& bundle);
+std::string JoinBundle(const std::vector<BundleFile>& files);
 using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
 
 // Parses the text of the limits file at `path` into the policy to activate. Pure but for the
@@ -69,7 +86,11 @@ int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err);
 // is logged with its error, counted as rejected, and the old policy stays; Poll() reports a
 // rejected version once, and again whenever it is deployed anew after other content. A file that
 // is not there keeps the active policy (logged once per absence); one that appears later is
-// loaded. `read` is injectable for tests. Thread-safe.
+// loaded. In a directory, when the file of the project's own format leaves it (deleted, renamed to
+// *.bak, overwritten by an Envoy-format file) its rules stay in force, with a warn log and
+// rl_policy_missing_files at 1, until a file of that format is in the directory again: rules are
+// removed only by a file that says so (`rules: []`), never by a missing one. An Envoy-format file that leaves unloads its domain, as
+// envoyproxy/ratelimit does (logged at warn). `read` is injectable for tests. Thread-safe.
 class PolicyFileWatcher {
  public:
   PolicyFileWatcher(std::string path, PolicyHolder& holder, const common::Clock& clock,
@@ -82,6 +103,12 @@ class PolicyFileWatcher {
 
  private:
   bool ReloadLocked(const std::optional<std::string>& text);
+  // `loaded` (from the directory's `text`), or, when the own-format file of `current` is no
+  // longer in the directory, `loaded` with that file's last text in force; nullptr if that does
+  // not load.
+  std::shared_ptr<const ActivePolicy> KeepOwnFormatFileThatLeft(
+      const ActivePolicy& current, std::shared_ptr<const ActivePolicy> loaded,
+      const std::string& text);
 
   const std::string path_;
   PolicyHolder& holder_;
@@ -89,6 +116,7 @@ class PolicyFileWatcher {
   const FileReader read_;
   common::Counter& reloaded_;
   common::Counter& rejected_;
+  common::Gauge& missing_files_;
   std::mutex mu_;  // one reload at a time; guards what follows
   bool absence_logged_ = false;
   std::string last_rejected_;  // hash of the last version rejected by Poll
