@@ -43,8 +43,10 @@ int main(int argc, char** argv) {
   // Names re-resolved (a scaled service's replicas come and go) and every limiter health-checked.
   common::PeriodicThread check_limiters(s.limiters.health_interval_ms,
                                         [&limiters] { limiters.Refresh(); });
-  common::RedisPool redis(
-      {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
+  common::RedisPool redis({.endpoint = s.analytics_redis,
+                           .timeout_ms = s.analytics_redis_timeout_ms,
+                           .stale_retries = &metrics.AddCounter(
+                               "rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead", {{"redis", "analytics"}})});
   analytics::AnalyticsQuery query(redis, clock, s.analytics_minutes);
   gateway::GatewayDeps deps{limiters, query,
                             [&](int64_t* latency_us) { return redis.Ping(clock, latency_us); },

@@ -11,7 +11,30 @@ BlockedCacheStore::BlockedCacheStore(DecisionStore& inner, const common::Clock& 
       clock_(clock),
       max_entries_(max_entries),
       hits_(metrics.AddCounter("rl_blocked_cache_hits_total",
-                               "Blocked answers given locally until the store's retry time")) {}
+                               "Blocked answers given locally until the store's retry time")),
+      forgotten_(metrics.AddCounter(
+          "rl_blocked_cache_invalidations_total",
+          "Times the blocked cache forgot everything: an admin reset here or on another limiter")),
+      shared_(metrics.AddGauge("rl_blocked_cache_usable",
+                               "1 while the blocked cache may answer (the feed of other limiters' "
+                               "resets is up), 0 while every check goes to the store")) {
+  shared_.Set(1);
+}
+
+void BlockedCacheStore::Forget() {
+  {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+  }
+  forgotten_.Inc();
+}
+
+void BlockedCacheStore::SetShared(bool up) {
+  if (!up) usable_ = false;
+  Forget();  // whatever was cached may predate a reset that was missed
+  if (up) usable_ = true;
+  shared_.Set(up ? 1 : 0);
+}
 
 std::string BlockedCacheStore::Signature(const std::vector<RuleCheck>& checks) {
   std::string signature;
@@ -30,7 +53,7 @@ std::string BlockedCacheStore::Signature(const std::vector<RuleCheck>& checks) {
 }
 
 common::Result<StoreAnswer> BlockedCacheStore::Decide(const std::vector<RuleCheck>& checks) {
-  const std::string signature = Signature(checks);
+  const std::string signature = usable_ ? Signature(checks) : std::string();
   const int64_t before_us = clock_.MonotonicUs();
   if (!signature.empty()) {
     std::lock_guard lock(mu_);
@@ -77,11 +100,11 @@ common::Result<StoreAnswer> BlockedCacheStore::Decide(const std::vector<RuleChec
 }
 
 common::Result<int64_t> BlockedCacheStore::Delete(const std::vector<std::string>& keys) {
-  {
-    std::lock_guard lock(mu_);
-    entries_.clear();  // an admin reset: whoever it freed is admitted at once
-  }
-  return inner_.Delete(keys);
+  Forget();  // an admin reset: whoever it freed is admitted at once
+  auto deleted = inner_.Delete(keys);
+  Forget();  // and nothing cached while it ran survives it
+  if (announce_reset_) announce_reset_();
+  return deleted;
 }
 
 }  // namespace rl::limiter

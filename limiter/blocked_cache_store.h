@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -17,7 +19,10 @@ namespace rl::limiter {
 // the store would answer "blocked" as well: nothing is over-admitted. The local answer is the
 // store's with its times counted down (`remaining` is as the store last said). Not cached:
 // answers of requests with a penalty rule (each block must count its strike), bans, and anything
-// admitted. Delete (the admin reset) forgets everything, so a reset user is admitted at once.
+// admitted. Delete (the admin reset) forgets everything, so a reset user is admitted at once, and
+// calls `announce_reset` so that every other limiter's cache forgets too (Forget(), from the
+// invalidation feed: limiter/cache_invalidation.h). While that feed is down (SetShared(false)), an
+// announcement could be missed, so nothing is answered from the cache.
 // A store that lost its data (a Redis restart) only makes the local answer err on the side of
 // blocking, until T; so does an edit of the store's data behind the limiter's back (set
 // BLOCKED_CACHE_ENTRIES=0 where that is done). Holds at most `max_entries` requests (0: caches
@@ -26,6 +31,14 @@ class BlockedCacheStore final : public DecisionStore {
  public:
   BlockedCacheStore(DecisionStore& inner, const common::Clock& clock,
                     common::MetricsRegistry& metrics, size_t max_entries = 100000);
+
+  // Called after every Delete, once the store has deleted (may be empty).
+  void OnReset(std::function<void()> announce_reset) { announce_reset_ = std::move(announce_reset); }
+  // Another limiter changed the store's state behind this one: forget every cached answer.
+  void Forget();
+  // Whether the feed that carries other limiters' resets is up; while it is not, the cache is
+  // bypassed (and emptied).
+  void SetShared(bool up);
 
   common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override;
   std::vector<common::Result<StoreAnswer>> DecideMany(
@@ -55,6 +68,10 @@ class BlockedCacheStore final : public DecisionStore {
   const common::Clock& clock_;
   const size_t max_entries_;
   common::Counter& hits_;
+  common::Counter& forgotten_;
+  common::Gauge& shared_;
+  std::function<void()> announce_reset_;
+  std::atomic<bool> usable_{true};
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
 };

@@ -19,7 +19,7 @@ constexpr char kStoreErrorsHelp[] = "Decisions Redis could not make, by kind";
 RuleSummary Summary(const RuleCheck& c) {
   const int64_t capacity = Capacity(c.params);
   return {c.rule, c.params.limit, (c.params.window_ms + 999) / 1000,
-          capacity != c.params.limit ? capacity : 0};
+          capacity != c.params.limit ? capacity : 0, c.shadow};
 }
 }  // namespace
 
@@ -76,8 +76,8 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   for (const RuleCheck& c : checks) r.policies.push_back(Summary(c));
   // Which rule speaks for the answer: a ban, else the enforced block that lasts longest, else a
   // shadow block, else the rule with the smallest share of its capacity left.
-  int banned = -1, blocked = -1, shadow = -1, closest = -1;
-  double closest_share = 2;
+  int banned = -1, blocked = -1, shadow = -1, closest = -1, closest_enforced = -1;
+  double closest_share = 2, closest_enforced_share = 2;
   // When the request would be admitted: once every enforced rule allows it and no ban holds
   // (each rule's time only shortens as time passes, so the latest of them).
   int64_t admitted_in_ms = 0;
@@ -95,11 +95,15 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
     if (!a.allowed && checks[i].shadow && shadow < 0) shadow = idx;
     if (!checks[i].shadow) {
       admitted_in_ms = std::max({admitted_in_ms, a.retry_after_ms, a.banned_ms});
-      never_admitted = never_admitted || Capacity(checks[i].params) == 0;
+      never_admitted = never_admitted || Capacity(checks[i].params) == 0 ||
+                       checks[i].cost > Capacity(checks[i].params);
     }
     const double share = static_cast<double>(a.remaining) /
                          static_cast<double>(std::max<int64_t>(1, Capacity(checks[i].params)));
     if (share < closest_share) closest_share = share, closest = idx;
+    if (!checks[i].shadow && share < closest_enforced_share) {
+      closest_enforced_share = share, closest_enforced = idx;
+    }
   }
   const bool ban_in_force = answer.answer.refused_by_ban;
   int speaker = ban_in_force ? banned : blocked >= 0 ? blocked : shadow >= 0 ? shadow : closest;
@@ -110,6 +114,13 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   r.remaining = a.remaining;
   r.reset_ms = std::max(a.reset_ms, a.banned_ms);  // a ban holds the limit until it ends
   r.retry_after_ms = never_admitted ? 0 : admitted_in_ms;
+  // Client headers: enforced rules only, so no client backs off for a shadow rule.
+  const int reported = ban_in_force ? banned : blocked >= 0 ? blocked : closest_enforced;
+  if (reported >= 0) {
+    const RuleAnswer& e = answer.answer.rules[reported];
+    r.enforced = {checks[reported].rule, r.policies[reported].quota,
+                  ban_in_force ? 0 : e.remaining, std::max(e.reset_ms, e.banned_ms)};
+  }
   if (ban_in_force) {
     r.verdict = Verdict::kBanned;
     r.remaining = 0;
@@ -169,7 +180,10 @@ std::vector<CheckResult> DecisionService::CheckBatch(const std::vector<CheckRequ
         result.rule = "allow_list";
         break;
       case Resolution::Kind::kCheck:
-        if (auto too_costly = CostError(request, resolution.checks)) {
+        // A descriptor's hits above its limit are a decision (over the limit), as the reference
+        // answers them; a /check cost above a rule's capacity is a client error.
+        if (auto too_costly = request.domain.empty() ? CostError(request, resolution.checks)
+                                                     : std::nullopt) {
           result.verdict = Verdict::kInvalid;  // could never be admitted: a client error
           result.error_message = *too_costly;
         } else if (resolution.checks.empty()) {
@@ -212,8 +226,10 @@ std::optional<std::string> DecisionService::CostError(const CheckRequest& reques
   for (const RuleCheck& c : checks) {
     // A limit of 0 refuses every request: a decision (blocked), not a client error.
     if (Capacity(c.params) > 0 && request.cost > Capacity(c.params)) {
+      // The capacity is the burst where one is set: name which, not "the limit" for both.
       return "cost must be an integer from 1 to " + std::to_string(Capacity(c.params)) +
-             " (the limit of rule " + c.rule + ")";
+             " (the capacity of rule " + c.rule +
+             (Capacity(c.params) != c.params.limit ? ": its burst)" : ": its limit)");
     }
   }
   return std::nullopt;

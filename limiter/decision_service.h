@@ -33,6 +33,16 @@ struct RuleSummary {
   int64_t quota = 0;     // the rule's `limit`
   int64_t window_s = 0;  // its `window`, rounded up to seconds
   int64_t burst = 0;     // 0 unless a bucket algorithm's capacity differs from `quota`
+  bool shadow = false;   // in shadow mode: counted, never enforced, never in client headers
+};
+
+// The enforced rule that client headers speak for: the one that blocked, else the enforced one
+// closest to its limit. Empty `rule` when every rule that applied is in shadow mode.
+struct EnforcedLimit {
+  std::string rule;
+  int64_t limit = 0;
+  int64_t remaining = 0;
+  int64_t reset_ms = 0;
 };
 
 // The answer to one check, in the domain's terms: front ends map it to their protocol.
@@ -47,6 +57,7 @@ struct CheckResult {
   int64_t retry_after_ms = 0;  // until this request would be admitted: every rule and ban allows it
   int64_t window_s = 0;
   std::vector<RuleSummary> policies;  // every rule that applied
+  EnforcedLimit enforced;             // what the RateLimit headers report
   std::string error_message;          // why, for kInvalid and kUnauthenticated
 
   // True when rules were decided by the store, so the limit state in the answer is real.

@@ -22,9 +22,21 @@ DescriptorHits CountHits(const CheckResult& result, int64_t hits) {
       break;
     }
     case Verdict::kBlocked:
-    case Verdict::kBanned:
-      h.over_limit = hits;
+    case Verdict::kBanned: {
+      // As the reference: when the limit was not used up before these hits, only those past it
+      // are over the limit, and those between the near-limit threshold (or what was used, if
+      // more) and the limit are near it. A blocked request charges nothing here, so `remaining`
+      // is what was left before it.
+      const int64_t used = result.limit - result.remaining;
+      if (result.verdict == Verdict::kBanned || result.remaining <= 0 || used >= result.limit) {
+        h.over_limit = hits;
+      } else {
+        const int64_t threshold = result.limit * 8 / 10;
+        h.over_limit = used + hits - result.limit;
+        h.near_limit = result.limit - std::max(threshold, used);
+      }
       break;
+    }
     case Verdict::kShadowBlocked:
       h.over_limit = hits;
       h.shadow_mode = hits;

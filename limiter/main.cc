@@ -20,6 +20,7 @@
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_cluster.h"
 #include "limiter/blocked_cache_store.h"
+#include "limiter/cache_invalidation.h"
 #include "limiter/decision_service.h"
 #include "limiter/guarded_decision_store.h"
 #include "limiter/http_api.h"
@@ -134,7 +135,11 @@ int main(int argc, char** argv) {
     redis = std::move(cluster);
   } else {
     redis = std::make_unique<common::RedisPool>(common::RedisPoolOptions{
-        .endpoint = s.redis, .timeout_ms = s.redis_timeout_ms, .script_reloads = &script_reloads});
+        .endpoint = s.redis,
+        .timeout_ms = s.redis_timeout_ms,
+        .script_reloads = &script_reloads,
+        .stale_retries = &metrics.AddCounter("rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead",
+                                             {{"redis", "limits"}})});
   }
   limiter::RedisDecisionStore redis_store(
       *redis, clock,
@@ -169,9 +174,16 @@ int main(int argc, char** argv) {
   // A request Redis has just blocked until T is answered locally until T.
   limiter::BlockedCacheStore cached(store, clock, metrics,
                                     static_cast<size_t>(s.blocked_cache_entries));
+  // An admin reset on any limiter empties every limiter's cache (Redis pub/sub).
+  limiter::RedisCacheInvalidation invalidation(
+      *redis, s.redis_mode == "cluster" ? s.redis_seeds : std::vector{s.redis}, cached, metrics,
+      s.options.limiter_id);
   limiter::DecisionService service(cached, publisher, clock, metrics, policies, s.options);
   common::RedisPool analytics_redis(
-      {.endpoint = s.analytics_redis, .timeout_ms = s.analytics_redis_timeout_ms});
+      {.endpoint = s.analytics_redis,
+       .timeout_ms = s.analytics_redis_timeout_ms,
+       .stale_retries = &metrics.AddCounter("rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead",
+                                            {{"redis", "analytics"}})});
   analytics::RedisLimiterLedger ledger(analytics_redis);
   limiter::ProgressRecorder progress(
       ledger, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
@@ -218,14 +230,17 @@ int main(int argc, char** argv) {
     builder.AddListeningPort(s.service.host + ":" + std::to_string(s.grpc_port),
                              grpc::InsecureServerCredentials(), &bound);
     builder.SetMaxReceiveMessageSize(limiter::kMaxRlsMessageBytes);
+    // grpc++ sets SO_REUSEPORT by default: a second process could then bind this port and take
+    // part of Envoy's traffic. The port is this process's alone, as the HTTP port is.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, s.grpc_max_concurrent_streams);
     builder.RegisterService(&rls);
     grpc_server = builder.BuildAndStart();
     if (!grpc_server || bound == 0) {
-      return common::ReportBadConfiguration(
-          "limiter",
-          common::Status::InvalidArgument("GRPC_PORT: cannot listen on " + s.service.host + ":" +
-                                          std::to_string(s.grpc_port)));
+      // As a taken HTTP port: exit 1 (the setting is valid; the port is not free).
+      spdlog::error("cannot listen on {}:{} (GRPC_PORT): in use by another process?",
+                    s.service.host, s.grpc_port);
+      return 1;
     }
     spdlog::info("grpc: envoy.service.ratelimit.v3.RateLimitService on {}:{}", s.service.host,
                  bound);

@@ -94,15 +94,14 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
       check.override_unit = std::string(kRateLimitUnits[unit].name);
       check.override_requests_per_unit = descriptor.limit().requests_per_unit();
     }
-    // hits_addend: the descriptor's, else the request's, else 1 (as the reference).
+    // hits_addend as the reference reads it (GetHitsAddends): the descriptor's if set, 0 included
+    // (check without counting), else the request's, where 0 means 1. Every value is a decision:
+    // one above the limit is over it. Held below 2^53 so Redis's Lua numbers stay exact; any
+    // count that large is over every limit, so the answer is the same.
     uint64_t hits = descriptor.has_hits_addend()
                         ? descriptor.hits_addend().value()
-                        : (request.hits_addend() > 0 ? request.hits_addend() : 1);
-    if (hits == 0 || hits > static_cast<uint64_t>(kMaxCost)) {
-      return Status::InvalidArgument(where + ": hits_addend must be 1.." +
-                                     std::to_string(kMaxCost));
-    }
-    check.cost = static_cast<int64_t>(hits);
+                        : std::max<uint64_t>(1, request.hits_addend());
+    check.cost = static_cast<int64_t>(std::min<uint64_t>(hits, kMaxRlsHits));
     check.user_id = DescriptorUser(domain, check, options);
     checks.push_back(std::move(check));
   }
@@ -143,7 +142,10 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
     limit->set_name(result.rule);
     limit->set_requests_per_unit(static_cast<uint32_t>(std::max<int64_t>(0, result.limit)));
     limit->set_unit(UnitOf(result.window_s));
-    status->set_limit_remaining(static_cast<uint32_t>(std::max<int64_t>(0, result.remaining)));
+    // Over the limit, nothing is left, as the reference answers (whatever the hits not charged
+    // would have left).
+    status->set_limit_remaining(
+        over ? 0u : static_cast<uint32_t>(std::max<int64_t>(0, result.remaining)));
     status->mutable_duration_until_reset()->set_seconds(result.reset_ms / 1000);
     status->mutable_duration_until_reset()->set_nanos(
         static_cast<int32_t>(result.reset_ms % 1000 * 1'000'000));

@@ -22,6 +22,8 @@ using RateLimitResponse = envoy::service::ratelimit::v3::RateLimitResponse;
 
 inline constexpr size_t kMaxDomainBytes = 256;
 inline constexpr size_t kMaxDescriptors = 64;
+// hits_addend above this counts as this many hits (over every limit either way).
+inline constexpr int64_t kMaxRlsHits = int64_t{1} << 52;
 inline constexpr size_t kMaxDescriptorEntries = 16;
 inline constexpr size_t kMaxDescriptorKeyBytes = 256;
 inline constexpr size_t kMaxDescriptorValueBytes = 1024;

@@ -137,6 +137,11 @@ void Routes::Finish() {
   }
 }
 
+void ExclusiveListenSocket(int sock) {
+  int yes = 1;
+  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
 void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
                      MetricsRegistry& metrics, const Clock& clock) {
   server.set_tcp_nodelay(true);
@@ -149,7 +154,7 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
   // The listening socket's options are set before bind: the moment to learn which socket it is.
   auto reaper = std::make_shared<SlowRequestReaper>(options.request_timeout_ms, metrics, clock);
   server.set_socket_options([reaper](socket_t sock) {
-    httplib::default_socket_options(sock);
+    ExclusiveListenSocket(sock);
     reaper->Watch(sock);
   });
   server.new_task_queue = ElasticThreadPoolFactory(
@@ -227,7 +232,9 @@ bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port
   int bound =
       port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
-    spdlog::error("cannot listen on {}:{}", host, port);
+    spdlog::error("cannot listen on {}:{}: the address is in use by another process, or cannot be "
+                  "bound",
+                  host, port);
     return false;
   }
   RaiseListenBacklog(bound);

@@ -29,9 +29,15 @@ struct HttpServerOptions {
 // requests stall ~40 ms on delayed ACKs), timeouts (SlowRequestReaper for the total one), a thread
 // per connection up to max_threads (ElasticThreadPool, with its metrics), a JSON body for every
 // error httplib answers itself (404, 413, ...), and a JSON 500 for any exception that escapes a
-// handler.
+// handler. The listening socket is exclusive (ExclusiveListenSocket).
 void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
                      MetricsRegistry& metrics, const Clock& clock);
+
+// Socket options for every listening socket of the project: SO_REUSEADDR (a restart may rebind
+// while old connections linger in TIME_WAIT) and never SO_REUSEPORT, which cpp-httplib and grpc++
+// turn on by default and which lets a second process bind the same port and take part of its
+// traffic. A taken port then fails the bind, and the start.
+void ExclusiveListenSocket(int sock);
 
 // Writes `body` as the JSON response.
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);

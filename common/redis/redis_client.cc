@@ -6,6 +6,11 @@
 #include <cerrno>
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+
 #include "common/base/digest.h"
 
 namespace rl::common {
@@ -132,7 +137,19 @@ std::vector<std::string> ScriptCommand(const char* verb, const std::string& scri
   return argv;
 }
 
-LuaScript::LuaScript(std::string_view body) : body_(body), sha1_(Sha1Hex(body_)) {}
+LuaScript::LuaScript(std::string_view body, Idempotence idempotence)
+    : body_(body), sha1_(Sha1Hex(body_)), idempotence_(idempotence) {}
+
+bool IsIdempotentCommand(std::string_view verb) {
+  static constexpr std::array<std::string_view, 27> kIdempotent = {
+      "PING",   "GET",     "MGET",   "HGET",        "HMGET", "HGETALL", "HLEN",
+      "ZCARD",  "ZRANGE",  "ZREVRANGE", "ZSCORE",   "SMEMBERS", "SRANDMEMBER", "SCARD",
+      "TYPE",   "PTTL",    "TTL",    "EXISTS",      "KEYS",  "SCAN",    "INFO",
+      "TIME",   "CLUSTER", "HSET",   "SADD",        "DEL",   "SCRIPT"};
+  std::string upper(verb);
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  return std::find(kIdempotent.begin(), kIdempotent.end(), upper) != kIdempotent.end();
+}
 
 RedisPool::RedisPool(RedisPoolOptions options) : options_(std::move(options)) {}
 
@@ -140,9 +157,10 @@ RedisPool::~RedisPool() {
   for (redisContext* c : idle_) redisFree(c);
 }
 
-Result<redisContext*> RedisPool::Acquire() {
+Result<redisContext*> RedisPool::Acquire(bool* reused) {
   {
     std::lock_guard lock(mu_);
+    *reused = !idle_.empty();
     if (!idle_.empty()) {
       redisContext* c = idle_.back();
       idle_.pop_back();
@@ -218,15 +236,42 @@ Result<std::vector<RedisValue>> RedisPool::RunPipelined(
   return values;
 }
 
+void RedisPool::DropIdle() {
+  std::vector<redisContext*> idle;
+  {
+    std::lock_guard lock(mu_);
+    idle.swap(idle_);
+  }
+  for (redisContext* c : idle) redisFree(c);
+}
+
 template <typename T>
-Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)>& run) {
-  auto c = Acquire();
+Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)>& run,
+                                    Idempotence idempotence) {
+  bool reused = false;
+  auto c = Acquire(&reused);
   if (!c.ok()) return c.status();
   Result<T> result = run(c.value());
   if (result.ok()) {
     Release(c.value());
+    return result;
+  }
+  redisFree(c.value());  // unusable after an I/O error or timeout
+  // A pooled connection found dead (not slow): Redis restarted or closed it, and so, most likely,
+  // every other idle one. A timeout is never sent again: the call may have run.
+  if (!reused || result.status().code() != Status::Code::kUnavailable) return result;
+  DropIdle();
+  if (idempotence != Idempotence::kIdempotent) return result;
+  if (options_.stale_retries) options_.stale_retries->Inc();
+  spdlog::warn("redis {}: a pooled connection was dead ({}); sending the call again on a new one",
+               options_.endpoint.Describe(), result.status().message());
+  c = Acquire(&reused);
+  if (!c.ok()) return c.status();
+  result = run(c.value());
+  if (result.ok()) {
+    Release(c.value());
   } else {
-    redisFree(c.value());  // unusable after an I/O error or timeout
+    redisFree(c.value());
   }
   return result;
 }
@@ -260,7 +305,8 @@ std::vector<Result<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
           replies.value()[missing[j]] = std::move(retried.value()[j]);
         }
         return replies;
-      });
+      },
+      script.idempotent() ? Idempotence::kIdempotent : Idempotence::kNotIdempotent);
   std::vector<Result<RedisValue>> answers;
   answers.reserve(calls.size());
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -272,23 +318,36 @@ std::vector<Result<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
 
 Result<std::vector<RedisValue>> RedisPool::Pipeline(
     const std::vector<std::vector<std::string>>& argvs) {
+  const bool idempotent = std::all_of(argvs.begin(), argvs.end(), [](const auto& argv) {
+    return !argv.empty() && IsIdempotentCommand(argv[0]);
+  });
   return WithConnection<std::vector<RedisValue>>(
-      [&](redisContext* c) { return RunPipelined(c, argvs); });
+      [&](redisContext* c) { return RunPipelined(c, argvs); },
+      idempotent ? Idempotence::kIdempotent : Idempotence::kNotIdempotent);
 }
 
 Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
-  return WithConnection<RedisValue>([&](redisContext* c) { return Run(c, argv); });
+  return CommandOnce(argv, !argv.empty() && IsIdempotentCommand(argv[0])
+                               ? Idempotence::kIdempotent
+                               : Idempotence::kNotIdempotent);
+}
+
+Result<RedisValue> RedisPool::CommandOnce(const std::vector<std::string>& argv,
+                                          Idempotence idempotence) {
+  return WithConnection<RedisValue>([&](redisContext* c) { return Run(c, argv); }, idempotence);
 }
 
 Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args) {
   std::vector<std::string> argv = ScriptCommand("EVALSHA", script.sha1(), keys, args);
-  auto reply = Command(argv);
+  const Idempotence idempotence =
+      script.idempotent() ? Idempotence::kIdempotent : Idempotence::kNotIdempotent;
+  auto reply = CommandOnce(argv, idempotence);
   if (reply.ok() && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
     if (options_.script_reloads) options_.script_reloads->Inc();
     argv[0] = "EVAL";
     argv[1] = script.body();  // EVAL also caches the script for the next EVALSHA
-    reply = Command(argv);
+    reply = CommandOnce(argv, idempotence);
   }
   return reply;
 }

@@ -45,17 +45,28 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
 // ANALYTICS_REDIS_URL, else REDIS_URL, else redis://127.0.0.1:6379. An error names the variable.
 Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env);
 
+// Whether a call may be sent again after its pooled connection turned out dead: only when running
+// it twice leaves the same state as once (reads, or a write guarded by its own check).
+enum class Idempotence { kNotIdempotent, kIdempotent };
+
 // A Lua script with its SHA1, for EVALSHA with a NOSCRIPT fallback.
 class LuaScript {
  public:
-  explicit LuaScript(std::string_view body);
+  explicit LuaScript(std::string_view body,
+                     Idempotence idempotence = Idempotence::kNotIdempotent);
   const std::string& body() const { return body_; }
   const std::string& sha1() const { return sha1_; }
+  bool idempotent() const { return idempotence_ == Idempotence::kIdempotent; }
 
  private:
   std::string body_;
   std::string sha1_;
+  Idempotence idempotence_;
 };
+
+// True for the commands that read, or write the same state however often they run (GET, HGETALL,
+// PING, HSET, DEL, ...): safe to send again on a fresh connection.
+bool IsIdempotentCommand(std::string_view verb);
 
 // EVAL/EVALSHA's argv: verb, script body or SHA1, the number of keys, keys, args.
 std::vector<std::string> ScriptCommand(const char* verb, const std::string& script_or_sha,
@@ -101,11 +112,17 @@ struct RedisPoolOptions {
   int timeout_ms = 50;                // connect and per-command timeout
   size_t max_idle = 256;              // idle connections kept for reuse
   Counter* script_reloads = nullptr;  // optional: NOSCRIPT fallbacks taken
+  Counter* stale_retries = nullptr;   // optional: calls sent again after a dead pooled connection
 };
 
 // A pool of synchronous hiredis connections. Thread-safe: each call borrows one connection,
 // so concurrent callers never share one. A connection that saw an I/O error or timeout is
 // closed, never reused; the next call reconnects, so recovery after a Redis restart is automatic.
+// When a pooled (idle) connection turns out dead (Redis restarted or closed it), every idle
+// connection is dropped, and an idempotent call (IsIdempotentCommand, an idempotent LuaScript)
+// is sent once more on a fresh connection, with a warn log and `stale_retries`: the first query
+// after a Redis restart answers instead of failing. Other calls (a decision's EVALSHA) are never
+// sent twice.
 class RedisPool final : public RedisClient {
  public:
   explicit RedisPool(RedisPoolOptions options);
@@ -129,14 +146,19 @@ class RedisPool final : public RedisClient {
   const RedisEndpoint& endpoint() const { return options_.endpoint; }
 
  private:
-  Result<redisContext*> Acquire();
+  // A connection: an idle one (*reused true) or a new one.
+  Result<redisContext*> Acquire(bool* reused);
+  Result<RedisValue> CommandOnce(const std::vector<std::string>& argv, Idempotence idempotence);
+  void DropIdle();
   void Release(redisContext* context);
   Result<RedisValue> Run(redisContext* context, const std::vector<std::string>& argv);
   Result<std::vector<RedisValue>> RunPipelined(redisContext* context,
                                                const std::vector<std::vector<std::string>>& argvs);
-  // Borrows a connection for `run`; a failed run closes it.
+  // Borrows a connection for `run`; a failed run closes it. See the class comment for when it runs
+  // again.
   template <typename T>
-  Result<T> WithConnection(const std::function<Result<T>(redisContext*)>& run);
+  Result<T> WithConnection(const std::function<Result<T>(redisContext*)>& run,
+                           Idempotence idempotence);
 
   const RedisPoolOptions options_;
   std::mutex mu_;

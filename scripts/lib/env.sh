@@ -20,21 +20,25 @@ load_env_defaults() {
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# wait_for_port HOST PORT SECONDS: true once something accepts TCP connections there.
+# wait_for_port HOST PORT SECONDS [PID]: 0 once something accepts TCP connections there; 1 when
+# the time is up; 2 as soon as process PID (if given) has exited: no use waiting for it.
 wait_for_port() {
-  local host=$1 port=$2 deadline=$((SECONDS + $3))
+  local host=$1 port=$2 deadline=$((SECONDS + $3)) pid=${4:-}
   while [ $SECONDS -lt $deadline ]; do
     (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+    [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && return 2
     sleep 0.2
   done
   return 1
 }
 
-# wait_for_http URL SECONDS: true once the URL answers 200.
+# wait_for_http URL SECONDS [PID]: 0 once the URL answers 200; 1 when the time is up; 2 as soon
+# as process PID (if given) has exited.
 wait_for_http() {
-  local url=$1 deadline=$((SECONDS + $2))
+  local url=$1 deadline=$((SECONDS + $2)) pid=${3:-}
   while [ $SECONDS -lt $deadline ]; do
     [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url")" = 200 ] && return 0
+    [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && return 2
     sleep 0.2
   done
   return 1

@@ -280,6 +280,28 @@ TEST_F(AnalyticsIntegrationTest, GatewayRejectsBadAnalyticsAndApiRequests) {
       << "a rejected request reached Redis";
 }
 
+// The first analytics query after a Redis restart once failed with 503: its pooled connection
+// was dead. A dead pooled connection now drops the idle ones and an idempotent call is sent once
+// more on a new connection, counted and logged.
+TEST_F(AnalyticsIntegrationTest, TheFirstQueriesAfterARedisRestartAnswer) {
+  auto limiter = StartLimiter();
+  auto gateway = StartGateway({limiter.get()});
+  auto client = gateway->Client();
+  for (const char* path : {"/analytics/u1", "/analytics/top", "/analytics/u1"}) {
+    auto res = client->Get(path);
+    ASSERT_TRUE(res) << path;
+    ASSERT_EQ(res->status, 200) << path << " " << res->body;
+  }
+  redis_.Kill();
+  redis_.Start();
+  for (const char* path : {"/analytics/u1", "/analytics/top"}) {
+    auto res = client->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path << " " << res->body;
+  }
+  EXPECT_GE(MetricValue(*client, R"(rl_redis_stale_retries_total{redis="analytics"})"), 1);
+}
+
 TEST_F(AnalyticsIntegrationTest, ApiAnswers429WithTheLimitersHeadersWhenBlocked) {
   auto limiter = StartLimiter({{"DEFAULT_CAPACITY", "1"}});
   auto gateway = StartGateway({limiter.get()});

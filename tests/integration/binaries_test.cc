@@ -57,6 +57,62 @@ INSTANTIATE_TEST_SUITE_P(AllBinaries, BinaryLifecycle,
                            return n;
                          });
 
+// Every listening socket is this process's alone: a second instance started on a port the first
+// holds (each service's HTTP port, the limiter's gRPC port) stops at start with exit code 1 and
+// says which address it cannot bind. Before, cpp-httplib and grpc++ set SO_REUSEPORT, so the
+// second bound too and the kernel split the connections between the two.
+struct ListeningPort {
+  const char* name;
+  const char* binary;
+  const char* port_variable;
+};
+
+void PrintTo(const ListeningPort& port, std::ostream* os) { *os << port.name; }
+
+class EveryListeningSocket : public ::testing::TestWithParam<ListeningPort> {};
+
+TEST_P(EveryListeningSocket, IsExclusiveSoASecondInstanceOnItsPortFailsToStart) {
+  RedisServer redis;
+  const std::string binary = GetParam().binary;
+  const std::string variable = GetParam().port_variable;
+  Env env = {{"REDIS_URL", redis.url()},
+             {"KAFKA_BROKERS", kNoBroker},
+             {"KAFKA_STARTUP_WAIT_MS", "0"},
+             {"KAFKA_FLUSH_TIMEOUT_MS", "200"},
+             {"LIMITER_URLS", "http://127.0.0.1:1"}};
+  const int grpc_port = FreePort();
+  if (binary == "limiter") env["GRPC_PORT"] = std::to_string(grpc_port);
+  // The first instance holds its ports.
+  const std::string http_variable = binary == "limiter"   ? "LIMITER_PORT"
+                                    : binary == "gateway" ? "GATEWAY_PORT"
+                                                          : "WORKER_PORT";
+  ServiceProcess first(binary, http_variable, env);
+  // The second shares one port with it: the one under test. Its other ports are free.
+  Env second_env = env;
+  second_env[http_variable] = std::to_string(FreePort());
+  if (binary == "limiter") second_env["GRPC_PORT"] = std::to_string(FreePort());
+  const int taken = variable == "GRPC_PORT" ? grpc_port : first.port();
+  second_env[variable] = std::to_string(taken);
+  std::string dir = MakeTempDir("second");
+  ChildProcess second({BinaryPath(binary)}, second_env, dir + "/second.log");
+  EXPECT_EQ(second.WaitExit(30s), 1) << second.LogTail();
+  EXPECT_NE(second.LogTail().find("cannot listen on 127.0.0.1:" + std::to_string(taken)),
+            std::string::npos)
+      << second.LogTail();
+  // The first still serves, alone.
+  auto res = first.Client()->Get("/live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ports, EveryListeningSocket,
+    ::testing::Values(ListeningPort{"limiter_http", "limiter", "LIMITER_PORT"},
+                      ListeningPort{"limiter_grpc", "limiter", "GRPC_PORT"},
+                      ListeningPort{"gateway_http", "gateway", "GATEWAY_PORT"},
+                      ListeningPort{"worker_http", "analytics-worker", "WORKER_PORT"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 struct BadConfig {
   const char* variable;
   const char* value;

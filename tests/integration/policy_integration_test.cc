@@ -230,6 +230,44 @@ TEST_F(PolicyIntegrationTest, AdminEndpointsInspectAndResetAUsersLimits) {
   EXPECT_EQ(no_token->Client()->Get("/limits/frank", admin)->status, 403);
 }
 
+// Several limiters on one Redis: an admin reset through one of them reaches the blocked cache of
+// every other. Before, the others kept answering "blocked" from their caches until the retry
+// time, so through the gateway a reset user alternated between allowed and blocked.
+TEST_F(PolicyIntegrationTest, AResetOnOneLimiterReachesEveryLimitersBlockedCache) {
+  WriteLimits("rules: [{name: r, algorithm: fixed_window, limit: 1, window: 1h}]\n");
+  std::vector<std::unique_ptr<ServiceProcess>> limiters;
+  for (int i = 0; i < 3; ++i) limiters.push_back(Limiter({{"ADMIN_TOKEN", "adm"}}));
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (auto& l : limiters) clients.push_back(l->Client());
+  const std::string body = R"({"user_id":"gina"})";
+  // Each limiter is subscribed to the reset feed once its cache is usable.
+  for (auto& c : clients) {
+    ASSERT_TRUE(Eventually([&] { return MetricValue(*c, "rl_blocked_cache_usable") == 1; }, 10s));
+  }
+  ASSERT_EQ(PostCheck(*clients[0], body)->status, 200);
+  for (auto& c : clients) {  // blocked everywhere, and then from each one's own cache
+    ASSERT_EQ(PostCheck(*c, body)->status, 429);
+    ASSERT_EQ(PostCheck(*c, body)->status, 429);
+    EXPECT_GE(MetricValue(*c, "rl_blocked_cache_hits_total"), 1);
+  }
+  auto reset = clients[0]->Delete("/limits/gina", {{"Authorization", "Bearer adm"}});
+  ASSERT_TRUE(reset);
+  ASSERT_EQ(reset->status, 200) << reset->body;
+  // Limiter 2 forgets its cache: the user is admitted there (Redis decides again).
+  int blocked_after_reset = 0;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const int status = PostCheck(*clients[1], body)->status;
+        blocked_after_reset += status == 429;
+        return status == 200;
+      },
+      2s));
+  EXPECT_LE(blocked_after_reset, 1) << "limiter 2 kept answering from its cache after the reset";
+  EXPECT_GE(MetricValue(*clients[2], "rl_blocked_cache_invalidations_total"), 1);
+  // And limiter 3 answers what Redis now says: that one request used the limit again.
+  EXPECT_EQ(PostCheck(*clients[2], body)->status, 429);
+}
+
 std::string OneRule(const std::string& version, const std::string& algorithm, int limit,
                     const std::string& window) {
   return "version: " + version + "\nrules: [{name: r, algorithm: " + algorithm +

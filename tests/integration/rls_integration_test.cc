@@ -231,6 +231,70 @@ TEST_F(RlsIntegrationTest, HitsAddendCountsThatManyHits) {
   EXPECT_EQ(r.statuses(0).code(), RateLimitResponse::OVER_LIMIT);
 }
 
+// hits_addend as envoyproxy/ratelimit reads it (src/utils/utilities.go GetHitsAddends): a
+// descriptor's 0 checks without counting, the request's 0 means 1, and any count above the limit
+// is OVER_LIMIT with its current_limit, an event, rl_decisions_total and the over-limit
+// statistics. Before, 4294967295 and a descriptor's 0 answered INVALID_ARGUMENT (which Envoy's
+// default failure_mode_deny: false lets through), and 4 against a limit of 3 answered
+// OVER_LIMIT with no current_limit, no event and no statistics.
+TEST_F(RlsIntegrationTest, HitsAddendEdgeCasesAreDecisionsAsTheReferenceAnswersThem) {
+  auto limiter = Start();
+  auto client = limiter->Client();
+  auto call = [&](const std::string& address, std::optional<uint64_t> descriptor_hits,
+                  uint32_t request_hits) {
+    RateLimitRequest request;
+    request.set_domain("edge");
+    request.set_hits_addend(request_hits);
+    auto* d = request.add_descriptors();
+    auto* e = d->add_entries();
+    e->set_key("remote_address");
+    e->set_value(address);
+    if (descriptor_hits) d->mutable_hits_addend()->set_value(*descriptor_hits);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    RateLimitResponse response;
+    grpc::Status status = stub_->ShouldRateLimit(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << address << ": " << status.error_message();
+    return response;
+  };
+  const std::string over_hits =
+      R"(rl_descriptor_over_limit_hits_total{descriptor="remote_address",domain="edge"})";
+  const std::string blocked = R"(rl_decisions_total{outcome="blocked"})";
+  auto metric = [&](const std::string& sample) {
+    return std::max(0.0, MetricValue(*client, sample));
+  };
+  // A descriptor's 0: checked, not counted.
+  RateLimitResponse zero = call("10.1.0.1", 0, 0);
+  EXPECT_EQ(zero.overall_code(), RateLimitResponse::OK);
+  EXPECT_EQ(zero.statuses(0).limit_remaining(), 3u);
+  EXPECT_EQ(zero.statuses(0).current_limit().requests_per_unit(), 3u);
+  EXPECT_EQ(call("10.1.0.1", std::nullopt, 0).statuses(0).limit_remaining(), 2u);  // 0 means 1
+  EXPECT_EQ(call("10.1.0.1", 0, 5).statuses(0).limit_remaining(), 2u);  // the descriptor's wins
+  // Far above the limit, and just above it: over the limit, as decisions.
+  for (const auto& [address, hits] :
+       std::vector<std::pair<std::string, uint32_t>>{{"10.1.0.2", 4294967295u}, {"10.1.0.3", 4}}) {
+    const double over_before = metric(over_hits), blocked_before = metric(blocked);
+    RateLimitResponse over = call(address, std::nullopt, hits);
+    EXPECT_EQ(over.overall_code(), RateLimitResponse::OVER_LIMIT) << address;
+    ASSERT_EQ(over.statuses_size(), 1);
+    EXPECT_EQ(over.statuses(0).code(), RateLimitResponse::OVER_LIMIT);
+    EXPECT_EQ(over.statuses(0).current_limit().requests_per_unit(), 3u) << address;
+    EXPECT_EQ(over.statuses(0).current_limit().unit(), RateLimitResponse::RateLimit::MINUTE);
+    EXPECT_EQ(over.statuses(0).limit_remaining(), 0u);
+    EXPECT_EQ(metric(blocked), blocked_before + 1) << address;
+    EXPECT_GT(metric(over_hits), over_before) << address;
+    // Nothing was charged: the whole limit is still there for a request that fits.
+    EXPECT_EQ(call(address, std::nullopt, 1).statuses(0).limit_remaining(), 2u) << address;
+  }
+  // 4 hits against 3 with none used: 1 over the limit, as the reference counts them.
+  EXPECT_EQ(metric(over_hits), 4294967295.0 - 3 + 1);
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic_, 7, std::chrono::seconds(20));
+  int blocked_events = 0;
+  for (const auto& e : events) blocked_events += e.outcome() == events::v1::OUTCOME_BLOCKED;
+  EXPECT_EQ(events.size(), 7u);
+  EXPECT_EQ(blocked_events, 2);
+}
+
 TEST_F(RlsIntegrationTest, BadRequestsAreInvalidArgumentsAndCreateNoKey) {
   auto limiter = Start();
   RateLimitResponse r;

@@ -190,6 +190,39 @@ rules:
   EXPECT_EQ(publisher_.events().back().outcome(), events::v1::OUTCOME_SHADOW_BLOCKED);
 }
 
+// A shadow rule at 0 remaining once became the named rule of the headers (RateLimit: "sh";r=0,
+// X-RateLimit-Remaining: 0), and RateLimit-Policy listed it: clients backed off for a rule that
+// is not enforced. The headers speak for enforced rules only; the event still names the shadow
+// rule.
+TEST_F(DecisionServiceTest, ShadowRulesNeverAppearInClientHeaders) {
+  Use(Yaml(R"(
+rules:
+  - {name: sh, limit: 1, window: 60s, shadow: true}
+  - {name: real, limit: 10, window: 60s}
+)"));
+  Check("u1");
+  CheckResult r = Check("u1");
+  ASSERT_EQ(r.verdict, Verdict::kShadowBlocked);
+  auto h = HeaderMap(r);
+  EXPECT_EQ(h["RateLimit-Policy"], "\"real\";q=10;w=60");
+  EXPECT_EQ(h["RateLimit"].rfind("\"real\";r=8;", 0), 0u) << h["RateLimit"];
+  EXPECT_EQ(h["X-RateLimit-Limit"], "10");
+  EXPECT_EQ(h["X-RateLimit-Remaining"], "8");
+  EXPECT_EQ(publisher_.events().back().rule(), "sh");
+}
+
+TEST_F(DecisionServiceTest, AnswersWithOnlyShadowRulesCarryNoLimitHeaders) {
+  Use(Yaml(R"(
+rules:
+  - {name: sh, limit: 1, window: 60s, shadow: true}
+)"));
+  Check("u1");
+  auto h = HeaderMap(Check("u1"));
+  EXPECT_EQ(h.count("RateLimit"), 0u);
+  EXPECT_EQ(h.count("RateLimit-Policy"), 0u);
+  EXPECT_EQ(h.count("X-RateLimit-Remaining"), 0u);
+}
+
 TEST_F(DecisionServiceTest, GlobalShadowModeNeverBlocks) {
   Use(Yaml(R"(
 shadow_mode: true

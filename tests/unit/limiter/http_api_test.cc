@@ -24,6 +24,7 @@ CheckResult Decided(bool allowed) {
   r.retry_after_ms = allowed ? 0 : 1;
   r.window_s = 20;
   r.policies = {{"default", 10, 20}, {"daily", 1000, 86400}};
+  r.enforced = {r.rule, r.limit, r.remaining, r.reset_ms};
   return r;
 }
 
