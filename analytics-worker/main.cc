@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "analytics-worker/consumer_loop.h"
+#include "analytics-worker/group_lag.h"
 #include "analytics-worker/worker_settings.h"
 #include "common/analytics/analytics_sink.h"
 #include "common/base/clock.h"
@@ -15,7 +16,9 @@
 #include "common/base/signals.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
+#include "common/base/periodic_thread.h"
 #include "common/kafka/kafka_consumer.h"
+#include "common/kafka/kafka_group_probe.h"
 #include "common/redis/redis_client.h"
 
 using namespace rl;
@@ -47,6 +50,15 @@ int main(int argc, char** argv) {
   analytics::ConsumerLoop loop(sink, clock, metrics, s.loop);
   auto consumer = common::KafkaConsumer::Create(s.kafka, &loop, clock);
   if (!consumer.ok()) return common::ReportBadConfiguration("analytics-worker", consumer.status());
+  // The group's lag, every partition whoever owns it, from a client of its own.
+  auto probe = common::KafkaGroupProbe::Create({.brokers = s.kafka.brokers,
+                                                .topic = s.kafka.topic,
+                                                .group = s.kafka.group,
+                                                .extra_config = s.kafka.extra_config});
+  if (!probe.ok()) return common::ReportBadConfiguration("analytics-worker", probe.status());
+  analytics::GroupLagMonitor group_lag(*probe.value(), sink, clock, metrics, s.stall_after_ms);
+  common::PeriodicThread measure_group_lag(s.group_lag_interval_ms,
+                                           [&group_lag] { group_lag.Measure(); });
 
   std::atomic<bool> stop{false};
   std::thread consumer_thread([&] {
@@ -73,10 +85,21 @@ int main(int argc, char** argv) {
   routes.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     int64_t latency_us = 0;
     common::Status redis_status = sink.Ping(&latency_us);
+    // Degraded (still 200: the worker itself serves) while the group's analytics are not
+    // progressing: a broker out of reach, a partition nobody owns, one that stalled, a
+    // rebalance, or no recent measurement.
+    const auto group = group_lag.Last();
+    const int64_t now_ms = clock.NowMs();
+    const bool group_fresh =
+        group && now_ms - group->measured_at_ms <= 3 * int64_t{s.group_lag_interval_ms} + 2000;
+    const bool group_ok = group_fresh && group->healthy();
     nlohmann::json body = {
-        {"status", redis_status.ok() ? "ok" : "unavailable"},
+        {"status", !redis_status.ok() ? "unavailable" : group_ok ? "ok" : "degraded"},
         {"redis", {{"ok", redis_status.ok()}, {"latency_ms", latency_us / 1000.0}}},
         {"assigned_partitions", loop.assigned_partitions()}};
+    body["group"] = group ? group->ToJson(now_ms)
+                          : nlohmann::json{{"healthy", false}, {"error", "not measured yet"}};
+    if (group && !group_fresh) body["group"]["error"] = "measurement is stale";
     nlohmann::json partitions = nlohmann::json::array();
     for (const auto& [partition, lag] : loop.Lags()) {
       partitions.push_back({{"partition", partition}, {"lag", lag}});

@@ -21,6 +21,8 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   load.Int("ANALYTICS_BATCH_MAX_EVENTS", &batch_max_events, 1, 100000);
   load.Int("ANALYTICS_BATCH_MAX_MS", &s.loop.batch_max_ms, 1, 60000);
   load.Int("ANALYTICS_RETENTION_MINUTES", &s.loop.retention_minutes, 1, 525600);
+  load.Int("WORKER_GROUP_LAG_INTERVAL_MS", &s.group_lag_interval_ms, 100, 600000);
+  load.Int("WORKER_STALL_AFTER_MS", &s.stall_after_ms, 500, 3600000);
   if (auto status = load.Finish(); !status.ok()) return status;
   s.kafka.extra_config = common::KafkaSecurityConfig(env);
   s.loop.batch_max_events = static_cast<size_t>(batch_max_events);
@@ -41,6 +43,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   KAFKA_SESSION_TIMEOUT_MS=10000  KAFKA_PARTITIONS=12  KAFKA_REPLICATION_FACTOR=1
   KAFKA_FETCH_MIN_BYTES=262144  KAFKA_FETCH_WAIT_MAX_MS=250
   ANALYTICS_BATCH_MAX_EVENTS=1000  ANALYTICS_BATCH_MAX_MS=200  ANALYTICS_RETENTION_MINUTES=1440
+  WORKER_GROUP_LAG_INTERVAL_MS=1000  WORKER_STALL_AFTER_MS=5000 (health: the group's lag)
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
 )";
 }

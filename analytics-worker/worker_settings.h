@@ -17,6 +17,10 @@ struct WorkerSettings {
   int redis_timeout_ms = 1000;                    // ANALYTICS_REDIS_TIMEOUT_MS
   common::KafkaConsumerOptions kafka;             // KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_GROUP, ...
   ConsumerLoopOptions loop;                       // ANALYTICS_BATCH_*, ANALYTICS_RETENTION_MINUTES
+  int group_lag_interval_ms = 1000;  // WORKER_GROUP_LAG_INTERVAL_MS: how often the group's lag
+                                     // is measured (every partition, whoever owns it)
+  int stall_after_ms = 5000;  // WORKER_STALL_AFTER_MS: a partition with a lag whose position has
+                              // not moved for this long makes health degraded
 };
 
 common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env);

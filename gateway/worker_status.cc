@@ -34,7 +34,9 @@ std::vector<WorkerStatus> FetchWorkerStatus(const std::vector<std::string>& urls
 
 nlohmann::json WorkersJson(const std::vector<WorkerStatus>& workers) {
   nlohmann::json list = nlohmann::json::array();
-  int64_t total_lag = 0;
+  int64_t owned_lag = 0;  // summed over the partitions each worker owns
+  nlohmann::json group;   // the group as the first worker that reached the brokers measured it
+  bool healthy = !workers.empty();
   for (const auto& w : workers) {
     nlohmann::json entry = {{"url", w.url}, {"ok", w.ok}};
     if (!w.error.empty()) entry["error"] = w.error;
@@ -46,15 +48,29 @@ nlohmann::json WorkersJson(const std::vector<WorkerStatus>& workers) {
         if (!p.is_object()) continue;
         const int64_t lag = p.value("lag", int64_t{0});
         partitions.push_back({{"partition", p.value("partition", -1)}, {"lag", lag}});
-        total_lag += lag;
+        owned_lag += lag;
       }
     }
     entry["partitions"] = partitions;
     entry["redis_ok"] = h.is_object() && h.contains("redis") && h["redis"].is_object() &&
                         h["redis"].value("ok", false);
+    entry["status"] = h.is_object() ? h.value("status", "unknown") : "down";
+    healthy = healthy && w.ok && entry["status"] == "ok";
+    if (h.is_object() && h.contains("group") && h["group"].is_object()) {
+      entry["group"] = h["group"];
+      if (group.is_null() && h["group"].value("reachable", false)) group = h["group"];
+    }
     list.push_back(entry);
   }
-  return {{"workers", list}, {"total_lag", total_lag}};
+  // The group's lag counts every partition, whoever owns it (none, or a worker that died before
+  // the group noticed); without any measurement, what the workers own.
+  const int64_t total_lag = group.is_object() ? group.value("total_lag", owned_lag) : owned_lag;
+  nlohmann::json out = {{"workers", list}, {"total_lag", total_lag}, {"healthy", healthy}};
+  out["unowned_partitions"] =
+      group.is_object() ? group.value("unowned", nlohmann::json::array()) : nlohmann::json::array();
+  out["stalled_partitions"] =
+      group.is_object() ? group.value("stalled", nlohmann::json::array()) : nlohmann::json::array();
+  return out;
 }
 
 }  // namespace rl::gateway

@@ -20,8 +20,9 @@ struct WorkerStatus {
 // replicas of a scaled compose service are all found), `timeout_ms` each.
 std::vector<WorkerStatus> FetchWorkerStatus(const std::vector<std::string>& urls, int timeout_ms);
 
-// {"workers": [{url, ok, error?, assigned_partitions, partitions: [{partition, lag}],
-// redis_ok}], "total_lag"}. Pure.
+// {"workers": [{url, ok, error?, status, assigned_partitions, partitions: [{partition, lag}],
+// redis_ok, group?}], "total_lag" (the group's: every partition, whoever owns it),
+// "unowned_partitions", "stalled_partitions", "healthy" (every worker answered "ok")}. Pure.
 nlohmann::json WorkersJson(const std::vector<WorkerStatus>& workers);
 
 }  // namespace rl::gateway

@@ -12,6 +12,8 @@
 namespace rl::testing {
 namespace {
 
+using nlohmann::json;
+
 class AnalyticsFaultTest : public ::testing::Test {
  protected:
   std::string Name() const {
@@ -150,6 +152,88 @@ TEST_F(AnalyticsFaultTest, PositionsUnreadableAtAssignmentAreReadOnceRedisAnswer
       << workers[0]->process().LogTail();
   redis_.Resume();
   CatchUpAndCheck(workers, first);
+}
+
+// Monitoring tells the truth: while events wait unapplied because a worker was killed (before
+// the group notices, its partitions still look owned) or the broker is down, every worker's
+// health and the gateway's /analytics/workers say "degraded", against the ground truth of events
+// acknowledged against events applied. Before, both workers said "ok, lag 0" for ~8 s while
+// 35,029 events waited, and "ok" with the broker stopped.
+TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCaughtUp) {
+  KafkaBroker broker;  // its own: the test stops it
+  const std::string topic = "rl.fault." + Name();
+  CreateTopic(broker.bootstrap(), topic, 4);
+  const Env fast = {{"WORKER_GROUP_LAG_INTERVAL_MS", "250"}, {"WORKER_STALL_AFTER_MS", "1500"},
+                    {"KAFKA_SESSION_TIMEOUT_MS", "10000"}};
+  std::vector<std::unique_ptr<ServiceProcess>> workers;
+  for (int i = 0; i < 2; ++i)
+    workers.push_back(StartWorker(redis_, broker.bootstrap(), topic, "g-" + topic, fast));
+  ServiceProcess gateway("gateway", "GATEWAY_PORT",
+                         {{"LIMITER_URLS", "http://127.0.0.1:1"},
+                          {"ANALYTICS_REDIS_URL", redis_.url()},
+                          {"WORKER_URLS", "http://127.0.0.1:" + std::to_string(workers[0]->port()) +
+                                              ",http://127.0.0.1:" +
+                                              std::to_string(workers[1]->port())}});
+  auto status_of = [](ServiceProcess& w) {
+    auto res = w.Client()->Get("/health");
+    return res ? Body(res).value("status", "") : std::string("no answer");
+  };
+  auto gateway_healthy = [&] {
+    auto res = gateway.Client()->Get("/analytics/workers");
+    return res && Body(res).value("healthy", false);
+  };
+  ASSERT_TRUE(Eventually([&] { return status_of(*workers[0]) == "ok" && status_of(*workers[1]) == "ok"; }, 60s))
+      << status_of(*workers[0]) << " / " << status_of(*workers[1]);
+
+  const StreamShape shape{.count = 40000, .users = 100, .duration = 16s};
+  EventProducer producer(broker.bootstrap(), topic);
+  std::atomic<int> progress{0};
+  std::thread stream([&] { ProduceStream(producer, shape, progress); });
+  WaitForProgress(progress, shape.count / 4);
+  workers[0]->process().Signal(SIGKILL);
+  ASSERT_EQ(workers[0]->process().WaitExit(10s), 128 + SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  // The survivor says so well before the group's session timeout (10 s), and the events it
+  // cannot see are really waiting.
+  bool degraded = false;
+  int64_t unapplied_when_degraded = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        degraded = status_of(*workers[1]) == "degraded";
+        unapplied_when_degraded =
+            static_cast<int64_t>(producer.acked()) - HashInt(redis_, "rla:global", "total");
+        return degraded;
+      },
+      15s));
+  const double after_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_GT(unapplied_when_degraded, 0);
+  EXPECT_FALSE(gateway_healthy());  // one worker down, the group's events waiting
+  std::cout << "[ figures  ] degraded " << after_s << " s after the SIGKILL, with "
+            << unapplied_when_degraded << " events unapplied\n";
+  stream.join();
+  ASSERT_TRUE(producer.Flush(60s));
+  // Once the survivor owns everything and has caught up: ok, and the group's lag is 0.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto health = Body(workers[1]->Client()->Get("/health"));
+        return health.value("status", "") == "ok" && health["group"].value("total_lag", -1) == 0;
+      },
+      90s));
+  EXPECT_EQ(HashInt(redis_, "rla:global", "total"), shape.count);
+  // The gateway: the killed worker is down (so not healthy), the group itself has caught up.
+  json workers_view = Body(gateway.Client()->Get("/analytics/workers"));
+  EXPECT_FALSE(workers_view.value("healthy", true));
+  EXPECT_EQ(workers_view["total_lag"], 0) << workers_view.dump();
+  EXPECT_EQ(workers_view["unowned_partitions"], json::array());
+  EXPECT_EQ(workers_view["workers"][1]["status"], "ok");
+
+  // The broker down: degraded, naming it; back: ok.
+  broker.Stop();
+  ASSERT_TRUE(Eventually([&] { return status_of(*workers[1]) == "degraded"; }, 20s));
+  EXPECT_FALSE(Body(workers[1]->Client()->Get("/health"))["group"].value("reachable", true));
+  broker.Start();
+  EXPECT_TRUE(Eventually([&] { return status_of(*workers[1]) == "ok"; }, 60s));
 }
 
 TEST_F(AnalyticsFaultTest, LimiterKilledUnderLoadLosesABoundedNumberOfEventsAndReportsThem) {

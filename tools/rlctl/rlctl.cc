@@ -420,15 +420,30 @@ class Rlctl {
       rows.push_back({"workers", "", "unknown", workers ? ErrorOf(*workers) : error});
     } else {
       for (const auto& w : workers->body.value("workers", json::array())) {
-        const bool ok = w.value("ok", false);
-        healthy = healthy && ok;
+        // "degraded": the worker serves, but the group's analytics are not progressing.
+        const std::string status = w.value("status", w.value("ok", false) ? "ok" : "down");
+        healthy = healthy && w.value("ok", false) && status == "ok";
         int64_t lag = 0;
         for (const auto& p : w.value("partitions", json::array())) lag += p.value("lag", 0);
-        rows.push_back(
-            {"worker", Str(w["url"]), ok ? "ok" : "down",
-             "partitions " + Str(w["assigned_partitions"]) + ", lag " + std::to_string(lag)});
+        std::string detail =
+            "partitions " + Str(w["assigned_partitions"]) + ", lag " + std::to_string(lag);
+        const json group = w.value("group", json::object());
+        if (group.contains("error")) detail += "; group: " + Str(group["error"]);
+        rows.push_back({"worker", Str(w["url"]), status, detail});
         report["workers"].push_back(w);
       }
+      // The group as a whole: every partition's lag, whoever owns it.
+      const json& body = workers->body;
+      const auto unowned = body.value("unowned_partitions", json::array());
+      const auto stalled = body.value("stalled_partitions", json::array());
+      const bool group_ok = unowned.empty() && stalled.empty();
+      healthy = healthy && group_ok;
+      rows.push_back({"consumer group", "", group_ok ? "ok" : "degraded",
+                      "total lag " + Str(body.value("total_lag", json(0))) + ", unowned " +
+                          unowned.dump() + ", stalled " + stalled.dump()});
+      report["group"] = {{"total_lag", body.value("total_lag", json(0))},
+                         {"unowned_partitions", unowned},
+                         {"stalled_partitions", stalled}};
     }
     report["healthy"] = healthy;
     if (c_.json) {
