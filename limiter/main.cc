@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
        .timeout_ms = s.analytics_redis_timeout_ms,
        .stale_retries = &metrics.AddCounter("rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead",
                                             {{"redis", "analytics"}})});
-  analytics::RedisLimiterLedger ledger(analytics_redis);
+  analytics::RedisLimiterLedger ledger(analytics_redis, s.progress_interval_ms);
   limiter::ProgressRecorder progress(
       ledger, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
       metrics);

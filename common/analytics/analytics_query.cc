@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/analytics/analytics_keys.h"
+#include "common/analytics/limiter_ledger.h"
 #include "common/analytics/scripts/read_user_lua.h"
 
 namespace rl::analytics {
@@ -141,6 +142,15 @@ Result<std::vector<SecondCounts>> AnalyticsQuery::Series(int seconds) {
   return out;
 }
 
+std::string LimiterState(const std::string& recorded_state, std::optional<int64_t> record_age_ms,
+                         int64_t interval_ms) {
+  if (recorded_state == "running" && record_age_ms &&
+      *record_age_ms > common::LimiterStaleAfterMs(interval_ms)) {
+    return "stale";
+  }
+  return recorded_state;
+}
+
 Result<std::vector<LimiterRecord>> AnalyticsQuery::Limiters() {
   auto ids = redis_.Command({"SRANDMEMBER", kLimitersKey, "1000"});
   if (!ids.ok()) return ids.status();
@@ -149,9 +159,9 @@ Result<std::vector<LimiterRecord>> AnalyticsQuery::Limiters() {
   std::vector<LimiterRecord> limiters;
   for (const auto& id : ids->elements) {
     auto ledger = redis_.Command({"HMGET", LimiterLedgerKey(id.str), "seen", "max_sequence",
-                                  "decided", "recorded_at_ms", "state"});
+                                  "decided", "recorded_at_ms", "state", "interval_ms"});
     if (!ledger.ok()) return ledger.status();
-    if (ledger->elements.size() != 5) return Status::DataError("HMGET: unexpected reply");
+    if (ledger->elements.size() != 6) return Status::DataError("HMGET: unexpected reply");
     const auto& f = ledger->elements;
     LimiterRecord r;
     r.limiter_id = id.str;
@@ -164,6 +174,7 @@ Result<std::vector<LimiterRecord>> AnalyticsQuery::Limiters() {
     r.state = f[4].type == RedisValue::Type::kString ? f[4].str : "unknown";
     r.recorded_at_ms = ToInt(f[3]);
     if (r.recorded_at_ms > 0) r.record_age_ms = std::max<int64_t>(0, now_ms - r.recorded_at_ms);
+    r.state = LimiterState(r.state, r.record_age_ms, ToInt(f[5]));
     limiters.push_back(std::move(r));
   }
   std::sort(limiters.begin(), limiters.end(), [](const LimiterRecord& a, const LimiterRecord& b) {

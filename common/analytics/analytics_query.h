@@ -66,10 +66,17 @@ struct LimiterRecord {
   int64_t seen = 0;     // events the workers counted
   int64_t max_sequence = 0;
   int64_t missing = 0;  // decided - seen: dropped, lost in a crash, or still in flight
-  std::string state;    // "running", "stopped" (a clean shutdown) or "unknown" (no record)
+  // "running", "stopped" (a clean shutdown), "stale" (running, but the record stopped ageing:
+  // the limiter died) or "unknown" (no record)
+  std::string state;
   int64_t recorded_at_ms = 0;
   std::optional<int64_t> record_age_ms;  // none without a record
 };
+
+// What a limiter's record says it is: `recorded_state`, except "stale" for a "running" record
+// older than LimiterStaleAfterMs(interval_ms). Pure.
+std::string LimiterState(const std::string& recorded_state, std::optional<int64_t> record_age_ms,
+                         int64_t interval_ms);
 
 // Parses the reply of scripts/read_user.lua. Pure.
 common::Result<UserAnalytics> ParseUserAnalytics(const std::string& user_id,
@@ -85,8 +92,8 @@ class AnalyticsQuery {
   common::Result<Counts> Global();
   // The most blocked users, most first.
   common::Result<std::vector<BlockedUser>> TopBlocked(int limit);
-  // Every limiter instance with a ledger (at most 1000), by id. A "running" limiter whose record
-  // stopped ageing more than a few intervals ago died.
+  // Every limiter instance with a ledger (at most 1000), by id; a "running" limiter whose record
+  // stopped ageing is "stale" (LimiterState).
   common::Result<std::vector<LimiterRecord>> Limiters();
   // The rules that blocked most, most first.
   common::Result<std::vector<RuleCount>> TopRules(int limit);

@@ -5,7 +5,8 @@
 //   rla:limiters                 set    limiter instance ids
 //   rla:limiter:{<limiter id>}   hash   written by the limiter (limiter/progress_recorder.h):
 //                                         decided (its highest event sequence so far),
-//                                         recorded_at_ms, state (running | stopped)
+//                                         recorded_at_ms, state (running | stopped),
+//                                         interval_ms (how often it records)
 //                                       written by the workers:
 //                                         seen (events counted), max_sequence (highest counted)
 // Ids are escaped with AppendKeyEscaped, so keys are injective.
@@ -23,6 +24,12 @@ namespace rl::common {
 
 inline constexpr char kLimitersKey[] = "rla:limiters";
 inline constexpr char kLimiterLedgerKeyPrefix[] = "rla:limiter:{";
+
+// A "running" record that has not been renewed for this long belongs to a limiter that died
+// (SIGKILL, a lost machine): at least 10 s, and 5 recording intervals.
+inline int64_t LimiterStaleAfterMs(int64_t interval_ms) {
+  return interval_ms * 5 > 10'000 ? interval_ms * 5 : 10'000;
+}
 
 inline std::string LimiterLedgerKey(std::string_view limiter_id) {
   std::string key = kLimiterLedgerKeyPrefix;
@@ -52,12 +59,16 @@ class LimiterLedger {
 // time an id records.
 class RedisLimiterLedger final : public LimiterLedger {
  public:
-  explicit RedisLimiterLedger(common::RedisPool& redis) : redis_(redis) {}
+  // `interval_ms`: how often the limiter records (LIMITER_PROGRESS_INTERVAL_MS), stored so
+  // that readers can tell a record that stopped ageing (a dead limiter) from a slow one.
+  explicit RedisLimiterLedger(common::RedisPool& redis, int64_t interval_ms = 0)
+      : redis_(redis), interval_ms_(interval_ms) {}
   common::Status Record(std::string_view limiter_id, uint64_t decided, int64_t recorded_at_ms,
                         std::string_view state) override;
 
  private:
   common::RedisPool& redis_;
+  const int64_t interval_ms_;
   std::mutex mu_;
   std::set<std::string, std::less<>> registered_;  // ids already in the set of limiters
 };

@@ -105,18 +105,36 @@ async function refreshTop() {
   fillTable("top-rules", rules.rules.map((r) => [cell(r.rule), cell(r.blocked, "num")]));
 }
 
+// "850 ms ago", "12 s ago", "3 min ago".
+function ageText(ms) {
+  if (ms < 1000) return ms + " ms ago";
+  if (ms < 120000) return Math.round(ms / 1000) + " s ago";
+  return Math.round(ms / 60000) + " min ago";
+}
+
 async function refreshServices() {
   const [health, ledger, workers] = await Promise.all([
     get("/health"), get("/analytics/limiters"), get("/analytics/workers")]);
   fillTable("limiter-health", (health.limiters || []).map((l) => [
     cell(l.url), cell(l.ok ? "ok" : "down", l.ok ? "ok" : "bad")]));
+  // A "stale" limiter stopped renewing its record while "running": it died.
   fillTable("limiters", ledger.limiters.map((l) => [
-    cell(l.limiter_id), cell(l.state, l.state === "running" ? "ok" : ""), cell(l.decided, "num"),
-    cell(l.missing, l.missing > 0 ? "num bad" : "num")]));
-  fillTable("workers", workers.workers.map((w) => [
-    cell(w.url), cell(w.ok ? "ok" : (w.error || "down"), w.ok ? "ok" : "bad"),
-    cell(w.partitions.map((p) => p.partition + ": " + p.lag).join(", ") || "none")]));
-  $("lag-total").textContent = "total lag: " + workers.total_lag + " events";
+    cell(l.limiter_id),
+    cell(l.state, l.state === "running" ? "ok" : l.state === "stale" ? "bad" : ""),
+    cell(l.record_age_ms == null ? "never" : ageText(l.record_age_ms), l.state === "stale" ? "bad" : ""),
+    cell(l.decided, "num"), cell(l.missing, l.missing > 0 ? "num bad" : "num")]));
+  // "degraded": the worker serves, but the group's analytics are not progressing.
+  fillTable("workers", workers.workers.map((w) => {
+    const status = w.ok ? (w.status || "ok") : (w.error || "down");
+    return [cell(w.url), cell(status, status === "ok" ? "ok" : "bad"),
+      cell(w.partitions.map((p) => p.partition + ": " + p.lag).join(", ") || "none")];
+  }));
+  // The group's lag: every partition, whoever owns it.
+  const unowned = workers.unowned_partitions || [], stalled = workers.stalled_partitions || [];
+  $("lag-total").textContent = "total lag: " + workers.total_lag + " events" +
+    (unowned.length ? ", unowned partitions: " + unowned.join(", ") : "") +
+    (stalled.length ? ", stalled partitions: " + stalled.join(", ") : "");
+  $("lag-total").className = unowned.length || stalled.length ? "bad" : "";
 }
 
 async function showUser(id) {

@@ -112,6 +112,9 @@ try {
     assert.match(await page.textContent("#limiter-health"), /ok/);
     assert.match(await page.textContent("#workers"), /ok/);
     assert.match(await page.textContent("#lag-total"), /total lag: \d+/);
+    // Each limiter's record with its age: a running one renews it every few milliseconds.
+    assert.match(await page.textContent("#limiters"), /running/);
+    assert.match(await page.textContent("#limiters"), /ms ago|s ago/);
   });
   await step("the drill-down shows this test's counts and a chart of its minutes", async () => {
     await page.fill("#user-id", user);

@@ -379,6 +379,9 @@ class Rlctl {
     return code == 0 ? kExitOk : kExitNo;
   }
 
+  // A dead limiter's stale record makes health fail for this long after its last record.
+  static constexpr int64_t kStaleCountsForMs = 3'600'000;
+
   int Health(const std::vector<std::string>& in) {
     Args args;
     if (auto r = Prepare("health", in, {}, 0, &args)) return *r;
@@ -444,6 +447,21 @@ class Rlctl {
       report["group"] = {{"total_lag", body.value("total_lag", json(0))},
                          {"unowned_partitions", unowned},
                          {"stalled_partitions", stalled}};
+    }
+    // Limiters as their ledger records say: one that died keeps a "running" record that stopped
+    // ageing ("stale"); it counts against health for an hour, then is shown as gone.
+    auto ledger = Call(c_.gateway, "GET", "/analytics/limiters", c_.analytics_token, "", &error);
+    if (ledger && ledger->status == 200) {
+      for (const auto& r : ledger->body.value("limiters", json::array())) {
+        const std::string state = r.value("state", "unknown");
+        if (state != "stale") continue;
+        const int64_t age_ms = r["record_age_ms"].is_number() ? r["record_age_ms"].get<int64_t>() : 0;
+        const bool recent = age_ms < kStaleCountsForMs;
+        healthy = healthy && !recent;
+        rows.push_back({"limiter record", Str(r["limiter_id"]), recent ? "stale" : "gone",
+                        "no progress recorded for " + std::to_string(age_ms / 1000) + " s"});
+        report["stale_limiters"].push_back(r);
+      }
     }
     report["healthy"] = healthy;
     if (c_.json) {

@@ -26,6 +26,15 @@ RedisValue Array(std::vector<RedisValue> elements) {
   return v;
 }
 
+TEST(LimiterState, ARunningRecordThatStoppedAgeingIsStale) {
+  EXPECT_EQ(LimiterState("running", 9'000, 5), "running");
+  EXPECT_EQ(LimiterState("running", 10'001, 5), "stale");  // at least 10 s
+  EXPECT_EQ(LimiterState("running", 20'000, 5'000), "running");  // and 5 intervals
+  EXPECT_EQ(LimiterState("running", 25'001, 5'000), "stale");
+  EXPECT_EQ(LimiterState("stopped", 999'999, 5), "stopped");  // a clean stop stays stopped
+  EXPECT_EQ(LimiterState("unknown", std::nullopt, 0), "unknown");
+}
+
 TEST(ParseUserAnalytics, ReadsCountersActionsAndMinutes) {
   RedisValue reply =
       Array({Array({Str("total"), Str("3"), Str("allowed"), Str("2"), Str("blocked"), Str("1"),
