@@ -362,7 +362,17 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                  {"limiters", limiters}};
     common::SendJson(res, any_limiter ? 200 : 503, body);
   });
-  RegisterDashboardRoutes(routes);
+  // Readiness: 200 while the gateway answers as configured: a limiter is up, or FAIL_MODE=open
+  // answers without one. Asks nothing (the health checks' last word), so it answers at once.
+  routes.Get("/ready", [&deps](const httplib::Request&, httplib::Response& res) {
+    const size_t up = deps.limiters.UpCount();
+    const bool ready = up > 0 || deps.options.fail_open;
+    common::SendJson(res, ready ? 200 : 503,
+                     {{"ready", ready},
+                      {"limiters_up", up},
+                      {"fail_mode", deps.options.fail_open ? "open" : "closed"}});
+  });
+    RegisterDashboardRoutes(routes);
   common::ServeMetricsAndLiveness(routes, deps.metrics);
   routes.Finish();
 }

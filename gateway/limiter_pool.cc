@@ -176,14 +176,13 @@ std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
   const size_t n = limiters->size();
   if (n == 0) return std::nullopt;
   const size_t first = next_.fetch_add(1, std::memory_order_relaxed) % n;
-  // Healthy limiters first, round-robin; the others only if none of those answers.
+  // The limiters up, round-robin; never one marked down (it would cost a timeout per request
+  // until its next health check).
   std::vector<Limiter*> order;
   order.reserve(n);
-  for (int pass = 0; pass < 2; ++pass) {
-    for (size_t i = 0; i < n; ++i) {
-      Limiter* limiter = (*limiters)[(first + i) % n].get();
-      if (limiter->healthy.load() == (pass == 0)) order.push_back(limiter);
-    }
+  for (size_t i = 0; i < n; ++i) {
+    Limiter* limiter = (*limiters)[(first + i) % n].get();
+    if (limiter->healthy.load()) order.push_back(limiter);
   }
   for (Limiter* candidate : order) {
     Limiter& limiter = *candidate;
@@ -206,6 +205,13 @@ std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
     // A failed client is dropped, not reused.
   }
   return std::nullopt;
+}
+
+size_t HttpLimiterPool::UpCount() const {
+  const auto limiters = Snapshot();
+  size_t up = 0;
+  for (const auto& limiter : *limiters) up += limiter->healthy.load() ? 1 : 0;
+  return up;
 }
 
 std::vector<std::pair<std::string, bool>> HttpLimiterPool::Health() {

@@ -35,6 +35,8 @@ class LimiterBackend {
                                              const std::string& request_id) = 0;
   // GET /health of every limiter: its URL and whether it answered 200.
   virtual std::vector<std::pair<std::string, bool>> Health() = 0;
+  // How many limiters are up by the last health checks and answers, without asking them.
+  virtual size_t UpCount() const = 0;
 };
 
 struct LimiterPoolOptions {
@@ -57,9 +59,10 @@ std::vector<std::string> ResolveUrl(const std::string& url);
 // stands for every address its host resolves to, so a name with several addresses (a scaled
 // docker compose service) reaches every replica. Refresh(), every LIMITER_HEALTH_INTERVAL_MS,
 // re-resolves the names and GETs /live of each limiter: requests go round-robin to the ones that
-// answered, and to the others only when none of those answers. A transport failure (refused, reset,
-// timed out) marks the limiter unhealthy until its next good health check, moves on to the next
-// limiter and counts a failover.
+// answered, never to one marked down (so a hung limiter costs one timeout, not one per request:
+// with none up, Check answers nullopt at once and the gateway's fail mode answers). A transport
+// failure (refused, reset, timed out) marks the limiter down until its next good health check,
+// moves on to the next limiter and counts a failover.
 class HttpLimiterPool final : public LimiterBackend {
  public:
   HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
@@ -68,6 +71,7 @@ class HttpLimiterPool final : public LimiterBackend {
                                      const std::string& content_type,
                                      const std::string& request_id) override;
   std::vector<std::pair<std::string, bool>> Health() override;
+  size_t UpCount() const override;
   // Re-resolves the configured names and health-checks every limiter.
   void Refresh();
 

@@ -223,6 +223,12 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     HealthReport report = api.health();
     common::SendJson(res, report.status, report.body);
   });
+  // Readiness (a load balancer's or Kubernetes' probe): 200 while this limiter answers as
+  // configured, which under FAIL_MODE=open includes answering fail_open without Redis.
+  routes.Get("/ready", [&api](const httplib::Request&, httplib::Response& res) {
+    HealthReport report = api.ready();
+    common::SendJson(res, report.status, report.body);
+  });
   routes.Get("/config", [&api](const httplib::Request&, httplib::Response& res) {
     common::SendJson(res, 200, PolicyJson(*api.service.policy()));
   });

@@ -37,7 +37,8 @@ struct LimiterApi {
   DecisionService& service;
   RlsService& rls;       // POST /json: Envoy's rate limit service request as JSON
   DecisionStore& store;  // for the admin endpoints
-  std::function<HealthReport()> health;
+  std::function<HealthReport()> health;  // GET /health: every dependency, for people
+  std::function<HealthReport()> ready;   // GET /ready: able to answer as configured
   common::MetricsRegistry& metrics;
   const common::Clock& clock;
   std::string admin_token;  // ADMIN_TOKEN; empty: admin endpoints answer 403
@@ -46,7 +47,7 @@ struct LimiterApi {
 
 // Registers POST /check, POST /check/batch, POST /json (a ShouldRateLimit request in proto3 JSON,
 // as the reference service offers: 200 OK or 429 OVER_LIMIT with the response as JSON), GET
-// /health, GET /metrics, GET /config, and the admin endpoints GET and DELETE
+// /health, GET /ready, GET /metrics, GET /config, and the admin endpoints GET and DELETE
 // /limits/<user>?action=&api_key=. `api` must outlive the server.
 void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api);
 

@@ -54,6 +54,22 @@ limiter::HealthReport CheckHealth(limiter::DecisionStore& store, common::KafkaPr
   return {redis.ok() ? 200 : 503, body};
 }
 
+// Readiness: can this limiter answer as configured? Under FAIL_MODE=open always (without Redis it
+// answers fail_open, as configured), so a readiness probe never turns fail-open into an outage;
+// under FAIL_MODE=closed only while Redis answers. Kafka never matters: events are buffered.
+limiter::HealthReport CheckReady(limiter::DecisionStore& store, limiter::FailMode mode) {
+  if (mode == limiter::FailMode::kOpen) {
+    return {200, {{"ready", true}, {"fail_mode", "open"}}};
+  }
+  int64_t redis_us = 0;
+  common::Status redis = store.Ping(&redis_us);
+  nlohmann::json body = {{"ready", redis.ok()},
+                         {"fail_mode", "closed"},
+                         {"redis", {{"ok", redis.ok()}, {"latency_ms", redis_us / 1000.0}}}};
+  if (!redis.ok()) body["redis"]["error"] = redis.message();
+  return {redis.ok() ? 200 : 503, body};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,6 +213,7 @@ int main(int argc, char** argv) {
   limiter::LimiterApi api{
       service,       rls,
       cached,        [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+      [&] { return CheckReady(store, s.options.fail_mode); },
       metrics,       clock,
       s.admin_token, s.check_token};
   limiter::RegisterLimiterRoutes(server, api);

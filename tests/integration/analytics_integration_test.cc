@@ -350,6 +350,65 @@ TEST_F(AnalyticsIntegrationTest, GatewayFailsOverToTheNextLimiterThenAppliesItsF
   EXPECT_EQ(client->Get("/health")->status, 503);
 }
 
+// Readiness follows the fail mode. With Redis paused, /health said 503 while /check answered
+// fail_open, so a readiness probe on it pulled every instance and turned fail-open into an outage.
+// /ready is 200 while the service answers as configured: under FAIL_MODE=open always, under
+// closed only while Redis (limiter) or a limiter (gateway) answers; /live only says it serves.
+TEST_F(AnalyticsIntegrationTest, ReadinessFollowsTheFailModeWhileRedisIsPaused) {
+  auto open = StartLimiter({{"FAIL_MODE", "open"}, {"REDIS_TIMEOUT_MS", "100"}});
+  auto closed = StartLimiter({{"FAIL_MODE", "closed"}, {"REDIS_TIMEOUT_MS", "100"}});
+  auto open_client = open->Client();
+  auto closed_client = closed->Client();
+  EXPECT_EQ(open_client->Get("/ready")->status, 200);
+  EXPECT_EQ(closed_client->Get("/ready")->status, 200);
+  redis_.Pause();
+  EXPECT_EQ(Outcome(PostCheck(*open_client, R"({"user_id":"rita"})")), "fail_open");
+  EXPECT_EQ(open_client->Get("/ready")->status, 200);
+  EXPECT_EQ(open_client->Get("/live")->status, 200);
+  EXPECT_EQ(open_client->Get("/health")->status, 503);  // for people: Redis is down
+  auto refused = closed_client->Get("/ready");
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(Body(refused)["redis"]["ok"], false);
+  EXPECT_EQ(closed_client->Get("/live")->status, 200);
+  redis_.Resume();
+  EXPECT_TRUE(Eventually([&] { return closed_client->Get("/ready")->status == 200; }, 5s));
+}
+
+// A hung limiter (SIGSTOP), once its health check marked it down, costs the gateway nothing:
+// every /check is answered at once by the fail mode. Before, each waited LIMITER_TIMEOUT_MS.
+TEST_F(AnalyticsIntegrationTest, TheGatewayNeverWaitsOnALimiterMarkedDown) {
+  auto limiter = StartLimiter();
+  const Env fast = {{"LIMITER_HEALTH_INTERVAL_MS", "100"}, {"LIMITER_TIMEOUT_MS", "1000"}};
+  Env open_env = fast, closed_env = fast;
+  open_env["FAIL_MODE"] = "open";
+  closed_env["FAIL_MODE"] = "closed";
+  auto open_gateway = StartGateway({limiter.get()}, open_env);
+  auto closed_gateway = StartGateway({limiter.get()}, closed_env);
+  auto open_client = open_gateway->Client();
+  auto closed_client = closed_gateway->Client();
+  ASSERT_EQ(PostCheck(*open_client, R"({"user_id":"hank"})")->status, 200);
+  limiter->process().Signal(SIGSTOP);
+  // Marked down by its health check within an interval and a timeout.
+  ASSERT_TRUE(Eventually([&] { return Body(open_client->Get("/ready"))["limiters_up"] == 0; }, 5s));
+  ASSERT_TRUE(
+      Eventually([&] { return Body(closed_client->Get("/ready"))["limiters_up"] == 0; }, 5s));
+  EXPECT_EQ(open_client->Get("/ready")->status, 200);     // it answers fail_open, as configured
+  EXPECT_EQ(closed_client->Get("/ready")->status, 503);   // it can only refuse
+  std::chrono::steady_clock::duration slowest{};
+  for (int i = 0; i < 10; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = PostCheck(*open_client, R"({"user_id":"hank"})");
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(Outcome(res), "fail_open");
+  }
+  EXPECT_LT(slowest, 300ms) << "a /check waited on the limiter marked down";
+  limiter->process().Signal(SIGCONT);
+  EXPECT_TRUE(Eventually(
+      [&] { return Outcome(PostCheck(*open_client, R"({"user_id":"hank"})")) == "allowed"; },
+      5s));
+}
+
 TEST_F(AnalyticsIntegrationTest, GatewayForwardsBatchesAndAnswersEachCheckByItsFailMode) {
   auto limiter = StartLimiter();  // a bucket of 5
   auto gateway = StartGateway({limiter.get()}, {{"FAIL_MODE", "closed"}});

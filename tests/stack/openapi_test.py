@@ -102,6 +102,7 @@ class OpenApiTest(unittest.TestCase):
         a("GET", f"/limits/{user}?action=login", "/limits/{user}", headers=token, expect=200)
         a("DELETE", f"/limits/{user}?action=login", "/limits/{user}", headers=token, expect=200)
         a("GET", "/health", "/health", expect=200)
+        a("GET", "/ready", "/ready", expect=200)
         a("GET", "/live", "/live", expect=200)
         a("GET", "/metrics", "/metrics", expect=200)
 
@@ -134,6 +135,7 @@ class OpenApiTest(unittest.TestCase):
             g("GET", "/dashboard/assets/" + asset, "/dashboard/assets/{file}", expect=200)
         g("GET", "/dashboard/assets/nope.js", "/dashboard/assets/{file}", expect=404)
         g("GET", "/health", "/health", expect=200)
+        g("GET", "/ready", "/ready", expect=200)
         g("GET", "/live", "/live", expect=200)
         g("GET", "/metrics", "/metrics", expect=200)
 
