@@ -12,6 +12,7 @@
 #include "common/base/identifiers.h"
 #include "common/base/iso_time.h"
 #include "common/base/request_id.h"
+#include "common/check/check_request.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
 #include "common/http/strict_json.h"
@@ -56,18 +57,35 @@ void SendFailMode(const GatewayOptions& options, httplib::Response& res) {
   common::SendJson(res, options.fail_open ? 200 : 503, FailModeBody(options));
 }
 
-// A batch no limiter answered: the fail mode for each item, as many as the body holds (an
-// unreadable body: one).
-void SendBatchFailMode(const GatewayOptions& options, const std::string& body,
+// A batch no limiter answered: per item, the fail mode (a decision, published) or the item's own
+// error, as the limiter would have answered it.
+void SendBatchFailMode(const GatewayOptions& options, const common::BatchRequest& batch,
+                       FailModeEvents* events, const std::string& request_id,
                        httplib::Response& res) {
-  json doc = json::parse(body, nullptr, false);
-  size_t items = 1;
-  if (doc.is_object() && doc.contains("checks") && doc["checks"].is_array()) {
-    items = std::clamp<size_t>(doc["checks"].size(), 1, 100);
+  json fail_mode = FailModeBody(options);
+  fail_mode["status"] = options.fail_open ? 200 : 503;
+  json results = json::array();
+  for (const auto& item : batch.items) {
+    if (!item.ok()) {
+      results.push_back(
+          {{"status", 400},
+           {"error", {{"code", "invalid_argument"}, {"message", item.status().message()}}}});
+      continue;
+    }
+    if (events) events->Publish(item.value(), request_id);
+    results.push_back(fail_mode);
   }
-  json item = FailModeBody(options);
-  item["status"] = options.fail_open ? 200 : 503;
-  common::SendJson(res, 200, {{"results", json(std::vector<json>(items, item))}});
+  common::SendJson(res, 200, {{"results", results}});
+}
+
+// Refuses a /check or /check/batch body the limiters would refuse (the same contract,
+// common/check), whatever their state: true if `res` holds the refusal.
+bool RefuseBody(const httplib::Request& req, size_t max_bytes, httplib::Response& res) {
+  auto refused =
+      common::RefuseCheckBody(common::IsJsonContentType(req), req.body.size(), max_bytes);
+  if (!refused) return false;
+  common::SendError(res, refused->status, refused->code, refused->message);
+  return true;
 }
 
 template <typename T>
@@ -225,10 +243,15 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
   common::Counter& fail_mode_answers = deps.metrics.AddCounter(
       "rl_gateway_fail_mode_total", "Answers given by FAIL_MODE because no limiter answered",
       {{"outcome", deps.options.fail_open ? "fail_open" : "fail_closed"}});
-  auto no_limiter = [&deps, &fail_mode_answers](httplib::Response& res) {
+  // The fail mode's answer to a valid request no limiter answered: a decision of the gateway's
+  // own, counted, logged and published.
+  auto no_limiter = [&deps, &fail_mode_answers](const common::CheckRequest& request,
+                                                const std::string& request_id,
+                                                httplib::Response& res) {
     fail_mode_answers.Inc();
     spdlog::warn("gateway: no limiter answered; answering {}",
                  deps.options.fail_open ? "fail_open" : "fail_closed");
+    if (deps.fail_mode_events) deps.fail_mode_events->Publish(request, request_id);
     SendFailMode(deps.options, res);
   };
 
@@ -237,9 +260,15 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     const std::string request_id = common::TakeRequestId(req, res);
     const common::RequestIdScope in_request(request_id);
     if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
+    // Bad input is refused here, as the limiter would, and never answered by the fail mode.
+    if (RefuseBody(req, common::kMaxCheckBodyBytes, res)) return;
+    auto request = common::ParseCheckRequest(req.body, common::kMaxCost);
+    if (!request.ok()) {
+      return common::SendError(res, 400, "invalid_argument", request.status().message());
+    }
     auto answer =
         deps.limiters.Check("/check", req.body, req.get_header_value("Content-Type"), request_id);
-    if (!answer) return no_limiter(res);
+    if (!answer) return no_limiter(request.value(), request_id, res);
     CopyRateLimitHeaders(*answer, res);
     res.status = answer->status;
     res.set_content(answer->body, "application/json");
@@ -251,13 +280,20 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                 const std::string request_id = common::TakeRequestId(req, res);
                 const common::RequestIdScope in_request(request_id);
                 if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
+                if (RefuseBody(req, common::kMaxBatchBodyBytes, res)) return;
+                auto batch = common::ParseBatchRequest(req.body, common::kMaxCost);
+                if (!batch.ok()) {
+                  return common::SendError(res, 400, "invalid_argument",
+                                           batch.status().message());
+                }
                 auto answer = deps.limiters.Check("/check/batch", req.body,
                                                   req.get_header_value("Content-Type"), request_id);
                 if (!answer) {
                   fail_mode_answers.Inc();
                   spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
                                deps.options.fail_open ? "fail_open" : "fail_closed");
-                  return SendBatchFailMode(deps.options, req.body, res);
+                  return SendBatchFailMode(deps.options, batch.value(), deps.fail_mode_events,
+                                           request_id, res);
                 }
                 res.status = answer->status;
                 res.set_content(answer->body, "application/json");
@@ -273,7 +309,10 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     if (!check.ok())
       return common::SendError(res, 400, "invalid_argument", check.status().message());
     auto answer = deps.limiters.Check("/check", check.value(), "application/json", request_id);
-    if (!answer) return no_limiter(res);
+    if (!answer) {
+      auto request = common::ParseCheckRequest(check.value(), common::kMaxCost);  // valid: ours
+      return no_limiter(request.ok() ? request.value() : common::CheckRequest{}, request_id, res);
+    }
     CopyRateLimitHeaders(*answer, res);
     json decision = json::parse(answer->body, nullptr, false);
     if (answer->status == 200) {

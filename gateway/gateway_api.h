@@ -10,6 +10,7 @@
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
 #include "common/http/client_address.h"
+#include "gateway/fail_mode_events.h"
 #include "gateway/limiter_pool.h"
 
 namespace rl::gateway {
@@ -31,6 +32,7 @@ struct GatewayDeps {
   std::function<common::Status(int64_t*)> ping_analytics;
   common::MetricsRegistry& metrics;
   GatewayOptions options;
+  FailModeEvents* fail_mode_events = nullptr;  // the gateway's own fail-mode decisions, if set
 };
 
 // The largest POST /api body, and the largest body forwarded (a /check/batch; the limiter's

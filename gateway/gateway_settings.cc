@@ -1,5 +1,8 @@
 #include "gateway/gateway_settings.h"
 
+#include "common/base/identifiers.h"
+#include "common/kafka/kafka_admin.h"
+
 namespace rl::gateway {
 
 namespace {
@@ -16,6 +19,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  ANALYTICS_LAST_MINUTES=60
   CHECK_TOKEN=  ANALYTICS_TOKEN=  (if set, Bearer tokens of /check and /analytics)
   TRUSTED_PROXIES=  (addresses or CIDR ranges whose X-Forwarded-For is believed; empty: none)
+  KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  GATEWAY_ID=gateway-<hostname>-<random>
+    (the gateway's own fail-mode answers are published as decision events)
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
 )";
 
@@ -40,8 +45,19 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   load.String("ANALYTICS_TOKEN", &s.api.analytics_token);
   std::string trusted_proxies;
   load.String("TRUSTED_PROXIES", &trusted_proxies);
+  s.gateway_id = "gateway-" + common::NewInstanceId();
+  load.String("GATEWAY_ID", &s.gateway_id, true);
+  load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
+  load.String("KAFKA_TOPIC", &s.kafka.topic, true);
+  load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
+  load.Int("KAFKA_REPLICATION_FACTOR", &s.kafka.replication_factor, 1, 100);
+  load.Int("KAFKA_QUEUE_MAX_MESSAGES", &s.kafka.queue_max_messages, 1, 10'000'000);
+  load.Int("KAFKA_LINGER_MS", &s.kafka.linger_ms, 0, 10000);
+  load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
+  load.Int("GATEWAY_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
   if (auto st = load.Finish(); !st.ok()) return st;
   s.api.fail_open = fail_mode == "open";
+  s.kafka.extra_config = common::KafkaSecurityConfig(env);
   auto trusted = common::TrustedProxies::Parse(trusted_proxies);
   if (!trusted.ok()) {
     return common::Status::InvalidArgument("TRUSTED_PROXIES: " + trusted.status().message());

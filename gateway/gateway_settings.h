@@ -5,6 +5,7 @@
 #include "common/base/settings.h"
 #include "common/base/status.h"
 #include "common/http/service.h"
+#include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
 #include "gateway/gateway_api.h"
 #include "gateway/limiter_pool.h"
@@ -19,6 +20,12 @@ struct GatewaySettings {
   common::RedisEndpoint analytics_redis;  // ANALYTICS_REDIS_URL, else REDIS_URL
   int analytics_redis_timeout_ms = 1000;  // ANALYTICS_REDIS_TIMEOUT_MS
   int analytics_minutes = 60;             // ANALYTICS_LAST_MINUTES
+  // The gateway's own fail-mode answers are decisions too: published as events (KAFKA_BROKERS,
+  // KAFKA_TOPIC, KAFKA_LINGER_MS, KAFKA_QUEUE_MAX_MESSAGES, KAFKA_SECURITY_*), under this id.
+  common::KafkaProducerOptions kafka;
+  std::string gateway_id;             // GATEWAY_ID (gateway-<hostname>-<random>)
+  int kafka_flush_timeout_ms = 5000;  // KAFKA_FLUSH_TIMEOUT_MS: at SIGTERM
+  int progress_interval_ms = 1000;    // GATEWAY_PROGRESS_INTERVAL_MS: its ledger record
 };
 
 // Loads and validates; the error names the offending variable.

@@ -1,18 +1,22 @@
-// Composition root of the gateway: builds the limiter pool, the analytics Redis pool and the HTTP
-// server, and serves until SIGTERM.
+// Composition root of the gateway: builds the limiter pool, the analytics Redis pool, the Kafka
+// producer of its own fail-mode decisions and the HTTP server, and serves until SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 
 #include "common/analytics/analytics_query.h"
+#include "common/analytics/limiter_ledger.h"
+#include "common/analytics/progress_recorder.h"
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
 #include "common/base/periodic_thread.h"
 #include "common/base/settings.h"
 #include "common/base/signals.h"
+#include "common/events/kafka_event_publisher.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
+#include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
 #include "gateway/gateway_api.h"
 #include "gateway/gateway_settings.h"
@@ -48,17 +52,48 @@ int main(int argc, char** argv) {
                            .stale_retries = &metrics.AddCounter(
                                "rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead", {{"redis", "analytics"}})});
   analytics::AnalyticsQuery query(redis, clock, s.analytics_minutes);
+  // The gateway's own fail-mode answers are decisions: published like the limiters' (never
+  // waiting on Kafka), with a ledger record like theirs, so analytics count them exactly.
+  common::Counter& delivery_failed = metrics.AddCounter("rl_events_delivery_failed_total",
+                                                        "Decision events Kafka never acknowledged");
+  auto producer = common::KafkaProducer::Create(
+      s.kafka,
+      {.delivered = &metrics.AddCounter("rl_events_delivered_total",
+                                        "Decision events acknowledged by Kafka"),
+       .delivery_failed = &delivery_failed,
+       .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
+                                       "Producer recreated after a fatal error")},
+      clock);
+  if (!producer.ok()) return common::ReportBadConfiguration("gateway", producer.status());
+  common::KafkaEventPublisher publisher(*producer.value(), metrics, clock);
+  gateway::FailModeEvents fail_mode_events(publisher, s.gateway_id, s.api.fail_open,
+                                           s.api.fail_closed_retry_after_ms, clock);
+  analytics::RedisLimiterLedger ledger(redis, s.progress_interval_ms);
+  analytics::ProgressRecorder progress(
+      ledger, s.gateway_id, [&fail_mode_events] { return fail_mode_events.published(); }, clock,
+      metrics);
+  common::PeriodicThread record_progress(s.progress_interval_ms, [&progress] { progress.Tick(); });
   gateway::GatewayDeps deps{limiters, query,
                             [&](int64_t* latency_us) { return redis.Ping(clock, latency_us); },
-                            metrics, s.api};
+                            metrics, s.api, &fail_mode_events};
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
   gateway::RegisterGatewayRoutes(server, deps);
   std::string limiter_list;
   for (const auto& url : s.limiters.urls) limiter_list += (limiter_list.empty() ? "" : ",") + url;
-  const std::string banner =
-      fmt::format("limiters {}, analytics redis {}, fail mode {}", limiter_list,
-                  s.analytics_redis.Describe(), s.api.fail_open ? "open" : "closed");
-  return common::ServeUntilSignal(server, s.service.host, s.service.port, banner) ? 0 : 1;
+  const std::string banner = fmt::format(
+      "limiters {}, analytics redis {}, fail mode {}, kafka {} (fail-mode events), id {}",
+      limiter_list, s.analytics_redis.Describe(), s.api.fail_open ? "open" : "closed",
+      s.kafka.brokers, s.gateway_id);
+  const bool served = common::ServeUntilSignal(server, s.service.host, s.service.port, banner);
+  const int64_t left = producer.value()->Flush(s.kafka_flush_timeout_ms);
+  if (left > 0) {
+    spdlog::warn("events: {} fail-mode events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are "
+                 "lost",
+                 left, s.kafka_flush_timeout_ms);
+  }
+  record_progress.Stop();
+  progress.Finish();
+  return served ? 0 : 1;
 }

@@ -120,18 +120,12 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   auto admit = [&api, &rejected_type, &rejected_size](const httplib::Request& req,
                                                       httplib::Response& res, size_t max_bytes) {
     if (!common::RequireBearerToken(req, res, api.check_token)) return false;
-    if (!common::IsJsonContentType(req)) {
-      rejected_type.Inc();
-      common::SendError(res, 415, "unsupported_media_type",
-                        "Content-Type must be application/json");
-      return false;
-    }
-    if (req.body.size() > max_bytes) {
-      rejected_size.Inc();
-      common::SendError(res, 413, "payload_too_large", "request body is too large");
-      return false;
-    }
-    return true;
+    auto refused =
+        common::RefuseCheckBody(common::IsJsonContentType(req), req.body.size(), max_bytes);
+    if (!refused) return true;
+    (refused->status == 415 ? rejected_type : rejected_size).Inc();
+    common::SendError(res, refused->status, refused->code, refused->message);
+    return false;
   };
 
   common::Routes routes(server);

@@ -62,6 +62,6 @@ RuleKeys DescriptorKeysFor(std::string_view domain,
           subject + ":x:" + suffix};
 }
 
-std::string ApiKeyLabel(std::string_view api_key) { return "key:" + common::Sha256Hex(api_key, 8); }
+std::string ApiKeyLabel(std::string_view api_key) { return common::ApiKeyLabel(api_key); }
 
 }  // namespace rl::limiter

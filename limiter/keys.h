@@ -40,9 +40,7 @@ RuleKeys DescriptorKeysFor(std::string_view domain,
                            const std::vector<std::pair<std::string, std::string>>& descriptor,
                            std::string_view rule, std::string_view schema);
 
-// How an API key appears wherever a user id is shown (events, analytics, logs) when the key names
-// no user: "key:" and the first 8 hex digits of its SHA-256. Not reversible; the key itself, a
-// secret, never appears.
+// common::ApiKeyLabel (the gateway labels keys the same way).
 std::string ApiKeyLabel(std::string_view api_key);
 
 }  // namespace rl::limiter

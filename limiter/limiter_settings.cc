@@ -1,29 +1,13 @@
 #include "limiter/limiter_settings.h"
 
-#include <unistd.h>
-
-#include <random>
-
+#include "common/base/identifiers.h"
 #include "common/kafka/kafka_admin.h"
 
 namespace rl::limiter {
 
-namespace {
-
-std::string DefaultLimiterId() {
-  char host[64] = "limiter";
-  gethostname(host, sizeof(host) - 1);
-  std::random_device rd;
-  char suffix[16];
-  snprintf(suffix, sizeof(suffix), "%08x", rd());
-  return std::string(host) + "-" + suffix;
-}
-
-}  // namespace
-
 common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env) {
   LimiterSettings s;
-  s.options.limiter_id = DefaultLimiterId();
+  s.options.limiter_id = common::NewInstanceId();
   common::SettingsLoader load(env);
   common::LoadServiceSettings(load, "LIMITER", &s.service);
   std::string redis_url = "redis://127.0.0.1:6379";

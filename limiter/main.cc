@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/analytics/limiter_ledger.h"
+#include "common/analytics/progress_recorder.h"
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
@@ -16,6 +17,7 @@
 #include "common/base/signals.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
+#include "common/events/kafka_event_publisher.h"
 #include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_cluster.h"
@@ -24,10 +26,8 @@
 #include "limiter/decision_service.h"
 #include "limiter/guarded_decision_store.h"
 #include "limiter/http_api.h"
-#include "limiter/kafka_event_publisher.h"
 #include "limiter/limiter_settings.h"
 #include "limiter/policy_holder.h"
-#include "limiter/progress_recorder.h"
 #include "limiter/redis_decision_store.h"
 #include "limiter/rls_service.h"
 
@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
   common::KafkaProducer& kafka = *producer.value();
   metrics.AddGaugeFn("rl_events_queued", "Decision events waiting in the local producer queue", {},
                      [&kafka] { return static_cast<double>(kafka.QueueLength()); });
-  limiter::KafkaEventPublisher publisher(kafka, metrics, clock);
+  common::KafkaEventPublisher publisher(kafka, metrics, clock);
   limiter::PolicyHolder policies(initial);
   limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
   common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
        .stale_retries = &metrics.AddCounter("rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead",
                                             {{"redis", "analytics"}})});
   analytics::RedisLimiterLedger ledger(analytics_redis, s.progress_interval_ms);
-  limiter::ProgressRecorder progress(
+  analytics::ProgressRecorder progress(
       ledger, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
       metrics);
   common::PeriodicThread record_progress(s.progress_interval_ms, [&progress] { progress.Tick(); });

@@ -33,4 +33,6 @@ std::string Sha256Hex(std::string_view data, size_t hex_digits) {
   return Hex(digest, sizeof(digest), hex_digits);
 }
 
+std::string ApiKeyLabel(std::string_view api_key) { return "key:" + Sha256Hex(api_key, 8); }
+
 }  // namespace rl::common

@@ -1,6 +1,11 @@
 #include "common/base/identifiers.h"
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <random>
+
 
 namespace rl::common {
 namespace {
@@ -81,6 +86,15 @@ void AppendKeyEscaped(std::string& key, std::string_view part) {
         key += c;
     }
   }
+}
+
+std::string NewInstanceId() {
+  char host[64] = "instance";
+  gethostname(host, sizeof(host) - 1);
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "%08x", rd());
+  return std::string(host) + "-" + suffix;
 }
 
 }  // namespace rl::common

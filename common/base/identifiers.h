@@ -23,4 +23,7 @@ bool IsValidApiKey(std::string_view key);
 // Cluster hash tag holding exactly this part, and distinct parts give distinct keys.
 void AppendKeyEscaped(std::string& key, std::string_view part);
 
+// A fresh id for one running instance of a service: "<hostname>-<8 random hex digits>".
+std::string NewInstanceId();
+
 }  // namespace rl::common

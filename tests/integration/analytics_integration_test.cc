@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "analytics-worker/aggregator.h"
 #include "common/analytics/analytics_keys.h"
@@ -429,10 +430,70 @@ TEST_F(AnalyticsIntegrationTest, GatewayForwardsBatchesAndAnswersEachCheckByItsF
   ASSERT_TRUE(res);
   const json failed = json::parse(res->body)["results"];
   ASSERT_EQ(failed.size(), 3u) << res->body;
-  for (const auto& r : failed) {
-    EXPECT_EQ(r["status"], 503);
-    EXPECT_EQ(r["outcome"], "fail_closed");
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(failed[i]["status"], 503);
+    EXPECT_EQ(failed[i]["outcome"], "fail_closed");
   }
+  // A bad item is the client's error whatever the limiters' state (it was answered fail_closed).
+  EXPECT_EQ(failed[2]["status"], 400);
+  EXPECT_EQ(failed[2]["error"]["code"], "invalid_argument");
+}
+
+// With no limiter up, the gateway still refuses what the limiters would refuse (it answered
+// garbage with 200 fail_open), and its fail-mode answers are decisions with events: analytics,
+// the per-second series and the ledger count them exactly (they appeared nowhere before).
+TEST_F(AnalyticsIntegrationTest, TheGatewaysOwnFailModeAnswersAreValidatedDecisionsInAnalytics) {
+  const std::string topic = topic_;
+  auto worker = StartWorker(redis_, SharedKafka().bootstrap(), topic, group_);
+  ServiceProcess gateway("gateway", "GATEWAY_PORT",
+                         {{"LIMITER_URLS", "http://127.0.0.1:1"},
+                          {"ANALYTICS_REDIS_URL", redis_.url()},
+                          {"KAFKA_BROKERS", SharedKafka().bootstrap()},
+                          {"KAFKA_TOPIC", topic},
+                          {"KAFKA_PARTITIONS", "3"},
+                          {"GATEWAY_ID", "gw-test"},
+                          {"GATEWAY_PROGRESS_INTERVAL_MS", "50"}});
+  auto client = gateway.Client();
+  for (const auto& [body, type, status] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"garbage", "application/json", 400},
+           {R"({"user_id":7})", "application/json", 400},
+           {R"({"user_id":"u"})", "text/plain", 415},
+           {std::string(5000, ' '), "application/json", 413},
+           {R"({"checks":"no"})", "application/json", 400}}) {
+    const std::string path = body.find("checks") != std::string::npos ? "/check/batch" : "/check";
+    auto res = client->Post(path, body, type);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, status) << body.substr(0, 40);
+    EXPECT_TRUE(Body(res).contains("error")) << res->body;
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Outcome(PostCheck(*client, R"({"user_id":"gfo"})")), "fail_open");
+  auto batch = client->Post("/check/batch", R"({"checks":[{"user_id":"gfo"},{"cost":0}]})",
+                            "application/json");
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(Body(batch)["results"][0]["outcome"], "fail_open");
+  EXPECT_EQ(Body(batch)["results"][1]["status"], 400);
+  auto api = client->Post("/api", R"({"user_id":"gfo"})", "application/json");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 200);
+  // 3 + 1 + 1 fail-open decisions, each counted once, by the gateway's id.
+  ASSERT_TRUE(Eventually([&] { return HashInt(redis_, "rla:global", "total") == 5; }, 30s))
+      << HashInt(redis_, "rla:global", "total");
+  json user = Body(client->Get("/analytics/gfo"));
+  EXPECT_EQ(user["total"], 5);
+  EXPECT_EQ(user["by_outcome"]["fail_open"], 5) << user.dump();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const json ledger = Body(client->Get("/analytics/limiters"));  // held: iterated below
+        for (const auto& l : ledger["limiters"]) {
+          if (l["limiter_id"] == "gw-test" && l["decided"] == 5 && l["seen"] == 5 &&
+              l["missing"] == 0) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s))
+      << Body(client->Get("/analytics/limiters")).dump();
 }
 
 TEST_F(AnalyticsIntegrationTest, PoisonMessagesAreSkippedCountedAndDoNotStopTheWorker) {

@@ -1,14 +1,14 @@
-#include "limiter/progress_recorder.h"
+#include "common/analytics/progress_recorder.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <vector>
 
-namespace rl::limiter {
+namespace rl::analytics {
 namespace {
 
-class FakeLedger final : public analytics::LimiterLedger {
+class FakeLedger final : public LimiterLedger {
  public:
   struct Entry {
     std::string limiter_id;
@@ -82,4 +82,4 @@ TEST_F(ProgressRecorderTest, FinishRecordsACleanStop) {
 }
 
 }  // namespace
-}  // namespace rl::limiter
+}  // namespace rl::analytics

@@ -1,10 +1,10 @@
-#include "limiter/progress_recorder.h"
+#include "common/analytics/progress_recorder.h"
 
 #include <spdlog/spdlog.h>
 
-namespace rl::limiter {
+namespace rl::analytics {
 
-ProgressRecorder::ProgressRecorder(analytics::LimiterLedger& ledger, std::string limiter_id,
+ProgressRecorder::ProgressRecorder(LimiterLedger& ledger, std::string limiter_id,
                                    std::function<uint64_t()> decided, const common::Clock& clock,
                                    common::MetricsRegistry& metrics)
     : ledger_(ledger),
@@ -44,4 +44,4 @@ bool ProgressRecorder::Record(const char* state, uint64_t decided) {
   return false;
 }
 
-}  // namespace rl::limiter
+}  // namespace rl::analytics

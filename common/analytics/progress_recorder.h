@@ -10,9 +10,10 @@
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
 
-namespace rl::limiter {
+namespace rl::analytics {
 
-// Keeps this limiter's entry of the ledger (common/analytics/limiter_ledger.h): how far it decided
+// Keeps a decision maker's entry of the ledger (a limiter's, or the gateway's for its fail-mode
+// answers) (common/analytics/limiter_ledger.h): how far it decided
 // (its highest event sequence). Tick() records when something new was decided, and once a second
 // anyway so that the record's age tells a live limiter from a dead one; the limiter calls it every
 // LIMITER_PROGRESS_INTERVAL_MS from a common::PeriodicThread. Events a crash loses (a SIGKILL with
@@ -23,7 +24,7 @@ namespace rl::limiter {
 class ProgressRecorder {
  public:
   // `decided` returns the highest event sequence handed out so far.
-  ProgressRecorder(analytics::LimiterLedger& ledger, std::string limiter_id,
+  ProgressRecorder(LimiterLedger& ledger, std::string limiter_id,
                    std::function<uint64_t()> decided, const common::Clock& clock,
                    common::MetricsRegistry& metrics);
 
@@ -35,7 +36,7 @@ class ProgressRecorder {
  private:
   bool Record(const char* state, uint64_t decided);
 
-  analytics::LimiterLedger& ledger_;
+  LimiterLedger& ledger_;
   const std::string limiter_id_;
   const std::function<uint64_t()> decided_;
   const common::Clock& clock_;
@@ -46,4 +47,4 @@ class ProgressRecorder {
   int64_t recorded_at_ms_ = 0;  // guarded by mu_; 0: never
 };
 
-}  // namespace rl::limiter
+}  // namespace rl::analytics

@@ -1,14 +1,14 @@
-#include "limiter/kafka_event_publisher.h"
+#include "common/events/kafka_event_publisher.h"
 
 #include <spdlog/spdlog.h>
 
 #include "proto-events/event_codec.h"
 
-namespace rl::limiter {
+namespace rl::common {
 
-KafkaEventPublisher::KafkaEventPublisher(common::KafkaProducer& producer,
-                                         common::MetricsRegistry& metrics,
-                                         const common::Clock& clock)
+KafkaEventPublisher::KafkaEventPublisher(KafkaProducer& producer,
+                                         MetricsRegistry& metrics,
+                                         const Clock& clock)
     : producer_(producer),
       enqueued_(metrics.AddCounter("rl_events_enqueued_total",
                                    "Decision events handed to the Kafka producer queue")),
@@ -23,11 +23,11 @@ KafkaEventPublisher::KafkaEventPublisher(common::KafkaProducer& producer,
 void KafkaEventPublisher::Publish(const events::v1::Decision& decision) {
   const std::string value = events::EncodeDecision(decision);
   auto result = producer_.Produce(decision.user_id(), value);
-  if (result == common::KafkaProducer::Enqueued::kQueued) {
+  if (result == KafkaProducer::Enqueued::kQueued) {
     enqueued_.Inc();
     return;
   }
-  bool full = result == common::KafkaProducer::Enqueued::kQueueFull;
+  bool full = result == KafkaProducer::Enqueued::kQueueFull;
   (full ? dropped_queue_full_ : dropped_error_).Inc();
   uint64_t suppressed = 0;
   if (drop_log_.ShouldLog(&suppressed)) {
@@ -36,4 +36,4 @@ void KafkaEventPublisher::Publish(const events::v1::Decision& decision) {
   }
 }
 
-}  // namespace rl::limiter
+}  // namespace rl::common

@@ -1,4 +1,4 @@
-#include "limiter/check_request.h"
+#include "common/check/check_request.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -8,23 +8,28 @@
 #include "common/base/identifiers.h"
 #include "common/http/strict_json.h"
 
-namespace rl::limiter {
+namespace rl::common {
 
-using common::IsValidAction;
-using common::IsValidUserId;
-using common::Result;
-using common::Status;
 using nlohmann::json;
 
+std::optional<BodyRefusal> RefuseCheckBody(bool json_content_type, size_t bytes,
+                                           size_t max_bytes) {
+  if (!json_content_type) {
+    return BodyRefusal{415, "unsupported_media_type", "Content-Type must be application/json"};
+  }
+  if (bytes > max_bytes) return BodyRefusal{413, "payload_too_large", "request body is too large"};
+  return std::nullopt;
+}
+
 Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost) {
-  auto parsed = common::ParseStrictJson(body);
+  auto parsed = ParseStrictJson(body);
   if (!parsed.ok()) return parsed.status();
   if (!parsed->is_object()) return Status::InvalidArgument("body must be a JSON object");
   return CheckRequestFromJson(parsed.value(), max_cost);
 }
 
 Result<BatchRequest> ParseBatchRequest(std::string_view body, int64_t max_cost) {
-  auto parsed = common::ParseStrictJson(body);
+  auto parsed = ParseStrictJson(body);
   if (!parsed.ok()) return parsed.status();
   const json& doc = parsed.value();
   if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
@@ -94,4 +99,4 @@ Result<CheckRequest> CheckRequestFromJson(const json& doc, int64_t max_cost) {
   return request;
 }
 
-}  // namespace rl::limiter
+}  // namespace rl::common

@@ -1,0 +1,68 @@
+#pragma once
+// The POST /check and /check/batch request contract: what a valid body is, parsed one way by the
+// limiter and by the gateway (which refuses bad input itself, whatever the limiters' state).
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace rl::common {
+
+inline constexpr size_t kMaxCheckBodyBytes = 4096;
+// Above any rule's capacity; each rule that applies then caps the cost at its own capacity.
+inline constexpr int64_t kMaxCost = 1'000'000'000;
+
+// A validated POST /check body: user_id, or api_key, or both (then the key decides the user).
+struct CheckRequest {
+  std::string user_id;
+  std::string action = "default";
+  int64_t cost = 1;
+  std::string api_key;  // optional; when given it names the user and tier (limits file)
+  // Envoy's rate limit service (gRPC): one request descriptor of `domain`, decided by that
+  // domain's descriptor config (Envoy ratelimit's format) instead of the rules. `user_id` then
+  // names whom the decision counts for in events and analytics. Empty domain: an ordinary check.
+  std::string domain;
+  std::vector<std::pair<std::string, std::string>> descriptor;
+  // The descriptor's own limit (Envoy's RateLimitOverride), used instead of the config's: a unit
+  // (second ... year) and requests per unit. Empty unit: none.
+  std::string override_unit;
+  int64_t override_requests_per_unit = 0;
+  // The request's id (X-Request-Id, common/base/request_id.h), recorded in its event.
+  std::string request_id;
+};
+
+// A POST /check/batch body, {"checks": [ {...}, ... ]}: each item parsed like a /check body, a
+// bad one an error of its own (the others still count).
+struct BatchRequest {
+  std::vector<Result<CheckRequest>> items;
+};
+inline constexpr size_t kMaxBatchChecks = 100;
+inline constexpr size_t kMaxBatchBodyBytes = 64 * 1024;
+
+// Why a /check or /check/batch body is refused before it is parsed: another content type (415)
+// or more than `max_bytes` (413). The same answer from the limiter and the gateway.
+struct BodyRefusal {
+  int status;
+  const char* code;
+  const char* message;
+};
+std::optional<BodyRefusal> RefuseCheckBody(bool json_content_type, size_t bytes, size_t max_bytes);
+
+// Parses a batch body: an object whose "checks" is an array of 1..kMaxBatchChecks items. Pure.
+Result<BatchRequest> ParseBatchRequest(std::string_view body, int64_t max_cost);
+
+// Validates one check given as a parsed JSON object. Pure.
+Result<CheckRequest> CheckRequestFromJson(const nlohmann::json& doc, int64_t max_cost);
+
+// Parses and validates a JSON body. Pure: no I/O. Unknown fields are ignored (forward
+// compatibility); known fields of the wrong type or out of range are errors whose message names
+// the field. `max_cost` is the bucket capacity.
+Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost);
+
+}  // namespace rl::common
