@@ -23,8 +23,9 @@ namespace rl::limiter {
 // calls `announce_reset` so that every other limiter's cache forgets too (Forget(), from the
 // invalidation feed: limiter/cache_invalidation.h). While that feed is down (SetShared(false)), an
 // announcement could be missed, so nothing is answered from the cache.
-// A store that lost its data (a Redis restart) only makes the local answer err on the side of
-// blocking, until T; so does an edit of the store's data behind the limiter's back (set
+// A store that lost its data (a Redis restart) cuts the invalidation feed too, so the cache is
+// emptied and bypassed until the feed is back; an edit of the store's data behind the limiter's
+// back other than an admin reset makes the local answer err on the side of blocking, until T (set
 // BLOCKED_CACHE_ENTRIES=0 where that is done). Holds at most `max_entries` requests (0: caches
 // nothing). Thread-safe.
 class BlockedCacheStore final : public DecisionStore {

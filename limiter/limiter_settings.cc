@@ -22,6 +22,8 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("DEFAULT_CAPACITY", &s.default_capacity, 1, 1'000'000'000);
   load.Double("DEFAULT_REFILL_PER_SEC", &s.default_refill_per_sec, 0.0, 1e9);
   s.limits_file_required = env.Find("LIMITS_FILE") != nullptr;
+  s.defaults_set =
+      env.Find("DEFAULT_CAPACITY") != nullptr || env.Find("DEFAULT_REFILL_PER_SEC") != nullptr;
   load.String("LIMITS_FILE", &s.limits_file, true);
   load.Int("LIMITS_RELOAD_INTERVAL_MS", &s.limits_reload_interval_ms, 100, 3'600'000);
   load.String("ADMIN_TOKEN", &s.admin_token);

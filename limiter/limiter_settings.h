@@ -31,6 +31,7 @@ struct LimiterSettings {
   double default_refill_per_sec = 1.0;  // DEFAULT_REFILL_PER_SEC (no limits file)
   std::string limits_file = "config/limits.yaml";  // LIMITS_FILE
   bool limits_file_required = false;               // LIMITS_FILE was set: it must exist
+  bool defaults_set = false;  // DEFAULT_CAPACITY or DEFAULT_REFILL_PER_SEC given (env or .env)
   int limits_reload_interval_ms = 1000;            // LIMITS_RELOAD_INTERVAL_MS
   std::string admin_token;                         // ADMIN_TOKEN (never logged)
   std::string check_token;                         // CHECK_TOKEN (never logged)

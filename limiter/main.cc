@@ -29,6 +29,7 @@
 #include "limiter/limiter_settings.h"
 #include "limiter/policy_holder.h"
 #include "limiter/redis_decision_store.h"
+#include "grpc/health/v1/health.pb.h"
 #include "limiter/rls_service.h"
 
 using namespace rl;
@@ -110,6 +111,12 @@ int main(int argc, char** argv) {
                                                      " is invalid:\n" + loaded.status().message()));
     }
     initial = loaded.value();
+    if (s.defaults_set) {
+      spdlog::warn(
+          "DEFAULT_CAPACITY / DEFAULT_REFILL_PER_SEC are set but ignored: the limits file {} is "
+          "in force (they apply only when there is no limits file)",
+          s.limits_file);
+    }
   } else {
     auto defaults = std::make_shared<limiter::ActivePolicy>();
     defaults->policy = limiter::DefaultPolicy(s.default_capacity, s.default_refill_per_sec);
@@ -240,6 +247,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> grpc_server;
   if (s.grpc_port > 0) {
     grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1
+    // Its descriptors, linked in and registered, so reflection describes the health service too.
+    (void)grpc::health::v1::HealthCheckRequest::descriptor();
     // Server reflection: grpcurl and other tools list and call the service without .proto files.
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;

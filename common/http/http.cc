@@ -161,15 +161,23 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
       {.min_threads = static_cast<size_t>(options.threads),
        .max_threads = static_cast<size_t>(std::max(options.threads, options.max_threads))},
       metrics, clock);
-  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                    httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string_view code = ErrorCodeFor(res.status);
-    std::string message = res.status == 413   ? "request body is too large"
-                          : res.status == 404 ? "no such endpoint"
-                          : res.status == 400 ? "malformed HTTP request (a POST needs a body or "
-                                                "Content-Length: 0)"
-                                              : std::string(code);
+    // A 400 httplib answers itself: a request line or headers it could not read (garbage, a
+    // header line over its limit), or a POST with neither a body length nor chunks.
+    const bool bodiless_post = req.method == "POST" && !req.has_header("Content-Length") &&
+                               !req.has_header("Transfer-Encoding") && !req.headers.empty();
+    std::string message =
+        res.status == 413   ? "request body is too large"
+        : res.status == 404 ? "no such endpoint"
+        : res.status == 400 ? (bodiless_post ? "malformed HTTP request: a POST needs a body or "
+                                               "Content-Length: 0"
+                                             : "malformed HTTP request: the request line or the "
+                                               "headers cannot be read (a header line is at "
+                                               "most 8 KiB)")
+                            : std::string(code);
     SendError(res, res.status, code, message);
     // A malformed request leaves the stream in an unknown state: do not wait for another on it.
     if (res.status == 400 || res.status == 413 || res.status == 414)

@@ -216,6 +216,26 @@ TEST_F(HostileInputTest, LyingAndEndlessBodiesAreCutOffWithoutHarm) {
   EXPECT_EQ(KeysBesidesTheLedger(redis_), std::vector<std::string>{});
 }
 
+// A garbage request line or a 100 KB header once got "a POST needs a body or Content-Length: 0";
+// the message now says what is wrong, on every service, and a bodiless POST keeps its own.
+TEST_F(HostileInputTest, AnUnreadableRequestSaysWhatIsWrongWithIt) {
+  for (ServiceProcess* service : Services()) {
+    const int port = service->port();
+    for (const std::string& request :
+         {std::string("\x16\x03\x01 garbage\r\n\r\n"),
+          "GET /live HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100 * 1024, 'b') + "\r\n\r\n"}) {
+      std::string reply = RawHttp(port, request, 1s);
+      EXPECT_EQ(reply.rfind("HTTP/1.1 4", 0), 0u) << service->name() << ": " << reply.substr(0, 120);
+      EXPECT_NE(reply.find("cannot be read"), std::string::npos)
+          << service->name() << ": " << reply.substr(0, 300);
+      EXPECT_EQ(reply.find("a POST needs a body"), std::string::npos) << service->name();
+    }
+    std::string bodiless = RawHttp(port, "POST /check HTTP/1.1\r\nHost: x\r\n\r\n", 3s);
+    EXPECT_NE(bodiless.find("a POST needs a body or Content-Length: 0"), std::string::npos)
+        << service->name() << ": " << bodiless.substr(0, 300);
+  }
+}
+
 TEST_F(HostileInputTest, SlowClientsDoNotStarveOthersAndAreCutOff) {
   const int port = limiter_->port();
   // Ten slowloris connections trickling header bytes.
