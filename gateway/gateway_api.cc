@@ -377,7 +377,9 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     SendResult(deps.analytics.Limiters(), &LimitersJson, res);
   });
-  routes.Get(R"(/analytics/(.+))", [&deps](const httplib::Request& req, httplib::Response& res) {
+  // One user's analytics. /analytics/users/<user> reaches every user id, those that name another
+  // endpoint (top, series, limiters, workers) included; /analytics/<user> is kept for the others.
+  auto user_analytics = [&deps](const httplib::Request& req, httplib::Response& res) {
     if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
     const std::string user = req.matches[1];
     if (!common::IsValidUserId(user)) {
@@ -385,7 +387,9 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                                "user must be 1..128 bytes of UTF-8 without control characters");
     }
     SendResult(deps.analytics.User(user), &UserAnalyticsJson, res);
-  });
+  };
+  routes.Get(R"(/analytics/users/(.+))", user_analytics);
+  routes.Get(R"(/analytics/(.+))", user_analytics);
 
   routes.Get("/health", [&deps](const httplib::Request&, httplib::Response& res) {
     int64_t latency_us = 0;

@@ -87,6 +87,23 @@ json PolicyJson(const ActivePolicy& active) {
   for (const auto& [tier, indexes] : p.tiers) {
     for (size_t i : indexes) tiers[tier].push_back(p.rules[i].name);
   }
+  // Envoy-format domains (gRPC ShouldRateLimit, POST /json): where each came from and how many
+  // descriptor limits it holds, nested ones included.
+  json domains = json::object();
+  for (const auto& [name, domain] : p.domains) {
+    int64_t limits = 0;
+    std::vector<const DescriptorNode*> pending;
+    for (const auto& node : domain.descriptors) pending.push_back(&node);
+    while (!pending.empty()) {
+      const DescriptorNode* node = pending.back();
+      pending.pop_back();
+      limits += node->limit ? 1 : 0;
+      for (const auto& child : node->descriptors) pending.push_back(&child);
+    }
+    domains[name] = {{"source", domain.source},
+                     {"descriptors", domain.descriptors.size()},
+                     {"limits", limits}};
+  }
   return {{"version", p.version},
           {"hash", active.hash},
           {"source", p.source},
@@ -96,6 +113,7 @@ json PolicyJson(const ActivePolicy& active) {
           {"default_tier", p.default_tier},
           {"rules", rules},
           {"tiers", tiers},
+          {"domains", domains},
           {"api_keys", p.api_keys.size()},
           {"api_keys_redis_hash", p.api_keys_redis_hash},
           {"allow", {{"users", p.allow_users.size()}, {"api_keys", p.allow_api_keys.size()}}},

@@ -284,6 +284,27 @@ TEST_F(AnalyticsIntegrationTest, GatewayRejectsBadAnalyticsAndApiRequests) {
 // The first analytics query after a Redis restart once failed with 503: its pooled connection
 // was dead. A dead pooled connection now drops the idle ones and an idempotent call is sent once
 // more on a new connection, counted and logged.
+// /check accepts user ids such as "top" or "workers", which /analytics/<user> answers as other
+// endpoints; /analytics/users/<user> reaches every user.
+TEST_F(AnalyticsIntegrationTest, EveryUserIdIsReadableAtAnalyticsUsers) {
+  auto limiter = StartLimiter();
+  auto gateway = StartGateway({limiter.get()});
+  auto worker = StartWorker(redis_, SharedKafka().bootstrap(), topic_, group_);
+  auto client = gateway->Client();
+  for (const char* user : {"top", "workers"}) {
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_EQ(PostCheck(*client, std::string(R"({"user_id":")") + user + "\"}")->status, 200);
+    }
+  }
+  for (const char* user : {"top", "workers"}) {
+    EXPECT_TRUE(Eventually(
+        [&] { return Get(*client, std::string("/analytics/users/") + user)["total"] == 2; }, 30s))
+        << user;
+    EXPECT_EQ(Get(*client, std::string("/analytics/users/") + user)["user_id"], user);
+  }
+  EXPECT_TRUE(Get(*client, "/analytics/top").contains("users"));  // still the top list
+}
+
 TEST_F(AnalyticsIntegrationTest, TheFirstQueriesAfterARedisRestartAnswer) {
   auto limiter = StartLimiter();
   auto gateway = StartGateway({limiter.get()});

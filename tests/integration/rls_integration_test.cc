@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,6 +17,7 @@ namespace rl::testing {
 namespace {
 
 using envoy::service::ratelimit::v3::RateLimitRequest;
+using nlohmann::json;
 using envoy::service::ratelimit::v3::RateLimitResponse;
 using envoy::service::ratelimit::v3::RateLimitService;
 
@@ -421,6 +423,28 @@ TEST_F(RlsIntegrationTest, ADirectoryHoldsOneDomainPerFileBesideTheRulesAndReloa
       10s));
   ASSERT_TRUE(Call("mongo", {{{"database", "x"}}}, &r).ok());
   EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 9u);
+  // GET /config shows the domains too (it showed only the rules).
+  std::filesystem::remove(dir + "/c-dup.yaml");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const json config = Body(client->Get("/config"));
+        return config.contains("domains") && config["domains"].contains("mongo") &&
+               config["domains"]["edge"]["source"] == dir + "/a-edge.yaml";
+      },
+      10s))
+      << client->Get("/config")->body;
+  // The own-format file renamed away (mv rules.yaml rules.yaml.bak): its rules stay in force,
+  // with rl_policy_missing_files at 1. This once reloaded as 0 rules: every /check unlimited.
+  std::filesystem::rename(dir + "/rules.yaml", dir + "/rules.yaml.bak");
+  ASSERT_TRUE(
+      Eventually([&] { return MetricValue(*client, "rl_policy_missing_files") == 1; }, 10s));
+  EXPECT_EQ(Body(PostCheck(*client, R"({"user_id":"dir-user-2"})"))["limit"], 2);
+  EXPECT_EQ(Body(client->Get("/config"))["rules"].size(), 1u);
+  ASSERT_TRUE(Call("mongo", {{{"database", "y"}}}, &r).ok());  // the domains still serve
+  EXPECT_EQ(r.statuses(0).current_limit().requests_per_unit(), 9u);
+  std::filesystem::rename(dir + "/rules.yaml.bak", dir + "/rules.yaml");
+  EXPECT_TRUE(
+      Eventually([&] { return MetricValue(*client, "rl_policy_missing_files") == 0; }, 10s));
 }
 
 // Runs grpcurl (built by scripts/setup from the Go module proxy) and returns what it printed.

@@ -129,6 +129,7 @@ class OpenApiTest(unittest.TestCase):
         g("GET", "/analytics/limiters", "/analytics/limiters", expect=200)
         g("GET", "/analytics/workers", "/analytics/workers", expect=200)
         g("GET", f"/analytics/{user}", "/analytics/{user}", expect=200)
+        g("GET", "/analytics/users/top", "/analytics/users/{user}", expect=200)
         g("GET", "/dashboard", "/dashboard", expect=200)
         for asset in ("dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min.css",
                       "uPlot.LICENSE"):
