@@ -52,7 +52,11 @@ std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decisi
     const bool refused_by_rule = !d.allowed() || d.outcome() == events::v1::OUTCOME_SHADOW_BLOCKED;
     if (refused_by_rule && !d.rule().empty()) {
       add(Kind::kHashIncrBy, user, "r:" + d.rule() + ":" + outcome.substr(2), 1);
-      if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopRulesKey, d.rule(), 1);
+      // The top rules: rules that enforced a limit (blocked, banned). A deny list or a fail mode
+      // is not a rule, and a shadow rule enforced nothing.
+      if (d.outcome() == events::v1::OUTCOME_BLOCKED || d.outcome() == events::v1::OUTCOME_BANNED) {
+        add(Kind::kSortedSetIncrBy, kTopRulesKey, d.rule(), 1);
+      }
     }
     // The live series: answers per second of event time, by outcome.
     const int64_t second = d.ts_ms() / 1000;

@@ -42,7 +42,8 @@ function makeChart(el, series) {
     height: 220,
     scales: { x: { time: true } },
     series: [{}].concat(series.map(([label, stroke]) => ({ label, stroke, width: 2 }))),
-    axes: [{}, { size: 60 }],
+    // At least 90 px between time labels: "12:34:56" never overlaps its neighbour.
+    axes: [{ space: 90 }, { size: 60 }],
   };
   const data = [[]].concat(series.map(() => []));
   return new uPlot(opts, data, el);
@@ -144,9 +145,14 @@ async function showUser(id) {
   $("user-total").textContent = u.total;
   $("user-allowed").textContent = u.allowed;
   $("user-blocked").textContent = u.blocked;
-  $("user-rules").textContent = Object.entries(u.by_rule || {})
-    .map(([rule, o]) => rule + ": " + Object.entries(o).map(([k, n]) => n + " " + k).join(", "))
-    .join("; ") || "none";
+  // Enforced refusals per rule; shadow rules (which refused nothing) on a line of their own.
+  const refusals = (keep) => Object.entries(u.by_rule || {})
+    .map(([rule, o]) => [rule, Object.entries(o).filter(([k]) => keep(k))])
+    .filter(([, counts]) => counts.length)
+    .map(([rule, counts]) => rule + ": " + counts.map(([k, n]) => n + " " + k).join(", "))
+    .join("; ");
+  $("user-rules").textContent = refusals((k) => k !== "shadow_blocked") || "none";
+  $("user-shadow").textContent = refusals((k) => k === "shadow_blocked") || "none";
   // The last 60 minutes, every minute present.
   const now = Math.floor(Date.now() / 60000) * 60;
   const byMinute = new Map(u.last_minutes.map((m) => [m.minute_epoch_s, m]));

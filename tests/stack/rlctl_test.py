@@ -188,6 +188,36 @@ class RlctlTest(unittest.TestCase):
         code, _, err = rlctl("--gateway", "http://127.0.0.1:1", "health")
         self.assertEqual(code, 2)
 
+    def test_errors_say_why_and_json_mode_always_prints_json(self):
+        # Why a service cannot be reached, not just "Connection".
+        code, out, err = rlctl("--gateway", "http://127.0.0.1:1", "check", "u")
+        self.assertEqual(code, 2)
+        self.assertIn("connection refused", err)
+        code, _, err = rlctl("--gateway", "http://no-such-host.invalid:80", "check", "u")
+        self.assertIn("does not resolve", err)
+        # --json: errors are JSON on stdout as well.
+        code, out, _ = rlctl("--json", "--gateway", "http://127.0.0.1:1", "check", "u")
+        self.assertEqual(code, 2)
+        self.assertEqual(json.loads(out)["error"]["code"], "unreachable")
+        code, out, _ = rlctl("--json", "tail", "--outcome", "bogus")
+        self.assertEqual(code, 2)  # refused: it is no outcome
+        self.assertIn("allowed", json.loads(out)["error"]["message"])
+        # --seconds bounds the wait even when no broker answers.
+        start = time.monotonic()
+        code, _, _ = rlctl("tail", "--seconds", "2", env={"KAFKA_BROKERS": "127.0.0.1:1"})
+        self.assertEqual(code, 2)
+        self.assertLess(time.monotonic() - start, 4.5)
+
+    def test_limits_show_shows_bans_and_strikes(self):
+        user = f"rlctl-bans-{RUN}"
+        for _ in range(3):
+            rlctl("check", user, "--action", "login")
+        code, out, _ = rlctl("limits", "show", user, "--action", "login")
+        self.assertEqual(code, 0)
+        self.assertIn("ban", out.splitlines()[1])  # a column of its own
+        self.assertIn("strikes", out.splitlines()[1])
+        self.assertNotIn("ttl -2", out)
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,5 +1,7 @@
 #include "tools/rlctl/decision_tail.h"
 
+#include <algorithm>
+
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
@@ -37,7 +39,10 @@ common::Status TailDecisions(const std::string& brokers, const std::string& topi
   // The topic's partitions, from the brokers' metadata.
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
   const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &metadata, 5000);
+  // Never longer than the tail was asked to last (a broker that is down: --seconds 3 is 3 s).
+  const int metadata_ms =
+      duration.count() > 0 ? static_cast<int>(std::min<int64_t>(5000, duration.count())) : 5000;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &metadata, metadata_ms);
   rd_kafka_topic_destroy(t);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return common::Status::Unavailable("kafka " + brokers + ": " + rd_kafka_err2str(e));

@@ -1,9 +1,15 @@
 #include "tools/rlctl/rlctl.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -120,6 +126,47 @@ std::string Str(const json& v) {
   return v.dump();
 }
 
+// Why `base` (http://host:port) did not answer, in words: the name does not resolve, nothing
+// listens (refused), no answer in time, ... httplib says only "Connection" or "Read".
+std::string WhyUnreachable(const std::string& base, httplib::Error error) {
+  if (error == httplib::Error::Read) return "no answer within 5 s (the server is hung or slow)";
+  if (error != httplib::Error::Connection) return httplib::to_string(error);
+  std::string rest = base.substr(base.find("://") == std::string::npos ? 0 : base.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  const size_t colon = rest.rfind(':');
+  const std::string host = rest.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+    return "the name " + host + " does not resolve (DNS)";
+  }
+  std::string why = "connection failed";
+  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd >= 0) {
+    if (::connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
+      why = "it accepted a connection only now (try again)";
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int so_error = 0;
+      socklen_t len = sizeof(so_error);
+      if (::poll(&p, 1, 3000) == 0) {
+        why = "connection timed out after 3 s (a firewall, or a host that is down)";
+      } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 && so_error != 0) {
+        why = so_error == ECONNREFUSED ? "connection refused (nothing listens on " + rest + ")"
+                                       : std::string(std::strerror(so_error));
+      }
+    } else {
+      why = errno == ECONNREFUSED ? "connection refused (nothing listens on " + rest + ")"
+                                  : std::string(std::strerror(errno));
+    }
+    ::close(fd);
+  }
+  freeaddrinfo(found);
+  return why;
+}
+
 // One HTTP call; the JSON body and status, or a connection failure.
 struct Answer {
   int status = 0;
@@ -137,7 +184,7 @@ std::optional<Answer> Call(const std::string& base, const std::string& method,
                         : method == "DELETE" ? client.Delete(path, headers)
                                              : client.Get(path, headers);
   if (!res) {
-    *error = "cannot reach " + base + ": " + httplib::to_string(res.error());
+    *error = "cannot reach " + base + ": " + WhyUnreachable(base, res.error());
     return std::nullopt;
   }
   Answer a;
@@ -188,6 +235,7 @@ class Rlctl {
   }
 
   int Usage(const std::string& why) {
+    if (c_.json) out_ << json{{"error", {{"code", "usage"}, {"message", why}}}}.dump() << "\n";
     err_ << "rlctl: " << why << "\n\n" << kUsage;
     return kExitUsage;
   }
@@ -213,6 +261,8 @@ class Rlctl {
   }
 
   int ConnectionError(const std::string& error) {
+    // --json: a JSON error on stdout too, so scripts always get JSON.
+    if (c_.json) out_ << json{{"error", {{"code", "unreachable"}, {"message", error}}}}.dump() << "\n";
     err_ << "rlctl: " << error << "\n";
     return kExitUsage;
   }
@@ -345,17 +395,22 @@ class Rlctl {
     if (!body) return code;
     if (PrintedAsJson(*body)) return kExitOk;
     std::vector<std::vector<std::string>> rows;
+    // A key's state in words: "none", or its fields and when it expires.
+    auto text = [](const json& rule, const char* what) -> std::string {
+      if (!rule.contains(what) || !rule[what].is_object()) return "-";
+      const json& state = rule[what];
+      if (state.value("type", "none") == "none") return "none";
+      const int64_t ttl = state.value("ttl_ms", int64_t{-2});
+      return Str(state.value("fields", json::object())) +
+             (ttl >= 0 ? ", expires in " + std::to_string((ttl + 999) / 1000) + " s" : "");
+    };
     for (const auto& rule : body->value("rules", json::array())) {
-      std::string state = "-";
-      if (rule.contains("state") && rule["state"].is_object()) {
-        state = Str(rule["state"].value("fields", json::object())) + " ttl " +
-                Str(rule["state"].value("ttl_ms", json())) + " ms";
-      }
-      rows.push_back({Str(rule["rule"]), Str(rule["algorithm"]), Str(rule["key"]), state});
+      rows.push_back({Str(rule["rule"]), Str(rule["algorithm"]), Str(rule["key"]),
+                      text(rule, "state"), text(rule, "ban"), text(rule, "strikes")});
     }
     out_ << "user " << Str((*body)["user_id"]) << ", action " << Str((*body)["action"]) << ", tier "
          << Str((*body)["tier"]) << "\n"
-         << Table({"rule", "algorithm", "key", "state"}, rows);
+         << Table({"rule", "algorithm", "key", "state", "ban", "strikes"}, rows);
     if (verb == "reset") out_ << "deleted keys: " << Str((*body)["deleted_keys"]) << "\n";
     return kExitOk;
   }
@@ -488,6 +543,17 @@ class Rlctl {
     }
     const std::string user = args.options.count("user") ? args.options["user"] : "";
     const std::string outcome = args.options.count("outcome") ? args.options["outcome"] : "";
+    if (!outcome.empty()) {
+      std::string known;
+      bool valid = false;
+      for (int o = events::v1::Outcome_MIN + 1; o <= events::v1::Outcome_MAX; ++o) {
+        if (!events::v1::Outcome_IsValid(o)) continue;
+        const std::string name(events::OutcomeName(static_cast<events::v1::Outcome>(o)));
+        valid = valid || name == outcome;
+        known += (known.empty() ? "" : ", ") + name;
+      }
+      if (!valid) return Usage("--outcome must be one of " + known);
+    }
     int64_t shown = 0;
     if (!c_.json) {
       out_ << "time (UTC)               user                 action     outcome         rule      "

@@ -93,7 +93,9 @@ TEST(AggregateDecisions, CountsWhichRulesRefusedPerUserAndOverall) {
                                  with_rule(false, events::v1::OUTCOME_BLOCKED, "per-user"),
                                  with_rule(false, events::v1::OUTCOME_BANNED, "per-user"),
                                  with_rule(true, events::v1::OUTCOME_SHADOW_BLOCKED, "trial"),
-                                 with_rule(true, events::v1::OUTCOME_ALLOWED, "per-user")},
+                                 with_rule(true, events::v1::OUTCOME_ALLOWED, "per-user"),
+                                 with_rule(false, events::v1::OUTCOME_DENIED, "deny_list"),
+                                 with_rule(false, events::v1::OUTCOME_FAIL_CLOSED, "fail_mode")},
                                 60);
   const std::string u1 = UserKey("u1");
   EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "r:per-user:blocked"), 2);
@@ -102,6 +104,9 @@ TEST(AggregateDecisions, CountsWhichRulesRefusedPerUserAndOverall) {
   EXPECT_EQ(Sum(ops, Kind::kHashIncrBy, u1, "r:per-user:allowed"), 0);
   EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopRulesKey, "per-user"), 3);
   EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopRulesKey, "trial"), 0);  // admitted
+  // The deny list and the fail mode refuse, but are no rules: never in the top rules.
+  EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopRulesKey, "deny_list"), 0);
+  EXPECT_EQ(Sum(ops, Kind::kSortedSetIncrBy, kTopRulesKey, "fail_mode"), 0);
 }
 
 TEST(AggregateDecisions, CountsEverySecondByOutcomeForTheLiveSeries) {
