@@ -68,8 +68,9 @@ Parses and validates a limits file (or a directory of them) as the limiter would
 nothing. Exit 0 and a summary if valid, 1 and every error (file, place, bad value) if not.
 )"},
     {"health", R"(usage: rlctl health
-The gateway, the analytics Redis, every limiter behind it (with its Redis and Kafka) and every
-analytics worker (with its consumer lag): up or down.
+The gateway, the analytics Redis, every limiter behind it (with its Redis and Kafka), every
+analytics worker (ok, degraded or down), the consumer group (total lag over every partition,
+whoever owns it; unowned and stalled partitions) and stale limiter records (a limiter that died).
 Exit 0 if all are healthy, 1 if any is not, 2 if the gateway cannot be reached.
 )"},
     {"tail", R"(usage: rlctl tail [--user U] [--outcome O] [--count N] [--seconds S]
