@@ -621,6 +621,36 @@ std::unique_ptr<ServiceProcess> StartLimiter(RedisServer& redis, const std::stri
   return std::make_unique<ServiceProcess>("limiter", "LIMITER_PORT", env, cwd);
 }
 
+Fleet::Fleet(RedisServer& redis, const std::string& brokers, const std::string& topic,
+             FleetOptions options) {
+  std::string limiter_urls, worker_urls;
+  for (int i = 0; i < options.limiters; ++i) {
+    limiters_.push_back(StartLimiter(redis, brokers, topic, options.limiter_env));
+    limiter_urls += (i ? "," : "") + std::string("http://127.0.0.1:") +
+                    std::to_string(limiters_.back()->port());
+  }
+  for (int i = 0; i < options.workers; ++i) {
+    workers_.push_back(StartWorker(redis, brokers, topic, "g-" + topic, options.worker_env));
+    worker_urls += (i ? "," : "") + std::string("http://127.0.0.1:") +
+                   std::to_string(workers_.back()->port());
+  }
+  Env env = {{"LIMITER_URLS", limiter_urls},  {"WORKER_URLS", worker_urls},
+             {"ANALYTICS_REDIS_URL", redis.url()}, {"KAFKA_BROKERS", brokers},
+             {"KAFKA_TOPIC", topic},           {"KAFKA_PARTITIONS", "3"}};
+  for (const auto& [k, v] : options.gateway_env) env[k] = v;
+  gateway_ = std::make_unique<ServiceProcess>("gateway", "GATEWAY_PORT", env);
+}
+
+void Fleet::KillLimiter(size_t i) {
+  limiters_.at(i)->process().Signal(SIGKILL);
+  limiters_.at(i)->process().WaitExit(10s);
+}
+
+void Fleet::KillWorker(size_t i) {
+  workers_.at(i)->process().Signal(SIGKILL);
+  workers_.at(i)->process().WaitExit(10s);
+}
+
 std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::string& brokers,
                                             const std::string& topic, const std::string& group,
                                             const Env& extra) {

@@ -224,6 +224,36 @@ std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::strin
                                             const std::string& topic, const std::string& group,
                                             const Env& extra = {});
 
+// Several instances, as they run in production: `limiters` limiters and `workers` analytics
+// workers behind one gateway, on one Redis, one broker and one topic (3 partitions). For tests of
+// whatever a limiter keeps locally (blocked cache, policy, breaker) and of monitoring: change state
+// through one instance, look through another. `*_env` add to or override each kind's settings.
+struct FleetOptions {
+  int limiters = 2;
+  int workers = 2;
+  Env limiter_env;
+  Env worker_env;
+  Env gateway_env;
+};
+class Fleet {
+ public:
+  Fleet(RedisServer& redis, const std::string& brokers, const std::string& topic,
+        FleetOptions options = {});
+  ServiceProcess& limiter(size_t i) { return *limiters_.at(i); }
+  ServiceProcess& worker(size_t i) { return *workers_.at(i); }
+  ServiceProcess& gateway() { return *gateway_; }
+  size_t limiters() const { return limiters_.size(); }
+  size_t workers() const { return workers_.size(); }
+  // Stops (SIGKILL) and forgets limiter or worker i; the others go on.
+  void KillLimiter(size_t i);
+  void KillWorker(size_t i);
+
+ private:
+  std::vector<std::unique_ptr<ServiceProcess>> limiters_;
+  std::vector<std::unique_ptr<ServiceProcess>> workers_;
+  std::unique_ptr<ServiceProcess> gateway_;
+};
+
 // Load on a limiter: `threads` keep-alive clients posting /check bodies made by `body(thread, i)`
 // until Stop() (or destruction), or until the limiter stops answering.
 class CheckLoad {
