@@ -28,7 +28,7 @@ std::map<int32_t, int64_t> PartitionLags(const common::KafkaGroupView& view,
   for (const auto& [partition, end] : view.log_end) {
     auto stored = positions.find(partition);
     auto start = view.log_start.find(partition);
-    const int64_t from = stored != positions.end()  ? stored->second
+    const int64_t from = stored != positions.end()       ? stored->second
                          : start != view.log_start.end() ? std::max<int64_t>(0, start->second)
                                                          : 0;
     lags[partition] = std::max<int64_t>(0, end - from);

@@ -22,16 +22,17 @@ struct GroupLag {
   bool reachable = false;  // the brokers answered
   std::string error;       // why not
   int partitions = 0;
-  std::string state;                  // the group's
-  std::vector<int32_t> unowned;       // partitions no member is assigned
-  std::vector<int32_t> stalled;       // lag > 0 and no progress for stall_after_ms
-  std::map<int32_t, int64_t> lag;     // per partition: log end - stored position
+  std::string state;               // the group's
+  std::vector<int32_t> unowned;    // partitions no member is assigned
+  std::vector<int32_t> stalled;    // lag > 0 and no progress for stall_after_ms
+  std::map<int32_t, int64_t> lag;  // per partition: log end - stored position
   int64_t total_lag = 0;
   int64_t measured_at_ms = 0;
 
   // Reachable, every partition owned, a stable group and nothing stalled.
   bool healthy() const {
-    return reachable && unowned.empty() && stalled.empty() && (state == "Stable" || partitions == 0);
+    return reachable && unowned.empty() && stalled.empty() &&
+           (state == "Stable" || partitions == 0);
   }
   nlohmann::json ToJson(int64_t now_ms) const;
 };

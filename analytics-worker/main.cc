@@ -13,10 +13,10 @@
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
+#include "common/base/periodic_thread.h"
 #include "common/base/signals.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
-#include "common/base/periodic_thread.h"
 #include "common/kafka/kafka_consumer.h"
 #include "common/kafka/kafka_group_probe.h"
 #include "common/redis/redis_client.h"
@@ -42,10 +42,13 @@ int main(int argc, char** argv) {
   common::SystemClock clock;
   common::MetricsRegistry metrics;
   common::RegisterProcessMetrics(metrics, clock);
-  common::RedisPool redis({.endpoint = s.redis,
-                           .timeout_ms = s.redis_timeout_ms,
-                           .stale_retries = &metrics.AddCounter(
-                               "rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead", {{"redis", "analytics"}})});
+  common::RedisPool redis(
+      {.endpoint = s.redis,
+       .timeout_ms = s.redis_timeout_ms,
+       .stale_retries = &metrics.AddCounter(
+           "rl_redis_stale_retries_total",
+           "Redis calls sent again on a new connection after a pooled one was found dead",
+           {{"redis", "analytics"}})});
   analytics::RedisAnalyticsSink sink(redis, s.kafka.topic, clock);
   analytics::ConsumerLoop loop(sink, clock, metrics, s.loop);
   auto consumer = common::KafkaConsumer::Create(s.kafka, &loop, clock);
@@ -94,7 +97,9 @@ int main(int argc, char** argv) {
         group && now_ms - group->measured_at_ms <= 3 * int64_t{s.group_lag_interval_ms} + 2000;
     const bool group_ok = group_fresh && group->healthy();
     nlohmann::json body = {
-        {"status", !redis_status.ok() ? "unavailable" : group_ok ? "ok" : "degraded"},
+        {"status", !redis_status.ok() ? "unavailable"
+                   : group_ok         ? "ok"
+                                      : "degraded"},
         {"redis", {{"ok", redis_status.ok()}, {"latency_ms", latency_us / 1000.0}}},
         {"assigned_partitions", loop.assigned_partitions()}};
     body["group"] = group ? group->ToJson(now_ms)

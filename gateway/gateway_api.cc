@@ -283,8 +283,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                 if (RefuseBody(req, common::kMaxBatchBodyBytes, res)) return;
                 auto batch = common::ParseBatchRequest(req.body, common::kMaxCost);
                 if (!batch.ok()) {
-                  return common::SendError(res, 400, "invalid_argument",
-                                           batch.status().message());
+                  return common::SendError(res, 400, "invalid_argument", batch.status().message());
                 }
                 auto answer = deps.limiters.Check("/check/batch", req.body,
                                                   req.get_header_value("Content-Type"), request_id);
@@ -415,7 +414,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
                       {"limiters_up", up},
                       {"fail_mode", deps.options.fail_open ? "open" : "closed"}});
   });
-    RegisterDashboardRoutes(routes);
+  RegisterDashboardRoutes(routes);
   common::ServeMetricsAndLiveness(routes, deps.metrics);
   routes.Finish();
 }

@@ -47,10 +47,13 @@ int main(int argc, char** argv) {
   // Names re-resolved (a scaled service's replicas come and go) and every limiter health-checked.
   common::PeriodicThread check_limiters(s.limiters.health_interval_ms,
                                         [&limiters] { limiters.Refresh(); });
-  common::RedisPool redis({.endpoint = s.analytics_redis,
-                           .timeout_ms = s.analytics_redis_timeout_ms,
-                           .stale_retries = &metrics.AddCounter(
-                               "rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead", {{"redis", "analytics"}})});
+  common::RedisPool redis(
+      {.endpoint = s.analytics_redis,
+       .timeout_ms = s.analytics_redis_timeout_ms,
+       .stale_retries = &metrics.AddCounter(
+           "rl_redis_stale_retries_total",
+           "Redis calls sent again on a new connection after a pooled one was found dead",
+           {{"redis", "analytics"}})});
   analytics::AnalyticsQuery query(redis, clock, s.analytics_minutes);
   // The gateway's own fail-mode answers are decisions: published like the limiters' (never
   // waiting on Kafka), with a ledger record like theirs, so analytics count them exactly.
@@ -73,9 +76,9 @@ int main(int argc, char** argv) {
       ledger, s.gateway_id, [&fail_mode_events] { return fail_mode_events.published(); }, clock,
       metrics);
   common::PeriodicThread record_progress(s.progress_interval_ms, [&progress] { progress.Tick(); });
-  gateway::GatewayDeps deps{limiters, query,
-                            [&](int64_t* latency_us) { return redis.Ping(clock, latency_us); },
-                            metrics, s.api, &fail_mode_events};
+  gateway::GatewayDeps deps{
+      limiters, query, [&](int64_t* latency_us) { return redis.Ping(clock, latency_us); },
+      metrics,  s.api, &fail_mode_events};
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
@@ -89,9 +92,10 @@ int main(int argc, char** argv) {
   const bool served = common::ServeUntilSignal(server, s.service.host, s.service.port, banner);
   const int64_t left = producer.value()->Flush(s.kafka_flush_timeout_ms);
   if (left > 0) {
-    spdlog::warn("events: {} fail-mode events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are "
-                 "lost",
-                 left, s.kafka_flush_timeout_ms);
+    spdlog::warn(
+        "events: {} fail-mode events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are "
+        "lost",
+        left, s.kafka_flush_timeout_ms);
   }
   record_progress.Stop();
   progress.Finish();

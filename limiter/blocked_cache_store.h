@@ -34,7 +34,9 @@ class BlockedCacheStore final : public DecisionStore {
                     common::MetricsRegistry& metrics, size_t max_entries = 100000);
 
   // Called after every Delete, once the store has deleted (may be empty).
-  void OnReset(std::function<void()> announce_reset) { announce_reset_ = std::move(announce_reset); }
+  void OnReset(std::function<void()> announce_reset) {
+    announce_reset_ = std::move(announce_reset);
+  }
   // Another limiter changed the store's state behind this one: forget every cached answer.
   void Forget();
   // Whether the feed that carries other limiters' resets is up; while it is not, the cache is

@@ -118,8 +118,8 @@ CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<
   const int reported = ban_in_force ? banned : blocked >= 0 ? blocked : closest_enforced;
   if (reported >= 0) {
     const RuleAnswer& e = answer.answer.rules[reported];
-    r.enforced = {checks[reported].rule, r.policies[reported].quota,
-                  ban_in_force ? 0 : e.remaining, std::max(e.reset_ms, e.banned_ms)};
+    r.enforced = {checks[reported].rule, r.policies[reported].quota, ban_in_force ? 0 : e.remaining,
+                  std::max(e.reset_ms, e.banned_ms)};
   }
   if (ban_in_force) {
     r.verdict = Verdict::kBanned;
@@ -182,8 +182,8 @@ std::vector<CheckResult> DecisionService::CheckBatch(const std::vector<CheckRequ
       case Resolution::Kind::kCheck:
         // A descriptor's hits above its limit are a decision (over the limit), as the reference
         // answers them; a /check cost above a rule's capacity is a client error.
-        if (auto too_costly = request.domain.empty() ? CostError(request, resolution.checks)
-                                                     : std::nullopt) {
+        if (auto too_costly =
+                request.domain.empty() ? CostError(request, resolution.checks) : std::nullopt) {
           result.verdict = Verdict::kInvalid;  // could never be admitted: a client error
           result.error_message = *too_costly;
         } else if (resolution.checks.empty()) {

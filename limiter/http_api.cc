@@ -100,9 +100,8 @@ json PolicyJson(const ActivePolicy& active) {
       limits += node->limit ? 1 : 0;
       for (const auto& child : node->descriptors) pending.push_back(&child);
     }
-    domains[name] = {{"source", domain.source},
-                     {"descriptors", domain.descriptors.size()},
-                     {"limits", limits}};
+    domains[name] = {
+        {"source", domain.source}, {"descriptors", domain.descriptors.size()}, {"limits", limits}};
   }
   return {{"version", p.version},
           {"hash", active.hash},

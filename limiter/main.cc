@@ -15,12 +15,13 @@
 #include "common/base/metrics.h"
 #include "common/base/periodic_thread.h"
 #include "common/base/signals.h"
+#include "common/events/kafka_event_publisher.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
-#include "common/events/kafka_event_publisher.h"
 #include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_cluster.h"
+#include "grpc/health/v1/health.pb.h"
 #include "limiter/blocked_cache_store.h"
 #include "limiter/cache_invalidation.h"
 #include "limiter/decision_service.h"
@@ -29,7 +30,6 @@
 #include "limiter/limiter_settings.h"
 #include "limiter/policy_holder.h"
 #include "limiter/redis_decision_store.h"
-#include "grpc/health/v1/health.pb.h"
 #include "limiter/rls_service.h"
 
 using namespace rl;
@@ -161,8 +161,10 @@ int main(int argc, char** argv) {
         .endpoint = s.redis,
         .timeout_ms = s.redis_timeout_ms,
         .script_reloads = &script_reloads,
-        .stale_retries = &metrics.AddCounter("rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead",
-                                             {{"redis", "limits"}})});
+        .stale_retries = &metrics.AddCounter(
+            "rl_redis_stale_retries_total",
+            "Redis calls sent again on a new connection after a pooled one was found dead",
+            {{"redis", "limits"}})});
   }
   limiter::RedisDecisionStore redis_store(
       *redis, clock,
@@ -205,8 +207,10 @@ int main(int argc, char** argv) {
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,
-       .stale_retries = &metrics.AddCounter("rl_redis_stale_retries_total", "Redis calls sent again on a new connection after a pooled one was found dead",
-                                            {{"redis", "analytics"}})});
+       .stale_retries = &metrics.AddCounter(
+           "rl_redis_stale_retries_total",
+           "Redis calls sent again on a new connection after a pooled one was found dead",
+           {{"redis", "analytics"}})});
   analytics::RedisLimiterLedger ledger(analytics_redis, s.progress_interval_ms);
   analytics::ProgressRecorder progress(
       ledger, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,
@@ -217,12 +221,15 @@ int main(int argc, char** argv) {
   common::ConfigureServer(server, s.service.http, metrics, clock);
   limiter::DescriptorStats descriptor_stats(metrics, clock);
   limiter::RlsService rls(service, descriptor_stats, s.rls);  // gRPC ShouldRateLimit, POST /json
-  limiter::LimiterApi api{
-      service,       rls,
-      cached,        [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
-      [&] { return CheckReady(store, s.options.fail_mode); },
-      metrics,       clock,
-      s.admin_token, s.check_token};
+  limiter::LimiterApi api{service,
+                          rls,
+                          cached,
+                          [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
+                          [&] { return CheckReady(store, s.options.fail_mode); },
+                          metrics,
+                          clock,
+                          s.admin_token,
+                          s.check_token};
   limiter::RegisterLimiterRoutes(server, api);
   const std::string banner =
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",

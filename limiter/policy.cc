@@ -173,7 +173,8 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
   }
   const YAML::Node& rules = root["rules"];
   if (!rules || !rules.IsSequence()) {
-    r.Fail("rules", "must be a non-empty list (or `rules: []`, written on purpose, for no /check limits)");
+    r.Fail("rules",
+           "must be a non-empty list (or `rules: []`, written on purpose, for no /check limits)");
   } else if (rules.size() == 0) {
     // Written on purpose: no /check limits (deny/allow lists and API keys still apply). An empty
     // or truncated file has no `rules` and is refused above.

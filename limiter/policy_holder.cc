@@ -245,15 +245,16 @@ bool PolicyFileWatcher::ReloadLocked(const std::optional<std::string>& text) {
     return false;
   }
   if (loaded.value()->hash == current->hash) return false;
-  std::shared_ptr<const ActivePolicy> next = KeepOwnFormatFileThatLeft(*current, loaded.value(), *text);
+  std::shared_ptr<const ActivePolicy> next =
+      KeepOwnFormatFileThatLeft(*current, loaded.value(), *text);
   if (!next) {
     rejected_.Inc();
     return false;
   }
   for (const auto& [domain, config] : current->policy.domains) {
     if (!next->policy.domains.count(domain)) {
-      spdlog::warn("policy: {} is no longer in {}: the domain {} is unloaded", config.source,
-                   path_, domain);
+      spdlog::warn("policy: {} is no longer in {}: the domain {} is unloaded", config.source, path_,
+                   domain);
     }
   }
   missing_files_.Set(next->own_format_file_missing ? 1 : 0);
@@ -275,10 +276,11 @@ std::shared_ptr<const ActivePolicy> PolicyFileWatcher::KeepOwnFormatFileThatLeft
   files.push_back({current.own_format_file, current.own_format_text});
   auto kept = ActivePolicyFromText(JoinBundle(files), path_, clock_);
   if (!kept.ok()) {
-    spdlog::error("policy: keeping version {} ({}): {}/{} left the directory, and the rest does "
-                  "not load with its rules: {}",
-                  current.policy.version, current.hash, path_, current.own_format_file,
-                  kept.status().message());
+    spdlog::error(
+        "policy: keeping version {} ({}): {}/{} left the directory, and the rest does "
+        "not load with its rules: {}",
+        current.policy.version, current.hash, path_, current.own_format_file,
+        kept.status().message());
     return nullptr;
   }
   auto next = std::make_shared<ActivePolicy>(*kept.value());

@@ -89,8 +89,9 @@ int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err);
 // loaded. In a directory, when the file of the project's own format leaves it (deleted, renamed to
 // *.bak, overwritten by an Envoy-format file) its rules stay in force, with a warn log and
 // rl_policy_missing_files at 1, until a file of that format is in the directory again: rules are
-// removed only by a file that says so (`rules: []`), never by a missing one. An Envoy-format file that leaves unloads its domain, as
-// envoyproxy/ratelimit does (logged at warn). `read` is injectable for tests. Thread-safe.
+// removed only by a file that says so (`rules: []`), never by a missing one. An Envoy-format file
+// that leaves unloads its domain, as envoyproxy/ratelimit does (logged at warn). `read` is
+// injectable for tests. Thread-safe.
 class PolicyFileWatcher {
  public:
   PolicyFileWatcher(std::string path, PolicyHolder& holder, const common::Clock& clock,

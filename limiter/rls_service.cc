@@ -98,9 +98,8 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
     // (check without counting), else the request's, where 0 means 1. Every value is a decision:
     // one above the limit is over it. Held below 2^53 so Redis's Lua numbers stay exact; any
     // count that large is over every limit, so the answer is the same.
-    uint64_t hits = descriptor.has_hits_addend()
-                        ? descriptor.hits_addend().value()
-                        : std::max<uint64_t>(1, request.hits_addend());
+    uint64_t hits = descriptor.has_hits_addend() ? descriptor.hits_addend().value()
+                                                 : std::max<uint64_t>(1, request.hits_addend());
     check.cost = static_cast<int64_t>(std::min<uint64_t>(hits, kMaxRlsHits));
     check.user_id = DescriptorUser(domain, check, options);
     checks.push_back(std::move(check));

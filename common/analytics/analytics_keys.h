@@ -14,7 +14,8 @@
 //   rla:g:s:<second>             hash   <outcome> -> answers in one second of event time, for the
 //                                       live series; expires kSeriesRetentionSeconds after it
 //   rla:offsets:<topic>          hash   partition -> next offset to apply (the consumer position)
-//   rla:limiters, rla:limiter:{<limiter id>}: the limiter ledger, see common/analytics/limiter_ledger.h
+//   rla:limiters, rla:limiter:{<limiter id>}: the limiter ledger, see
+//   common/analytics/limiter_ledger.h
 // User ids are escaped with common::AppendKeyEscaped, so every key is injective and one user's
 // keys share a Redis Cluster slot.
 

@@ -71,7 +71,10 @@ Result<UserAnalytics> ParseUserAnalytics(const std::string& user_id, const Redis
 }
 
 AnalyticsQuery::AnalyticsQuery(common::RedisPool& redis, const common::Clock& clock, int minutes)
-    : redis_(redis), clock_(clock), minutes_(minutes), read_user_(kReadUserLua, common::Idempotence::kIdempotent) {}
+    : redis_(redis),
+      clock_(clock),
+      minutes_(minutes),
+      read_user_(kReadUserLua, common::Idempotence::kIdempotent) {}
 
 Result<UserAnalytics> AnalyticsQuery::User(const std::string& user_id) {
   const int64_t first_minute = clock_.NowMs() / 60000 - minutes_ + 1;

@@ -15,7 +15,9 @@ using common::Status;
 
 RedisAnalyticsSink::RedisAnalyticsSink(common::RedisPool& redis, std::string topic,
                                        const common::Clock& clock)
-    : redis_(redis), offsets_key_(OffsetsKey(topic)), clock_(clock),
+    : redis_(redis),
+      offsets_key_(OffsetsKey(topic)),
+      clock_(clock),
       // Sent twice, the batch is applied once: the second finds the offset moved and is refused.
       script_(kApplyBatchLua, common::Idempotence::kIdempotent) {}
 

@@ -24,9 +24,8 @@ namespace rl::analytics {
 class ProgressRecorder {
  public:
   // `decided` returns the highest event sequence handed out so far.
-  ProgressRecorder(LimiterLedger& ledger, std::string limiter_id,
-                   std::function<uint64_t()> decided, const common::Clock& clock,
-                   common::MetricsRegistry& metrics);
+  ProgressRecorder(LimiterLedger& ledger, std::string limiter_id, std::function<uint64_t()> decided,
+                   const common::Clock& clock, common::MetricsRegistry& metrics);
 
   void Tick();
   // The last record, with state "stopped" (a clean shutdown); call it after the ticks stopped.

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <random>
 
-
 namespace rl::common {
 namespace {
 

@@ -12,8 +12,7 @@ namespace rl::common {
 
 using nlohmann::json;
 
-std::optional<BodyRefusal> RefuseCheckBody(bool json_content_type, size_t bytes,
-                                           size_t max_bytes) {
+std::optional<BodyRefusal> RefuseCheckBody(bool json_content_type, size_t bytes, size_t max_bytes) {
   if (!json_content_type) {
     return BodyRefusal{415, "unsupported_media_type", "Content-Type must be application/json"};
   }

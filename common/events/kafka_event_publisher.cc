@@ -6,8 +6,7 @@
 
 namespace rl::common {
 
-KafkaEventPublisher::KafkaEventPublisher(KafkaProducer& producer,
-                                         MetricsRegistry& metrics,
+KafkaEventPublisher::KafkaEventPublisher(KafkaProducer& producer, MetricsRegistry& metrics,
                                          const Clock& clock)
     : producer_(producer),
       enqueued_(metrics.AddCounter("rl_events_enqueued_total",

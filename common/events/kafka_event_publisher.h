@@ -2,16 +2,15 @@
 
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
-#include "common/kafka/kafka_producer.h"
 #include "common/events/event_publisher.h"
+#include "common/kafka/kafka_producer.h"
 
 namespace rl::common {
 
 // EventPublisher over the Kafka producer: key = user_id, value = serialized Decision.
 class KafkaEventPublisher final : public EventPublisher {
  public:
-  KafkaEventPublisher(KafkaProducer& producer, MetricsRegistry& metrics,
-                      const Clock& clock);
+  KafkaEventPublisher(KafkaProducer& producer, MetricsRegistry& metrics, const Clock& clock);
   void Publish(const events::v1::Decision& decision) override;
 
  private:

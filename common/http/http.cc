@@ -169,15 +169,15 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
     // header line over its limit), or a POST with neither a body length nor chunks.
     const bool bodiless_post = req.method == "POST" && !req.has_header("Content-Length") &&
                                !req.has_header("Transfer-Encoding") && !req.headers.empty();
-    std::string message =
-        res.status == 413   ? "request body is too large"
-        : res.status == 404 ? "no such endpoint"
-        : res.status == 400 ? (bodiless_post ? "malformed HTTP request: a POST needs a body or "
-                                               "Content-Length: 0"
-                                             : "malformed HTTP request: the request line or the "
-                                               "headers cannot be read (a header line is at "
-                                               "most 8 KiB)")
-                            : std::string(code);
+    std::string message = res.status == 413   ? "request body is too large"
+                          : res.status == 404 ? "no such endpoint"
+                          : res.status == 400
+                              ? (bodiless_post ? "malformed HTTP request: a POST needs a body or "
+                                                 "Content-Length: 0"
+                                               : "malformed HTTP request: the request line or the "
+                                                 "headers cannot be read (a header line is at "
+                                                 "most 8 KiB)")
+                              : std::string(code);
     SendError(res, res.status, code, message);
     // A malformed request leaves the stream in an unknown state: do not wait for another on it.
     if (res.status == 400 || res.status == 413 || res.status == 414)
@@ -240,9 +240,10 @@ bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port
   int bound =
       port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
-    spdlog::error("cannot listen on {}:{}: the address is in use by another process, or cannot be "
-                  "bound",
-                  host, port);
+    spdlog::error(
+        "cannot listen on {}:{}: the address is in use by another process, or cannot be "
+        "bound",
+        host, port);
     return false;
   }
   RaiseListenBacklog(bound);

@@ -109,8 +109,8 @@ Result<KafkaGroupView> KafkaGroupProbe::Probe() {
   rd_kafka_metadata_destroy(metadata);
   for (int32_t p = 0; p < view.partitions; ++p) {
     int64_t low = -1, high = -1;
-    err = rd_kafka_query_watermark_offsets(impl_->rk, impl_->options.topic.c_str(), p, &low,
-                                           &high, timeout);
+    err = rd_kafka_query_watermark_offsets(impl_->rk, impl_->options.topic.c_str(), p, &low, &high,
+                                           timeout);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable("kafka offsets of partition " + std::to_string(p) + ": " +
                                  rd_kafka_err2str(err));

@@ -15,13 +15,13 @@
 namespace rl::common {
 
 struct KafkaGroupView {
-  int partitions = 0;                     // the topic's partition count
-  std::map<int32_t, int64_t> log_start;   // per partition: the oldest offset kept
-  std::map<int32_t, int64_t> log_end;     // per partition: the next offset to be written
-  std::string state;                      // the group's: Stable, PreparingRebalance, Empty, ...
-  int members = 0;                        // members the coordinator knows (dead ones included
-                                          // until their session times out)
-  std::set<int32_t> owned;                // the topic's partitions some member is assigned
+  int partitions = 0;                    // the topic's partition count
+  std::map<int32_t, int64_t> log_start;  // per partition: the oldest offset kept
+  std::map<int32_t, int64_t> log_end;    // per partition: the next offset to be written
+  std::string state;                     // the group's: Stable, PreparingRebalance, Empty, ...
+  int members = 0;                       // members the coordinator knows (dead ones included
+                                         // until their session times out)
+  std::set<int32_t> owned;               // the topic's partitions some member is assigned
 };
 
 // The partitions of `topic` in a consumer-protocol MemberAssignment (Kafka's wire format:

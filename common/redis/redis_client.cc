@@ -1,15 +1,13 @@
 #include "common/redis/redis_client.h"
 
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
-
-#include <cerrno>
-#include <charconv>
-
 #include <spdlog/spdlog.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <charconv>
 
 #include "common/base/digest.h"
 
@@ -142,10 +140,10 @@ LuaScript::LuaScript(std::string_view body, Idempotence idempotence)
 
 bool IsIdempotentCommand(std::string_view verb) {
   static constexpr std::array<std::string_view, 27> kIdempotent = {
-      "PING",   "GET",     "MGET",   "HGET",        "HMGET", "HGETALL", "HLEN",
-      "ZCARD",  "ZRANGE",  "ZREVRANGE", "ZSCORE",   "SMEMBERS", "SRANDMEMBER", "SCARD",
-      "TYPE",   "PTTL",    "TTL",    "EXISTS",      "KEYS",  "SCAN",    "INFO",
-      "TIME",   "CLUSTER", "HSET",   "SADD",        "DEL",   "SCRIPT"};
+      "PING",  "GET",     "MGET",      "HGET",   "HMGET",    "HGETALL",     "HLEN",
+      "ZCARD", "ZRANGE",  "ZREVRANGE", "ZSCORE", "SMEMBERS", "SRANDMEMBER", "SCARD",
+      "TYPE",  "PTTL",    "TTL",       "EXISTS", "KEYS",     "SCAN",        "INFO",
+      "TIME",  "CLUSTER", "HSET",      "SADD",   "DEL",      "SCRIPT"};
   std::string upper(verb);
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
   return std::find(kIdempotent.begin(), kIdempotent.end(), upper) != kIdempotent.end();

@@ -52,8 +52,7 @@ enum class Idempotence { kNotIdempotent, kIdempotent };
 // A Lua script with its SHA1, for EVALSHA with a NOSCRIPT fallback.
 class LuaScript {
  public:
-  explicit LuaScript(std::string_view body,
-                     Idempotence idempotence = Idempotence::kNotIdempotent);
+  explicit LuaScript(std::string_view body, Idempotence idempotence = Idempotence::kNotIdempotent);
   const std::string& body() const { return body_; }
   const std::string& sha1() const { return sha1_; }
   bool idempotent() const { return idempotence_ == Idempotence::kIdempotent; }

@@ -51,8 +51,8 @@ void RedisSubscriber::Run() {
 }
 
 bool RedisSubscriber::Listen(const RedisEndpoint& endpoint) {
-  redisContext* c = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port,
-                                            ToTimeval(options_.timeout_ms));
+  redisContext* c =
+      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, ToTimeval(options_.timeout_ms));
   if (c == nullptr) return false;
   if (c->err) {
     redisFree(c);
@@ -67,10 +67,10 @@ bool RedisSubscriber::Listen(const RedisEndpoint& endpoint) {
         redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
   };
   if (!endpoint.password.empty()) {
-    redisReply* auth = command(endpoint.username.empty()
-                                   ? std::vector<std::string>{"AUTH", endpoint.password}
-                                   : std::vector<std::string>{"AUTH", endpoint.username,
-                                                              endpoint.password});
+    redisReply* auth =
+        command(endpoint.username.empty()
+                    ? std::vector<std::string>{"AUTH", endpoint.password}
+                    : std::vector<std::string>{"AUTH", endpoint.username, endpoint.password});
     const bool ok = auth != nullptr && auth->type != REDIS_REPLY_ERROR;
     if (auth) freeReplyObject(auth);
     if (!ok) {

@@ -163,17 +163,18 @@ TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCa
   KafkaBroker broker;  // its own: the test stops it
   const std::string topic = "rl.fault." + Name();
   CreateTopic(broker.bootstrap(), topic, 4);
-  const Env fast = {{"WORKER_GROUP_LAG_INTERVAL_MS", "250"}, {"WORKER_STALL_AFTER_MS", "1500"},
+  const Env fast = {{"WORKER_GROUP_LAG_INTERVAL_MS", "250"},
+                    {"WORKER_STALL_AFTER_MS", "1500"},
                     {"KAFKA_SESSION_TIMEOUT_MS", "10000"}};
   std::vector<std::unique_ptr<ServiceProcess>> workers;
   for (int i = 0; i < 2; ++i)
     workers.push_back(StartWorker(redis_, broker.bootstrap(), topic, "g-" + topic, fast));
-  ServiceProcess gateway("gateway", "GATEWAY_PORT",
-                         {{"LIMITER_URLS", "http://127.0.0.1:1"},
-                          {"ANALYTICS_REDIS_URL", redis_.url()},
-                          {"WORKER_URLS", "http://127.0.0.1:" + std::to_string(workers[0]->port()) +
-                                              ",http://127.0.0.1:" +
-                                              std::to_string(workers[1]->port())}});
+  ServiceProcess gateway(
+      "gateway", "GATEWAY_PORT",
+      {{"LIMITER_URLS", "http://127.0.0.1:1"},
+       {"ANALYTICS_REDIS_URL", redis_.url()},
+       {"WORKER_URLS", "http://127.0.0.1:" + std::to_string(workers[0]->port()) +
+                           ",http://127.0.0.1:" + std::to_string(workers[1]->port())}});
   auto status_of = [](ServiceProcess& w) {
     auto res = w.Client()->Get("/health");
     return res ? Body(res).value("status", "") : std::string("no answer");
@@ -182,7 +183,8 @@ TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCa
     auto res = gateway.Client()->Get("/analytics/workers");
     return res && Body(res).value("healthy", false);
   };
-  ASSERT_TRUE(Eventually([&] { return status_of(*workers[0]) == "ok" && status_of(*workers[1]) == "ok"; }, 60s))
+  ASSERT_TRUE(Eventually(
+      [&] { return status_of(*workers[0]) == "ok" && status_of(*workers[1]) == "ok"; }, 60s))
       << status_of(*workers[0]) << " / " << status_of(*workers[1]);
 
   const StreamShape shape{.count = 40000, .users = 100, .duration = 16s};

@@ -414,8 +414,8 @@ TEST_F(AnalyticsIntegrationTest, TheGatewayNeverWaitsOnALimiterMarkedDown) {
   ASSERT_TRUE(Eventually([&] { return Body(open_client->Get("/ready"))["limiters_up"] == 0; }, 5s));
   ASSERT_TRUE(
       Eventually([&] { return Body(closed_client->Get("/ready"))["limiters_up"] == 0; }, 5s));
-  EXPECT_EQ(open_client->Get("/ready")->status, 200);     // it answers fail_open, as configured
-  EXPECT_EQ(closed_client->Get("/ready")->status, 503);   // it can only refuse
+  EXPECT_EQ(open_client->Get("/ready")->status, 200);    // it answers fail_open, as configured
+  EXPECT_EQ(closed_client->Get("/ready")->status, 503);  // it can only refuse
   std::chrono::steady_clock::duration slowest{};
   for (int i = 0; i < 10; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -427,8 +427,7 @@ TEST_F(AnalyticsIntegrationTest, TheGatewayNeverWaitsOnALimiterMarkedDown) {
   EXPECT_LT(slowest, 300ms) << "a /check waited on the limiter marked down";
   limiter->process().Signal(SIGCONT);
   EXPECT_TRUE(Eventually(
-      [&] { return Outcome(PostCheck(*open_client, R"({"user_id":"hank"})")) == "allowed"; },
-      5s));
+      [&] { return Outcome(PostCheck(*open_client, R"({"user_id":"hank"})")) == "allowed"; }, 5s));
 }
 
 TEST_F(AnalyticsIntegrationTest, GatewayForwardsBatchesAndAnswersEachCheckByItsFailMode) {
@@ -487,7 +486,8 @@ TEST_F(AnalyticsIntegrationTest, TheGatewaysOwnFailModeAnswersAreValidatedDecisi
     EXPECT_EQ(res->status, status) << body.substr(0, 40);
     EXPECT_TRUE(Body(res).contains("error")) << res->body;
   }
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(Outcome(PostCheck(*client, R"({"user_id":"gfo"})")), "fail_open");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Outcome(PostCheck(*client, R"({"user_id":"gfo"})")), "fail_open");
   auto batch = client->Post("/check/batch", R"({"checks":[{"user_id":"gfo"},{"cost":0}]})",
                             "application/json");
   ASSERT_TRUE(batch);

@@ -105,13 +105,13 @@ TEST_P(EveryListeningSocket, IsExclusiveSoASecondInstanceOnItsPortFailsToStart) 
   EXPECT_EQ(res->status, 200);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ports, EveryListeningSocket,
-    ::testing::Values(ListeningPort{"limiter_http", "limiter", "LIMITER_PORT"},
-                      ListeningPort{"limiter_grpc", "limiter", "GRPC_PORT"},
-                      ListeningPort{"gateway_http", "gateway", "GATEWAY_PORT"},
-                      ListeningPort{"worker_http", "analytics-worker", "WORKER_PORT"}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Ports, EveryListeningSocket,
+                         ::testing::Values(ListeningPort{"limiter_http", "limiter", "LIMITER_PORT"},
+                                           ListeningPort{"limiter_grpc", "limiter", "GRPC_PORT"},
+                                           ListeningPort{"gateway_http", "gateway", "GATEWAY_PORT"},
+                                           ListeningPort{"worker_http", "analytics-worker",
+                                                         "WORKER_PORT"}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 struct BadConfig {
   const char* variable;

@@ -225,7 +225,8 @@ TEST_F(HostileInputTest, AnUnreadableRequestSaysWhatIsWrongWithIt) {
          {std::string("\x16\x03\x01 garbage\r\n\r\n"),
           "GET /live HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100 * 1024, 'b') + "\r\n\r\n"}) {
       std::string reply = RawHttp(port, request, 1s);
-      EXPECT_EQ(reply.rfind("HTTP/1.1 4", 0), 0u) << service->name() << ": " << reply.substr(0, 120);
+      EXPECT_EQ(reply.rfind("HTTP/1.1 4", 0), 0u)
+          << service->name() << ": " << reply.substr(0, 120);
       EXPECT_NE(reply.find("cannot be read"), std::string::npos)
           << service->name() << ": " << reply.substr(0, 300);
       EXPECT_EQ(reply.find("a POST needs a body"), std::string::npos) << service->name();

@@ -17,9 +17,9 @@ namespace rl::testing {
 namespace {
 
 using envoy::service::ratelimit::v3::RateLimitRequest;
-using nlohmann::json;
 using envoy::service::ratelimit::v3::RateLimitResponse;
 using envoy::service::ratelimit::v3::RateLimitService;
+using nlohmann::json;
 
 const char* kConfig = R"(
 domain: edge
@@ -496,8 +496,7 @@ TEST_F(RlsIntegrationTest, GrpcurlAClientThisProjectDidNotWriteGetsTheDocumented
   EXPECT_NE(bad.find("InvalidArgument"), std::string::npos) << bad;
   // grpc.health.v1 through reflection alone, as the README says: no .proto needed (it failed
   // without -proto: the default health service was not described).
-  std::string health =
-      Grpcurl("-plaintext " + address + " grpc.health.v1.Health/Check", &code);
+  std::string health = Grpcurl("-plaintext " + address + " grpc.health.v1.Health/Check", &code);
   ASSERT_EQ(code, 0) << health;
   EXPECT_NE(health.find("SERVING"), std::string::npos) << health;
 }

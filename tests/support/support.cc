@@ -631,12 +631,15 @@ Fleet::Fleet(RedisServer& redis, const std::string& brokers, const std::string& 
   }
   for (int i = 0; i < options.workers; ++i) {
     workers_.push_back(StartWorker(redis, brokers, topic, "g-" + topic, options.worker_env));
-    worker_urls += (i ? "," : "") + std::string("http://127.0.0.1:") +
-                   std::to_string(workers_.back()->port());
+    worker_urls +=
+        (i ? "," : "") + std::string("http://127.0.0.1:") + std::to_string(workers_.back()->port());
   }
-  Env env = {{"LIMITER_URLS", limiter_urls},  {"WORKER_URLS", worker_urls},
-             {"ANALYTICS_REDIS_URL", redis.url()}, {"KAFKA_BROKERS", brokers},
-             {"KAFKA_TOPIC", topic},           {"KAFKA_PARTITIONS", "3"}};
+  Env env = {{"LIMITER_URLS", limiter_urls},
+             {"WORKER_URLS", worker_urls},
+             {"ANALYTICS_REDIS_URL", redis.url()},
+             {"KAFKA_BROKERS", brokers},
+             {"KAFKA_TOPIC", topic},
+             {"KAFKA_PARTITIONS", "3"}};
   for (const auto& [k, v] : options.gateway_env) env[k] = v;
   gateway_ = std::make_unique<ServiceProcess>("gateway", "GATEWAY_PORT", env);
 }

@@ -1,9 +1,8 @@
 #include "tools/rlctl/decision_tail.h"
 
-#include <algorithm>
-
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -263,7 +263,8 @@ class Rlctl {
 
   int ConnectionError(const std::string& error) {
     // --json: a JSON error on stdout too, so scripts always get JSON.
-    if (c_.json) out_ << json{{"error", {{"code", "unreachable"}, {"message", error}}}}.dump() << "\n";
+    if (c_.json)
+      out_ << json{{"error", {{"code", "unreachable"}, {"message", error}}}}.dump() << "\n";
     err_ << "rlctl: " << error << "\n";
     return kExitUsage;
   }
@@ -511,7 +512,8 @@ class Rlctl {
       for (const auto& r : ledger->body.value("limiters", json::array())) {
         const std::string state = r.value("state", "unknown");
         if (state != "stale") continue;
-        const int64_t age_ms = r["record_age_ms"].is_number() ? r["record_age_ms"].get<int64_t>() : 0;
+        const int64_t age_ms =
+            r["record_age_ms"].is_number() ? r["record_age_ms"].get<int64_t>() : 0;
         const bool recent = age_ms < kStaleCountsForMs;
         healthy = healthy && !recent;
         rows.push_back({"limiter record", Str(r["limiter_id"]), recent ? "stale" : "gone",

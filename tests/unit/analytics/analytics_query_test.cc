@@ -28,7 +28,7 @@ RedisValue Array(std::vector<RedisValue> elements) {
 
 TEST(LimiterState, ARunningRecordThatStoppedAgeingIsStale) {
   EXPECT_EQ(LimiterState("running", 9'000, 5), "running");
-  EXPECT_EQ(LimiterState("running", 10'001, 5), "stale");  // at least 10 s
+  EXPECT_EQ(LimiterState("running", 10'001, 5), "stale");        // at least 10 s
   EXPECT_EQ(LimiterState("running", 20'000, 5'000), "running");  // and 5 intervals
   EXPECT_EQ(LimiterState("running", 25'001, 5'000), "stale");
   EXPECT_EQ(LimiterState("stopped", 999'999, 5), "stopped");  // a clean stop stays stopped

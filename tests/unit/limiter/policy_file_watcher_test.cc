@@ -96,8 +96,14 @@ TEST_F(PolicyFileWatcherTest, AnExplicitReloadReportsABadFileEveryTime) {
 // A limits directory in memory: file name -> content; ReadLimits' bundle of its *.yaml files.
 class LimitsDirectoryTest : public PolicyFileWatcherTest {
  protected:
-  void Write(const std::string& name, const std::string& text) { dir_[name] = text; Sync(); }
-  void Remove(const std::string& name) { dir_.erase(name); Sync(); }
+  void Write(const std::string& name, const std::string& text) {
+    dir_[name] = text;
+    Sync();
+  }
+  void Remove(const std::string& name) {
+    dir_.erase(name);
+    Sync();
+  }
   void Sync() {
     std::vector<BundleFile> files;
     for (const auto& [name, text] : dir_) {
@@ -110,15 +116,14 @@ class LimitsDirectoryTest : public PolicyFileWatcherTest {
       files_[kPath] = JoinBundle(files);
     }
   }
-  double MissingFiles() {
-    return metrics_.AddGauge("rl_policy_missing_files", "").Value();
-  }
+  double MissingFiles() { return metrics_.AddGauge("rl_policy_missing_files", "").Value(); }
   std::map<std::string, std::string> dir_;
   bool unreadable_ = false;
 };
 
-const char kEdge[] = "domain: edge\ndescriptors:\n  - key: remote_address\n"
-                     "    rate_limit: {unit: second, requests_per_unit: 5}\n";
+const char kEdge[] =
+    "domain: edge\ndescriptors:\n  - key: remote_address\n"
+    "    rate_limit: {unit: second, requests_per_unit: 5}\n";
 
 TEST_F(LimitsDirectoryTest, AnOwnFormatFileThatLeavesTheDirectoryKeepsItsRulesWithAWarnAndAMetric) {
   Write("own.yaml", File("v1", 7));
@@ -137,8 +142,9 @@ TEST_F(LimitsDirectoryTest, AnOwnFormatFileThatLeavesTheDirectoryKeepsItsRulesWi
   EXPECT_EQ(holder_.Current()->policy.domains.size(), 1u);
   EXPECT_EQ(MissingFiles(), 1);
   // A domain file changed meanwhile is still applied, beside the kept rules.
-  Write("edge.yaml", std::string(kEdge) + "  - key: user_id\n"
-                                          "    rate_limit: {unit: minute, requests_per_unit: 9}\n");
+  Write("edge.yaml", std::string(kEdge) +
+                         "  - key: user_id\n"
+                         "    rate_limit: {unit: minute, requests_per_unit: 9}\n");
   watcher_.Poll();
   EXPECT_EQ(Version(), "v1");
   EXPECT_EQ(holder_.Current()->policy.domains.at("edge").descriptors.size(), 2u);
@@ -176,7 +182,10 @@ TEST_F(LimitsDirectoryTest, AnEnvoyFormatFileThatLeavesUnloadsItsDomainAsTheRefe
 TEST_F(LimitsDirectoryTest, WhateverHappensToItsFilesTheActiveRulesAreTheNewValidOnesOrTheLast) {
   std::mt19937 random(20261202);
   int written = 0;
-  auto own = [&] { ++written; return File("v" + std::to_string(written), written); };
+  auto own = [&] {
+    ++written;
+    return File("v" + std::to_string(written), written);
+  };
   const std::vector<std::string> names = {"own.yaml", "rules.yml", "edge.yaml", "other.yaml"};
   Write("own.yaml", own());
   Write("edge.yaml", kEdge);
@@ -188,28 +197,53 @@ TEST_F(LimitsDirectoryTest, WhateverHappensToItsFilesTheActiveRulesAreTheNewVali
     const auto it = dir_.find(name);
     std::string what;
     switch (random() % 9) {
-      case 0: what = "delete"; Remove(name); break;
+      case 0:
+        what = "delete";
+        Remove(name);
+        break;
       case 1:
         what = "rename to .bak";
-        if (it != dir_.end()) { dir_[name + ".bak"] = it->second; Remove(name); }
+        if (it != dir_.end()) {
+          dir_[name + ".bak"] = it->second;
+          Remove(name);
+        }
         break;
       case 2: {
         what = "rename";
         const std::string to = names[random() % names.size()];
-        if (it != dir_.end() && to != name) { dir_[to] = it->second; Remove(name); }
+        if (it != dir_.end() && to != name) {
+          dir_[to] = it->second;
+          Remove(name);
+        }
         break;
       }
-      case 3: what = "truncate"; Write(name, ""); break;
+      case 3:
+        what = "truncate";
+        Write(name, "");
+        break;
       case 4: {
         what = "partial write";
         const std::string full = random() % 2 ? own() : std::string(kEdge);
         Write(name, full.substr(0, random() % full.size()));
         break;
       }
-      case 5: what = "unreadable"; unreadable_ = !unreadable_; Sync(); break;
-      case 6: what = "own-format file moved in"; Write(name, own()); break;
-      case 7: what = "envoy file moved in"; Write(name, kEdge); break;
-      default: what = "garbage"; Write(name, "rules: [{name: r, limit: x}]\n"); break;
+      case 5:
+        what = "unreadable";
+        unreadable_ = !unreadable_;
+        Sync();
+        break;
+      case 6:
+        what = "own-format file moved in";
+        Write(name, own());
+        break;
+      case 7:
+        what = "envoy file moved in";
+        Write(name, kEdge);
+        break;
+      default:
+        what = "garbage";
+        Write(name, "rules: [{name: r, limit: x}]\n");
+        break;
     }
     watcher_.Poll();
     const std::string trace = "step " + std::to_string(step) + ": " + what + " " + name;
