@@ -45,10 +45,7 @@ int main(int argc, char** argv) {
   common::RedisPool redis(
       {.endpoint = s.redis,
        .timeout_ms = s.redis_timeout_ms,
-       .stale_retries = &metrics.AddCounter(
-           "rl_redis_stale_retries_total",
-           "Redis calls sent again on a new connection after a pooled one was found dead",
-           {{"redis", "analytics"}})});
+       .stale_retries = &common::StaleRetriesCounter(metrics, "analytics")});
   analytics::RedisAnalyticsSink sink(redis, s.kafka.topic, clock);
   analytics::ConsumerLoop loop(sink, clock, metrics, s.loop);
   auto consumer = common::KafkaConsumer::Create(s.kafka, &loop, clock);

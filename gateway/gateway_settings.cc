@@ -1,7 +1,7 @@
 #include "gateway/gateway_settings.h"
 
 #include "common/base/identifiers.h"
-#include "common/kafka/kafka_admin.h"
+#include "common/kafka/kafka_producer.h"
 
 namespace rl::gateway {
 
@@ -47,17 +47,11 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   load.String("TRUSTED_PROXIES", &trusted_proxies);
   s.gateway_id = "gateway-" + common::NewInstanceId();
   load.String("GATEWAY_ID", &s.gateway_id, true);
-  load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
-  load.String("KAFKA_TOPIC", &s.kafka.topic, true);
-  load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
-  load.Int("KAFKA_REPLICATION_FACTOR", &s.kafka.replication_factor, 1, 100);
-  load.Int("KAFKA_QUEUE_MAX_MESSAGES", &s.kafka.queue_max_messages, 1, 10'000'000);
-  load.Int("KAFKA_LINGER_MS", &s.kafka.linger_ms, 0, 10000);
+  common::LoadKafkaProducerOptions(load, env, &s.kafka);
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("GATEWAY_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
   if (auto st = load.Finish(); !st.ok()) return st;
   s.api.fail_open = fail_mode == "open";
-  s.kafka.extra_config = common::KafkaSecurityConfig(env);
   auto trusted = common::TrustedProxies::Parse(trusted_proxies);
   if (!trusted.ok()) {
     return common::Status::InvalidArgument("TRUSTED_PROXIES: " + trusted.status().message());

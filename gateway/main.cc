@@ -50,23 +50,13 @@ int main(int argc, char** argv) {
   common::RedisPool redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,
-       .stale_retries = &metrics.AddCounter(
-           "rl_redis_stale_retries_total",
-           "Redis calls sent again on a new connection after a pooled one was found dead",
-           {{"redis", "analytics"}})});
+       .stale_retries = &common::StaleRetriesCounter(metrics, "analytics")});
   analytics::AnalyticsQuery query(redis, clock, s.analytics_minutes);
   // The gateway's own fail-mode answers are decisions: published like the limiters' (never
   // waiting on Kafka), with a ledger record like theirs, so analytics count them exactly.
-  common::Counter& delivery_failed = metrics.AddCounter("rl_events_delivery_failed_total",
-                                                        "Decision events Kafka never acknowledged");
-  auto producer = common::KafkaProducer::Create(
-      s.kafka,
-      {.delivered = &metrics.AddCounter("rl_events_delivered_total",
-                                        "Decision events acknowledged by Kafka"),
-       .delivery_failed = &delivery_failed,
-       .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
-                                       "Producer recreated after a fatal error")},
-      clock);
+  const common::KafkaProducerMetrics producer_metrics =
+      common::RegisterKafkaProducerMetrics(metrics);
+  auto producer = common::KafkaProducer::Create(s.kafka, producer_metrics, clock);
   if (!producer.ok()) return common::ReportBadConfiguration("gateway", producer.status());
   common::KafkaEventPublisher publisher(*producer.value(), metrics, clock);
   gateway::FailModeEvents fail_mode_events(publisher, s.gateway_id, s.api.fail_open,

@@ -1,7 +1,7 @@
 #include "limiter/limiter_settings.h"
 
 #include "common/base/identifiers.h"
-#include "common/kafka/kafka_admin.h"
+#include "common/kafka/kafka_producer.h"
 
 namespace rl::limiter {
 
@@ -29,13 +29,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.String("ADMIN_TOKEN", &s.admin_token);
   load.String("CHECK_TOKEN", &s.check_token);
   load.String("LIMITER_ID", &s.options.limiter_id, true);
-  load.String("KAFKA_BROKERS", &s.kafka.brokers, true);
-  load.String("KAFKA_TOPIC", &s.kafka.topic, true);
-  load.Int("KAFKA_PARTITIONS", &s.kafka.partitions, 1, 10000);
-  load.Int("KAFKA_REPLICATION_FACTOR", &s.kafka.replication_factor, 1, 100);
-  load.Int("KAFKA_QUEUE_MAX_MESSAGES", &s.kafka.queue_max_messages, 1, 10'000'000);
-  load.Int("KAFKA_LINGER_MS", &s.kafka.linger_ms, 0, 10000);
-  load.Int("KAFKA_MESSAGE_TIMEOUT_MS", &s.kafka.message_timeout_ms, 1000, 3'600'000);
+  common::LoadKafkaProducerOptions(load, env, &s.kafka);
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("HEALTH_KAFKA_TIMEOUT_MS", &s.health_kafka_timeout_ms, 1, 60000);
   load.Int("KAFKA_STARTUP_WAIT_MS", &s.kafka_startup_wait_ms, 0, 600000);
@@ -46,7 +40,6 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   std::string user_keys = "user_id,remote_address";
   load.String("DESCRIPTOR_USER_KEYS", &user_keys);
   if (auto status = load.Finish(); !status.ok()) return status;
-  s.kafka.extra_config = common::KafkaSecurityConfig(env);
   s.rls.user_keys.clear();
   for (std::string_view key : common::SplitList(user_keys)) s.rls.user_keys.emplace_back(key);
   if (s.redis_mode == "cluster") {

@@ -161,10 +161,7 @@ int main(int argc, char** argv) {
         .endpoint = s.redis,
         .timeout_ms = s.redis_timeout_ms,
         .script_reloads = &script_reloads,
-        .stale_retries = &metrics.AddCounter(
-            "rl_redis_stale_retries_total",
-            "Redis calls sent again on a new connection after a pooled one was found dead",
-            {{"redis", "limits"}})});
+        .stale_retries = &common::StaleRetriesCounter(metrics, "limits")});
   }
   limiter::RedisDecisionStore redis_store(
       *redis, clock,
@@ -178,16 +175,10 @@ int main(int argc, char** argv) {
                                       ? static_cast<limiter::DecisionStore&>(redis_store)
                                       : guarded.emplace(redis_store, s.breaker, clock, metrics);
 
-  common::Counter& delivery_failed = metrics.AddCounter("rl_events_delivery_failed_total",
-                                                        "Decision events Kafka never acknowledged");
-  auto producer = common::KafkaProducer::Create(
-      s.kafka,
-      {.delivered = &metrics.AddCounter("rl_events_delivered_total",
-                                        "Decision events acknowledged by Kafka"),
-       .delivery_failed = &delivery_failed,
-       .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
-                                       "Producer recreated after a fatal error")},
-      clock);
+  const common::KafkaProducerMetrics producer_metrics =
+      common::RegisterKafkaProducerMetrics(metrics);
+  common::Counter& delivery_failed = *producer_metrics.delivery_failed;
+  auto producer = common::KafkaProducer::Create(s.kafka, producer_metrics, clock);
   if (!producer.ok()) return common::ReportBadConfiguration("limiter", producer.status());
   common::KafkaProducer& kafka = *producer.value();
   metrics.AddGaugeFn("rl_events_queued", "Decision events waiting in the local producer queue", {},
@@ -207,10 +198,7 @@ int main(int argc, char** argv) {
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,
-       .stale_retries = &metrics.AddCounter(
-           "rl_redis_stale_retries_total",
-           "Redis calls sent again on a new connection after a pooled one was found dead",
-           {{"redis", "analytics"}})});
+       .stale_retries = &common::StaleRetriesCounter(metrics, "analytics")});
   analytics::RedisLimiterLedger ledger(analytics_redis, s.progress_interval_ms);
   analytics::ProgressRecorder progress(
       ledger, s.options.limiter_id, [&service] { return service.events_decided(); }, clock,

@@ -35,6 +35,16 @@ std::map<std::string, std::string> KafkaSecurityConfig(const EnvSource& env) {
   return config;
 }
 
+Status SetKafkaConfig(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& config) {
+  char err[512];
+  for (const auto& [k, v] : config) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument("kafka setting " + k + ": " + err);
+    }
+  }
+  return Status::Ok();
+}
+
 void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, LogToSpdlog); }
 
 Status CreateTopicIfMissing(rd_kafka_t* rk, const TopicSpec& spec,

@@ -30,6 +30,10 @@ Status CreateTopicIfMissing(rd_kafka_t* rk, const TopicSpec& spec,
 // never log them. A property librdkafka does not know stops the start, naming it.
 std::map<std::string, std::string> KafkaSecurityConfig(const EnvSource& env);
 
+// Sets every property of `config` on `conf`; an error names the property (values may be secrets:
+// never in the message). `conf` is left to the caller either way.
+Status SetKafkaConfig(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& config);
+
 // Sends librdkafka's own log lines through spdlog, so they share the service's format.
 void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf);
 

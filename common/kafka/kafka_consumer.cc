@@ -87,11 +87,9 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(KafkaConsumerOption
       {"client.id", "rl-analytics-worker"},
   };
   for (const auto& [k, v] : impl->options.extra_config) config[k] = v;
-  for (const auto& [k, v] : config) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka setting " + k + ": " + err);
-    }
+  if (Status set = SetKafkaConfig(conf, config); !set.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return set;
   }
   rd_kafka_conf_set_opaque(conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(conf, RebalanceTrampoline);

@@ -77,11 +77,9 @@ Result<std::unique_ptr<KafkaGroupProbe>> KafkaGroupProbe::Create(KafkaGroupProbe
       {"client.id", "rl-analytics-group-probe"},
   };
   for (const auto& [k, v] : impl->options.extra_config) config[k] = v;
-  for (const auto& [k, v] : config) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka setting " + k + ": " + err);
-    }
+  if (Status set = SetKafkaConfig(conf, config); !set.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return set;
   }
   RouteKafkaLogsToSpdlog(conf);
   // A producer handle that never produces: the cheapest client that may ask for metadata,

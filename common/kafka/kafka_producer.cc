@@ -114,11 +114,9 @@ Result<std::shared_ptr<KafkaProducer::Handle>> KafkaProducer::NewHandle() {
       {"allow.auto.create.topics", "false"},
   };
   for (const auto& [k, v] : options_.extra_config) config[k] = v;
-  for (const auto& [k, v] : config) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka setting " + k + ": " + err);
-    }
+  if (Status set = SetKafkaConfig(conf, config); !set.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return set;
   }
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, DeliveryTrampoline);
@@ -217,6 +215,26 @@ void KafkaProducer::EnsureTopicLoop() {
     std::unique_lock lock(stop_mu_);
     if (stop_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; })) return;
   }
+}
+
+void LoadKafkaProducerOptions(SettingsLoader& load, const EnvSource& env, KafkaProducerOptions* o) {
+  load.String("KAFKA_BROKERS", &o->brokers, true);
+  load.String("KAFKA_TOPIC", &o->topic, true);
+  load.Int("KAFKA_PARTITIONS", &o->partitions, 1, 10000);
+  load.Int("KAFKA_REPLICATION_FACTOR", &o->replication_factor, 1, 100);
+  load.Int("KAFKA_QUEUE_MAX_MESSAGES", &o->queue_max_messages, 1, 10'000'000);
+  load.Int("KAFKA_LINGER_MS", &o->linger_ms, 0, 10000);
+  load.Int("KAFKA_MESSAGE_TIMEOUT_MS", &o->message_timeout_ms, 1000, 3'600'000);
+  o->extra_config = KafkaSecurityConfig(env);
+}
+
+KafkaProducerMetrics RegisterKafkaProducerMetrics(MetricsRegistry& metrics) {
+  return {.delivered = &metrics.AddCounter("rl_events_delivered_total",
+                                           "Decision events acknowledged by Kafka"),
+          .delivery_failed = &metrics.AddCounter("rl_events_delivery_failed_total",
+                                                 "Decision events Kafka never acknowledged"),
+          .restarts = &metrics.AddCounter("rl_kafka_producer_restarts_total",
+                                          "Producer recreated after a fatal error")};
 }
 
 }  // namespace rl::common

@@ -13,6 +13,7 @@
 #include "common/base/clock.h"
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
+#include "common/base/settings.h"
 #include "common/base/status.h"
 
 namespace rl::common {
@@ -37,6 +38,16 @@ struct KafkaProducerMetrics {
   Counter* delivery_failed;  // failed after retries, or purged at shutdown
   Counter* restarts;         // producer recreated after a fatal idempotence error
 };
+
+// Loads KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
+// KAFKA_QUEUE_MAX_MESSAGES, KAFKA_LINGER_MS, KAFKA_MESSAGE_TIMEOUT_MS over the defaults in `o`,
+// and the security settings (KafkaSecurityConfig) from `env`: every producer of decision events
+// reads them the same way.
+void LoadKafkaProducerOptions(SettingsLoader& load, const EnvSource& env, KafkaProducerOptions* o);
+
+// The producer's counters (rl_events_delivered_total, rl_events_delivery_failed_total,
+// rl_kafka_producer_restarts_total), registered once in `metrics`.
+KafkaProducerMetrics RegisterKafkaProducerMetrics(MetricsRegistry& metrics);
 
 // Idempotent, asynchronous Kafka producer. Produce() never blocks: it hands the message to
 // librdkafka's bounded local queue or reports that the queue is full. A background thread serves

@@ -358,4 +358,11 @@ Status RedisPool::Ping(const Clock& clock, int64_t* latency_us) {
   return reply->is_error() ? Status::Unavailable(reply->str) : Status::Ok();
 }
 
+Counter& StaleRetriesCounter(MetricsRegistry& metrics, const std::string& label) {
+  return metrics.AddCounter("rl_redis_stale_retries_total",
+                            "Redis calls sent again on a new connection after a pooled one was "
+                            "found dead",
+                            {{"redis", label}});
+}
+
 }  // namespace rl::common

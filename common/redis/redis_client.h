@@ -106,6 +106,10 @@ class RedisClient {
   virtual std::string Describe() const = 0;
 };
 
+// rl_redis_stale_retries_total{redis="<label>"} (RedisPoolOptions::stale_retries), registered once
+// per label in `metrics`.
+Counter& StaleRetriesCounter(MetricsRegistry& metrics, const std::string& label);
+
 struct RedisPoolOptions {
   RedisEndpoint endpoint;
   int timeout_ms = 50;                // connect and per-command timeout
