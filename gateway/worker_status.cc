@@ -65,7 +65,12 @@ nlohmann::json WorkersJson(const std::vector<WorkerStatus>& workers) {
   // The group's lag counts every partition, whoever owns it (none, or a worker that died before
   // the group noticed); without any measurement, what the workers own.
   const int64_t total_lag = group.is_object() ? group.value("total_lag", owned_lag) : owned_lag;
-  nlohmann::json out = {{"workers", list}, {"total_lag", total_lag}, {"healthy", healthy}};
+  // No worker reached the brokers: the group's state is unknown, which is not healthy.
+  const bool measured = group.is_object();
+  nlohmann::json out = {{"workers", list},
+                        {"total_lag", total_lag},
+                        {"healthy", healthy && measured},
+                        {"group_measured", measured}};
   out["unowned_partitions"] =
       group.is_object() ? group.value("unowned", nlohmann::json::array()) : nlohmann::json::array();
   out["stalled_partitions"] =

@@ -22,7 +22,8 @@ std::vector<WorkerStatus> FetchWorkerStatus(const std::vector<std::string>& urls
 
 // {"workers": [{url, ok, error?, status, assigned_partitions, partitions: [{partition, lag}],
 // redis_ok, group?}], "total_lag" (the group's: every partition, whoever owns it),
-// "unowned_partitions", "stalled_partitions", "healthy" (every worker answered "ok")}. Pure.
+// "unowned_partitions", "stalled_partitions", "group_measured" (a worker reached the brokers),
+// "healthy" (every worker answered "ok", and the group was measured)}. Pure.
 nlohmann::json WorkersJson(const std::vector<WorkerStatus>& workers);
 
 }  // namespace rl::gateway

@@ -169,12 +169,30 @@ TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCa
   std::vector<std::unique_ptr<ServiceProcess>> workers;
   for (int i = 0; i < 2; ++i)
     workers.push_back(StartWorker(redis_, broker.bootstrap(), topic, "g-" + topic, fast));
-  ServiceProcess gateway(
-      "gateway", "GATEWAY_PORT",
-      {{"LIMITER_URLS", "http://127.0.0.1:1"},
-       {"ANALYTICS_REDIS_URL", redis_.url()},
-       {"WORKER_URLS", "http://127.0.0.1:" + std::to_string(workers[0]->port()) +
-                           ",http://127.0.0.1:" + std::to_string(workers[1]->port())}});
+  auto limiter = StartLimiter(redis_, broker.bootstrap(), topic);
+  auto gateway_of = [&](const std::vector<ServiceProcess*>& of) {
+    std::string urls;
+    for (auto* w : of) {
+      urls += (urls.empty() ? "" : ",") + std::string("http://127.0.0.1:") +
+              std::to_string(w->port());
+    }
+    return std::make_unique<ServiceProcess>(
+        "gateway", "GATEWAY_PORT",
+        Env{{"LIMITER_URLS", "http://127.0.0.1:" + std::to_string(limiter->port())},
+            {"ANALYTICS_REDIS_URL", redis_.url()},
+            {"KAFKA_BROKERS", broker.bootstrap()},
+            {"KAFKA_TOPIC", topic},
+            {"WORKER_URLS", urls}});
+  };
+  auto gateway_ptr = gateway_of({workers[0].get(), workers[1].get()});
+  ServiceProcess& gateway = *gateway_ptr;
+  // rlctl health against a gateway: its exit code (0 healthy, 1 not).
+  auto rlctl_health = [&](ServiceProcess& g) {
+    ChildProcess rlctl({ToolPath("rlctl"), "health"},
+                       {{"RLCTL_GATEWAY_URL", "http://127.0.0.1:" + std::to_string(g.port())}},
+                       MakeTempDir("rlctl") + "/rlctl.log");
+    return rlctl.WaitExit(30s).value_or(-1);
+  };
   auto status_of = [](ServiceProcess& w) {
     auto res = w.Client()->Get("/health");
     return res ? Body(res).value("status", "") : std::string("no answer");
@@ -186,6 +204,7 @@ TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCa
   ASSERT_TRUE(Eventually(
       [&] { return status_of(*workers[0]) == "ok" && status_of(*workers[1]) == "ok"; }, 60s))
       << status_of(*workers[0]) << " / " << status_of(*workers[1]);
+  EXPECT_TRUE(Eventually([&] { return rlctl_health(gateway) == 0; }, 30s));
 
   const StreamShape shape{.count = 40000, .users = 100, .duration = 16s};
   EventProducer producer(broker.bootstrap(), topic);
@@ -211,6 +230,10 @@ TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCa
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   EXPECT_GT(unapplied_when_degraded, 0);
   EXPECT_FALSE(gateway_healthy());  // one worker down, the group's events waiting
+  // A gateway that knows only the survivor: rlctl health still exits 1 while the group's events
+  // wait (it exited 0 on "ok, lag 0" before).
+  auto survivor_gateway = gateway_of({workers[1].get()});
+  EXPECT_EQ(rlctl_health(*survivor_gateway), 1);
   std::cout << "[ figures  ] degraded " << after_s << " s after the SIGKILL, with "
             << unapplied_when_degraded << " events unapplied\n";
   stream.join();
@@ -229,11 +252,13 @@ TEST_F(AnalyticsFaultTest, HealthSaysDegradedWhileEventsWaitUnappliedAndOkOnceCa
   EXPECT_EQ(workers_view["total_lag"], 0) << workers_view.dump();
   EXPECT_EQ(workers_view["unowned_partitions"], json::array());
   EXPECT_EQ(workers_view["workers"][1]["status"], "ok");
+  EXPECT_TRUE(Eventually([&] { return rlctl_health(*survivor_gateway) == 0; }, 30s));
 
   // The broker down: degraded, naming it; back: ok.
   broker.Stop();
   ASSERT_TRUE(Eventually([&] { return status_of(*workers[1]) == "degraded"; }, 20s));
   EXPECT_FALSE(Body(workers[1]->Client()->Get("/health"))["group"].value("reachable", true));
+  EXPECT_EQ(rlctl_health(*survivor_gateway), 1);
   broker.Start();
   EXPECT_TRUE(Eventually([&] { return status_of(*workers[1]) == "ok"; }, 60s));
 }

@@ -93,6 +93,10 @@ std::string BinaryPath(const std::string& name) {
   return std::string(RL_BINARY_DIR) + "/" + name + "/" + name;
 }
 
+std::string ToolPath(const std::string& name) {
+  return std::string(RL_BINARY_DIR) + "/tools/" + name + "/" + name;
+}
+
 std::string SourcePath(const std::string& relative) {
   return std::string(RL_SOURCE_DIR) + "/" + relative;
 }

@@ -32,6 +32,8 @@ int FreePort();
 std::string MakeTempDir(const std::string& prefix);
 // Path of a built binary ("limiter", "gateway", "analytics-worker").
 std::string BinaryPath(const std::string& name);
+// Path of a built tool ("rlctl": tools/rlctl/rlctl).
+std::string ToolPath(const std::string& name);
 // Path inside the source tree.
 std::string SourcePath(const std::string& relative);
 

@@ -496,9 +496,10 @@ class Rlctl {
       const json& body = workers->body;
       const auto unowned = body.value("unowned_partitions", json::array());
       const auto stalled = body.value("stalled_partitions", json::array());
-      const bool group_ok = unowned.empty() && stalled.empty();
+      const bool measured = body.value("group_measured", true);
+      const bool group_ok = measured && unowned.empty() && stalled.empty();
       healthy = healthy && group_ok;
-      rows.push_back({"consumer group", "", group_ok ? "ok" : "degraded",
+      rows.push_back({"consumer group", "", !measured ? "unknown" : group_ok ? "ok" : "degraded",
                       "total lag " + Str(body.value("total_lag", json(0))) + ", unowned " +
                           unowned.dump() + ", stalled " + stalled.dump()});
       report["group"] = {{"total_lag", body.value("total_lag", json(0))},
