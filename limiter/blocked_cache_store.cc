@@ -25,6 +25,7 @@ void BlockedCacheStore::Forget() {
   {
     std::lock_guard lock(mu_);
     entries_.clear();
+    ++generation_;  // answers in flight since before this are not cached
   }
   forgotten_.Inc();
 }
@@ -75,6 +76,9 @@ common::Result<StoreAnswer> BlockedCacheStore::Decide(const std::vector<RuleChec
       entries_.erase(it);
     }
   }
+  // A reset that lands while the store decides must not be undone by caching an answer Redis
+  // gave before it.
+  const uint64_t generation = generation_.load();
   common::Result<StoreAnswer> answer = inner_.Decide(checks);
   if (!answer.ok() || signature.empty() || answer->answer.refused_by_ban) return answer;
   // Blocked until when: the latest retry of the enforced rules (all of them must allow it).
@@ -87,6 +91,7 @@ common::Result<StoreAnswer> BlockedCacheStore::Decide(const std::vector<RuleChec
   if (blocked_ms <= 0) return answer;
   const int64_t after_us = clock_.MonotonicUs();
   std::lock_guard lock(mu_);
+  if (generation_.load() != generation) return answer;
   if (entries_.size() >= max_entries_) {
     for (auto it = entries_.begin(); it != entries_.end();) {
       it = it->second.until_us <= after_us ? entries_.erase(it) : std::next(it);

@@ -75,6 +75,7 @@ class BlockedCacheStore final : public DecisionStore {
   common::Gauge& shared_;
   std::function<void()> announce_reset_;
   std::atomic<bool> usable_{true};
+  std::atomic<uint64_t> generation_{0};  // counts Forget(); written under mu_
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
 };

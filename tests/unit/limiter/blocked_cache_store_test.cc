@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "tests/unit/limiter/memory_decision_store.h"
 
 namespace rl::limiter {
@@ -81,6 +83,65 @@ TEST_F(BlockedCacheStoreTest, AShadowRuleThatWouldBlockIsNotABlock) {
   const int decisions = memory_.decisions();
   store_.Decide({shadow});
   EXPECT_EQ(memory_.decisions(), decisions + 1);
+}
+
+// A store whose Decide runs `during` first: another limiter's reset arriving mid-call.
+class InterruptedStore final : public DecisionStore {
+ public:
+  InterruptedStore(DecisionStore& inner, std::function<void()> during)
+      : inner_(inner), during_(std::move(during)) {}
+  common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override {
+    auto answer = inner_.Decide(checks);  // Redis answered "blocked" ...
+    if (during_) during_();               // ... and then a reset was announced
+    return answer;
+  }
+  std::vector<common::Result<StoreAnswer>> DecideMany(
+      const std::vector<std::vector<RuleCheck>>& requests) override {
+    return inner_.DecideMany(requests);
+  }
+  common::Status Ping(int64_t* latency_us) override { return inner_.Ping(latency_us); }
+  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
+                                                          const std::string& key) override {
+    return inner_.LookupApiKey(hash, key);
+  }
+  common::Result<KeyState> Inspect(const std::string& key) override { return inner_.Inspect(key); }
+  common::Result<int64_t> Delete(const std::vector<std::string>& keys) override {
+    return inner_.Delete(keys);
+  }
+
+ private:
+  DecisionStore& inner_;
+  std::function<void()> during_;
+};
+
+TEST_F(BlockedCacheStoreTest, AResetThatLandsWhileTheStoreDecidesIsNotUndoneByTheCache) {
+  BlockedCacheStore* cache = nullptr;
+  InterruptedStore interrupted(memory_, [&] {
+    if (cache != nullptr) cache->Forget();
+  });
+  BlockedCacheStore store(interrupted, clock_, metrics_);
+  const std::vector<RuleCheck> one = {Rule("k", 1)};
+  store.Decide(one);
+  cache = &store;
+  ASSERT_FALSE(store.Decide(one)->answer.rules[0].allowed);  // blocked, but reset meanwhile
+  const uint64_t hits = Hits();
+  store.Decide(one);  // asked the store again: the reset's "forget" held
+  EXPECT_EQ(Hits(), hits);
+}
+
+TEST_F(BlockedCacheStoreTest, WhileTheResetFeedIsDownNothingIsAnsweredLocally) {
+  const std::vector<RuleCheck> one = {Rule("k2", 1)};
+  store_.Decide(one);
+  store_.Decide(one);  // blocked: cached
+  store_.SetShared(false);
+  const uint64_t hits = Hits();
+  store_.Decide(one);
+  store_.Decide(one);
+  EXPECT_EQ(Hits(), hits);
+  store_.SetShared(true);
+  store_.Decide(one);  // cached again from here
+  store_.Decide(one);
+  EXPECT_EQ(Hits(), hits + 1);
 }
 
 }  // namespace
