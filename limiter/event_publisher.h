@@ -7,6 +7,5 @@
 namespace rl::limiter {
 
 using common::EventPublisher;
-using common::RecordingEventPublisher;
 
 }  // namespace rl::limiter

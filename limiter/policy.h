@@ -49,7 +49,7 @@ struct Policy {
   std::map<std::string, std::vector<size_t>> tiers;  // tier -> indexes into rules
   std::string default_tier;
   std::map<std::string, ApiKey> api_keys;
-  std::string api_keys_redis_hash;  // optional: HGET <hash> <key> -> "user:tier"
+  std::string api_keys_redis_hash;  // optional: HGET <hash> <key> -> "<tier>:<user>"
   bool shadow_mode = false;         // every rule in shadow mode
   int ban_status = 429;             // 429 or 403
   std::set<std::string> allow_users, deny_users, allow_api_keys, deny_api_keys;

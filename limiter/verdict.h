@@ -1,6 +1,7 @@
 #pragma once
-// What the decision core answers, before any protocol: front ends (HTTP /check, and later batch
-// and gRPC) map a verdict to their own status codes; the event publisher to the event contract.
+// What the decision core answers, before any protocol: front ends (HTTP /check, /check/batch,
+// /json and gRPC ShouldRateLimit) map a verdict to their own status codes; the event publisher to
+// the event contract.
 
 #include <cstddef>
 #include <string_view>

@@ -7,7 +7,8 @@
 namespace rl::common {
 
 // Time source injected wherever C++ code needs the time. Thread-safe.
-// Decisions never use it: Redis TIME is the decision clock.
+// Redis TIME, not this, is the clock of every decision; this one times what the limiter does
+// locally (the blocked cache counts its retry times down with MonotonicUs, timeouts, records).
 class Clock {
  public:
   virtual ~Clock() = default;

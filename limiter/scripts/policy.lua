@@ -3,7 +3,8 @@
 -- a would-be block is reported and not charged. A rule with a penalty bans its key after
 -- `penalty_blocks` blocks within `penalty_within_ms`, for `penalty_ban_ms`; while banned, the
 -- request is refused and nothing is charged.
--- Each algorithm mirrors limiter/algorithm/algorithms.cc step by step; keep them equal.
+-- Each algorithm is mirrored step by step by the reference model in
+-- tests/support/algorithm_model.cc (tests only); keep them equal (algorithm_model_test).
 --
 -- Every algorithm is split in three: read (the stored state, or nil), eval (a pure function of
 -- state, parameters, now and cost) and write, each one function dispatching on the algorithm's

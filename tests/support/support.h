@@ -183,8 +183,8 @@ class EventProducer {
 events::v1::Decision MakeDecision(const std::string& user_id, bool allowed, int64_t ts_ms,
                                   const std::string& action = "default");
 
-// Every key except the limiter ledger (common/limiter_ledger.h), which each limiter writes on its
-// own: what requests have created. Sorted.
+// Every key except the limiter ledger (common/analytics/limiter_ledger.h), which each limiter
+// writes on its own: what requests have created. Sorted.
 std::vector<std::string> KeysBesidesTheLedger(RedisServer& redis);
 
 // HGET key field as an integer (0 when missing).

@@ -4,7 +4,7 @@
 
 #include <functional>
 
-#include "tests/unit/limiter/memory_decision_store.h"
+#include "tests/support/memory_decision_store.h"
 
 namespace rl::limiter {
 namespace {

@@ -6,7 +6,8 @@
 #include <map>
 
 #include "limiter/http_api.h"
-#include "tests/unit/limiter/memory_decision_store.h"
+#include "tests/support/recording_event_publisher.h"
+#include "tests/support/memory_decision_store.h"
 
 namespace rl::limiter {
 namespace {
@@ -67,7 +68,7 @@ class DecisionServiceTest : public ::testing::Test {
 
   common::ManualClock clock_;
   MemoryDecisionStore store_{clock_};
-  RecordingEventPublisher publisher_;
+  common::RecordingEventPublisher publisher_;
   common::MetricsRegistry metrics_;
   PolicyHolder holder_{Active(DefaultPolicy(3, 1.0))};
   std::unique_ptr<DecisionService> service_;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/limiter/memory_decision_store.h"
+#include "tests/support/memory_decision_store.h"
 
 namespace rl::limiter {
 namespace {
