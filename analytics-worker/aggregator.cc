@@ -33,7 +33,11 @@ std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decisi
     sums[{kind, key, field}] += n;
   };
   for (const auto& d : decisions) {
-    const std::string verdict = d.allowed() ? "allowed" : "blocked";
+    // Admitted or not by the one definition (an event without an outcome: by its own flag).
+    const bool admitted = d.outcome() == events::v1::OUTCOME_UNSPECIFIED
+                              ? d.allowed()
+                              : events::OutcomeAdmits(d.outcome());
+    const std::string verdict = admitted ? "allowed" : "blocked";
     const std::string outcome = "o:" + std::string(events::OutcomeName(d.outcome()));
     const std::string user = UserKey(d.user_id());
     add(Kind::kHashIncrBy, user, "total", 1);
@@ -47,9 +51,9 @@ std::vector<AnalyticsOp> AggregateDecisions(const std::vector<events::v1::Decisi
     add(Kind::kHashIncrBy, kGlobalKey, "total", 1);
     add(Kind::kHashIncrBy, kGlobalKey, verdict, 1);
     add(Kind::kHashIncrBy, kGlobalKey, outcome, 1);
-    if (!d.allowed()) add(Kind::kSortedSetIncrBy, kTopBlockedKey, d.user_id(), 1);
+    if (!admitted) add(Kind::kSortedSetIncrBy, kTopBlockedKey, d.user_id(), 1);
     // Which rules refused (or would have, in shadow mode), per user and overall.
-    const bool refused_by_rule = !d.allowed() || d.outcome() == events::v1::OUTCOME_SHADOW_BLOCKED;
+    const bool refused_by_rule = !admitted || d.outcome() == events::v1::OUTCOME_SHADOW_BLOCKED;
     if (refused_by_rule && !d.rule().empty()) {
       add(Kind::kHashIncrBy, user, "r:" + d.rule() + ":" + outcome.substr(2), 1);
       // The top rules: rules that enforced a limit (blocked, banned). A deny list or a fail mode

@@ -11,6 +11,7 @@
 #include "common/analytics/analytics_keys.h"
 #include "common/base/identifiers.h"
 #include "common/base/iso_time.h"
+#include "common/base/outcomes.h"
 #include "common/base/request_id.h"
 #include "common/check/check_request.h"
 #include "common/http/http.h"
@@ -160,10 +161,7 @@ json SeriesJson(const std::vector<analytics::SecondCounts>& seconds) {
     int64_t total = 0, allowed = 0;
     for (const auto& [outcome, n] : s.by_outcome) {
       total += n;
-      if (outcome == "allowed" || outcome == "fail_open" || outcome == "shadow_blocked" ||
-          outcome == "allowlisted") {
-        allowed += n;
-      }
+      if (common::OutcomeNameAdmits(outcome)) allowed += n;
     }
     list.push_back({{"time", common::IsoUtc(s.second)},
                     {"epoch_s", s.second},

@@ -1,5 +1,6 @@
 #include "limiter/verdict.h"
 
+#include "common/base/outcomes.h"
 #include "proto-events/event_codec.h"
 
 namespace rl::limiter {
@@ -12,23 +13,7 @@ std::string_view VerdictName(Verdict v) {
   return events::OutcomeName(EventOutcome(v));  // a decision: named as its event outcome
 }
 
-bool Admits(Verdict v) {
-  switch (v) {
-    case Verdict::kAllowed:
-    case Verdict::kShadowBlocked:
-    case Verdict::kAllowlisted:
-    case Verdict::kFailOpen:
-      return true;
-    case Verdict::kBlocked:
-    case Verdict::kBanned:
-    case Verdict::kDenied:
-    case Verdict::kFailClosed:
-    case Verdict::kInvalid:
-    case Verdict::kUnauthenticated:
-      return false;
-  }
-  return false;
-}
+bool Admits(Verdict v) { return common::OutcomeNameAdmits(VerdictName(v)); }
 
 bool IsDecision(Verdict v) { return EventOutcome(v) != events::v1::OUTCOME_UNSPECIFIED; }
 

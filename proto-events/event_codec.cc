@@ -1,5 +1,7 @@
 #include "proto-events/event_codec.h"
 
+#include "common/base/outcomes.h"
+
 namespace rl::events {
 
 std::string_view OutcomeName(v1::Outcome outcome) {
@@ -33,5 +35,7 @@ std::optional<v1::Decision> DecodeDecision(std::string_view bytes) {
   if (decision.user_id().empty()) return std::nullopt;
   return decision;
 }
+
+bool OutcomeAdmits(v1::Outcome outcome) { return common::OutcomeNameAdmits(OutcomeName(outcome)); }
 
 }  // namespace rl::events

@@ -11,6 +11,9 @@ namespace rl::events {
 // Names used in JSON bodies, metrics labels and logs ("allowed", "fail_open", ...).
 std::string_view OutcomeName(v1::Outcome outcome);
 
+// Whether the outcome admitted the request (common::OutcomeNameAdmits, the one definition).
+bool OutcomeAdmits(v1::Outcome outcome);
+
 // Serialises a Decision to the bytes published to Kafka.
 std::string EncodeDecision(const v1::Decision& decision);
 

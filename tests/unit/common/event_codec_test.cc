@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace rl::events {
 namespace {
 
@@ -26,6 +28,24 @@ TEST(EventCodec, RoundTripsEveryField) {
 TEST(EventCodec, RejectsGarbageAndEventsWithoutAUser) {
   EXPECT_FALSE(DecodeDecision("\xff\xff\xff").has_value());
   EXPECT_FALSE(DecodeDecision(EncodeDecision(v1::Decision())).has_value());
+}
+
+}  // namespace
+}  // namespace rl::events
+
+namespace rl::events {
+namespace {
+
+// Which outcomes admit is defined once (common/base/outcomes.h); the events, the limiter's
+// verdicts and the analytics all read it from there.
+TEST(OutcomeAdmits, AllowedShadowBlockedAllowlistedAndFailOpenAdmitNothingElseDoes) {
+  const std::set<v1::Outcome> admit = {v1::OUTCOME_ALLOWED, v1::OUTCOME_SHADOW_BLOCKED,
+                                       v1::OUTCOME_ALLOWLISTED, v1::OUTCOME_FAIL_OPEN};
+  for (int o = v1::Outcome_MIN; o <= v1::Outcome_MAX; ++o) {
+    if (!v1::Outcome_IsValid(o)) continue;
+    const auto outcome = static_cast<v1::Outcome>(o);
+    EXPECT_EQ(OutcomeAdmits(outcome), admit.count(outcome) == 1) << OutcomeName(outcome);
+  }
 }
 
 }  // namespace
