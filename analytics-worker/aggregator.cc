@@ -12,6 +12,10 @@
 namespace rl::analytics {
 
 std::optional<int64_t> EventSequence(const events::v1::Decision& d) {
+  if (d.sequence() > 0 && d.sequence() <= static_cast<uint64_t>(INT64_MAX)) {
+    return static_cast<int64_t>(d.sequence());
+  }
+  // An event from before the field: "<limiter id>-<sequence>".
   const std::string& id = d.event_id();
   const std::string prefix = d.limiter_id() + "-";
   if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return std::nullopt;

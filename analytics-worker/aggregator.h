@@ -10,7 +10,8 @@
 
 namespace rl::analytics {
 
-// The sequence number of "<limiter_id>-<sequence>" event ids; nullopt for any other shape.
+// The event's sequence: its `sequence` field, or in an event from before that field the number of
+// a "<limiter_id>-<sequence>" event id; nullopt if it has neither.
 std::optional<int64_t> EventSequence(const events::v1::Decision& d);
 
 // Folds a batch of decisions into the increments it causes (see analytics_keys.h), merged so

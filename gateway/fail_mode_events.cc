@@ -17,6 +17,7 @@ void FailModeEvents::Publish(const common::CheckRequest& request, const std::str
   events::v1::Decision event;
   const uint64_t seq = sequence_.fetch_add(1) + 1;
   event.set_event_id(gateway_id_ + "-" + std::to_string(seq));
+  event.set_sequence(seq);
   event.set_ts_ms(clock_.NowMs());
   event.set_user_id(request.user_id.empty() ? common::ApiKeyLabel(request.api_key)
                                             : request.user_id);

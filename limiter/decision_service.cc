@@ -240,6 +240,7 @@ void DecisionService::Publish(const std::string& user_id, const CheckRequest& re
   events::v1::Decision event;
   uint64_t seq = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
   event.set_event_id(options_.limiter_id + "-" + std::to_string(seq));
+  event.set_sequence(seq);
   event.set_ts_ms(ts_ms);
   event.set_user_id(user_id);
   event.set_action(request.action);

@@ -134,3 +134,21 @@ TEST(AnalyticsKeys, EscapeUserIdsLikeTheLimiter) {
 
 }  // namespace
 }  // namespace rl::analytics
+
+namespace rl::analytics {
+namespace {
+
+TEST(EventSequence, IsTheEventsFieldAndForOlderEventsTheNumberInItsId) {
+  events::v1::Decision d;
+  d.set_limiter_id("lim-a");
+  d.set_event_id("whatever");
+  d.set_sequence(42);
+  EXPECT_EQ(EventSequence(d), 42);  // the field, not parsed from the id
+  d.set_sequence(0);
+  EXPECT_EQ(EventSequence(d), std::nullopt);
+  d.set_event_id("lim-a-17");  // an event from before the field
+  EXPECT_EQ(EventSequence(d), 17);
+}
+
+}  // namespace
+}  // namespace rl::analytics

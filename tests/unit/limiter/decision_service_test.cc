@@ -120,6 +120,9 @@ TEST_F(DecisionServiceTest, PublishesOneEventPerDecisionWithItsFields) {
   EXPECT_EQ(first.ts_ms(), clock_.NowMs());
   EXPECT_EQ(events[1].event_id(), "lim-a-2");
   EXPECT_EQ(events[1].outcome(), events::v1::OUTCOME_BLOCKED);
+  // The sequence is a field of its own (the workers no longer parse it out of event_id).
+  EXPECT_EQ(first.sequence(), 1u);
+  EXPECT_EQ(events[1].sequence(), 2u);
 }
 
 TEST_F(DecisionServiceTest, FailOpenAllowsAndCountsWhenTheStoreIsDown) {
