@@ -214,6 +214,26 @@ TEST_F(AnalyticsIntegrationTest, AnonymousApiCallersAreLimitedByAddressTrustingO
   EXPECT_EQ(by_user, expected);
 }
 
+// rlctl tail reaches the brokers as the services do, KAFKA_SECURITY_* included (it used raw
+// librdkafka with none of them, so it could not reach a SASL/TLS broker).
+TEST_F(AnalyticsIntegrationTest, RlctlTailReachesASaslSslBrokerWithTheServicesSettings) {
+  KafkaBroker& kafka = SharedKafka();
+  CreateTopic(kafka.bootstrap(), topic_, 3);
+  auto tail = [&](const std::string& password) {
+    Env env = kafka.SecureClientEnv(password);
+    env["KAFKA_BROKERS"] = kafka.secure_bootstrap();
+    env["KAFKA_TOPIC"] = topic_;
+    ChildProcess rlctl({ToolPath("rlctl"), "tail", "--seconds", "3"}, env,
+                       MakeTempDir("rlctl-tail") + "/rlctl.log");
+    auto code = rlctl.WaitExit(30s);
+    return std::make_pair(code.value_or(-1), rlctl.LogTail());
+  };
+  auto [good, good_log] = tail(KafkaBroker::kSaslPassword);
+  EXPECT_EQ(good, 0) << good_log;
+  auto [bad, bad_log] = tail("wrong-password");
+  EXPECT_EQ(bad, 2) << bad_log;
+}
+
 TEST_F(AnalyticsIntegrationTest, KafkaOverSaslSslCarriesEventsAndRefusesBadCredentials) {
   KafkaBroker& kafka = SharedKafka();
   const Env secure = kafka.SecureClientEnv(KafkaBroker::kSaslPassword);

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "common/base/iso_time.h"
+#include "common/kafka/kafka_admin.h"
 #include "limiter/policy_holder.h"
 #include "proto-events/event_codec.h"
 #include "tools/rlctl/decision_tail.h"
@@ -565,7 +566,8 @@ class Rlctl {
       out_.flush();
     }
     auto status = TailDecisions(
-        c_.brokers, c_.topic, std::chrono::seconds(seconds), [&](const events::v1::Decision& d) {
+        c_.brokers, c_.topic, c_.kafka_security, std::chrono::seconds(seconds),
+        [&](const events::v1::Decision& d) {
           const std::string o(events::OutcomeName(d.outcome()));
           if ((!user.empty() && d.user_id() != user) || (!outcome.empty() && o != outcome)) {
             return true;
@@ -618,6 +620,7 @@ Context ContextFromEnv(const std::map<std::string, std::string>& env) {
   set("CHECK_TOKEN", &c.check_token);
   set("ANALYTICS_TOKEN", &c.analytics_token);
   set("ADMIN_TOKEN", &c.admin_token);
+  c.kafka_security = common::KafkaSecurityConfig(common::EnvSource(env));
   return c;
 }
 

@@ -16,13 +16,16 @@ inline constexpr int kExitNo = 1;     // blocked, unhealthy, invalid
 inline constexpr int kExitUsage = 2;  // usage or connection error
 
 // Where things are and the tokens, from the environment (RLCTL_GATEWAY_URL, RLCTL_LIMITER_URL,
-// KAFKA_BROKERS, KAFKA_TOPIC, CHECK_TOKEN, ANALYTICS_TOKEN, ADMIN_TOKEN); flags override.
+// KAFKA_BROKERS, KAFKA_TOPIC, the KAFKA_ security settings, CHECK_TOKEN, ANALYTICS_TOKEN,
+// ADMIN_TOKEN); flags override.
 struct Context {
   std::string gateway = "http://127.0.0.1:3000";
   std::string limiter = "http://127.0.0.1:8080";
   std::string brokers = "127.0.0.1:9092";
   std::string topic = "rl.decisions.v1";
   std::string check_token, analytics_token, admin_token;
+  // KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*: reaching the brokers as the services do.
+  std::map<std::string, std::string> kafka_security;
   bool json = false;
 };
 Context ContextFromEnv(const std::map<std::string, std::string>& env);
