@@ -1,5 +1,6 @@
 #include "analytics-worker/worker_settings.h"
 
+#include "common/analytics/analytics_redis.h"
 #include "common/kafka/kafka_admin.h"
 
 namespace rl::analytics {
@@ -26,7 +27,7 @@ common::Result<WorkerSettings> LoadWorkerSettings(const common::EnvSource& env) 
   if (auto status = load.Finish(); !status.ok()) return status;
   s.kafka.extra_config = common::KafkaSecurityConfig(env);
   s.loop.batch_max_events = static_cast<size_t>(batch_max_events);
-  auto redis = common::AnalyticsRedisEndpoint(env);
+  auto redis = analytics::AnalyticsRedisEndpoint(env);
   if (!redis.ok()) return redis.status();
   s.redis = redis.value();
   return s;

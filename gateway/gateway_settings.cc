@@ -1,5 +1,6 @@
 #include "gateway/gateway_settings.h"
 
+#include "common/analytics/analytics_redis.h"
 #include "common/base/identifiers.h"
 #include "common/kafka/kafka_producer.h"
 
@@ -71,7 +72,7 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   // The largest body: a /check/batch to forward; POST /api refuses more than kMaxApiBodyBytes.
   s.service.http.max_body_bytes = kMaxForwardedBodyBytes;
   s.limiters.check_token = s.api.check_token;
-  auto redis = common::AnalyticsRedisEndpoint(env);
+  auto redis = analytics::AnalyticsRedisEndpoint(env);
   if (!redis.ok()) return redis.status();
   s.analytics_redis = redis.value();
   return s;

@@ -1,5 +1,6 @@
 #include "limiter/limiter_settings.h"
 
+#include "common/analytics/analytics_redis.h"
 #include "common/base/identifiers.h"
 #include "common/kafka/kafka_producer.h"
 
@@ -73,7 +74,7 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
     }
     s.redis = redis.value();
   }
-  auto analytics_redis = common::AnalyticsRedisEndpoint(env);
+  auto analytics_redis = analytics::AnalyticsRedisEndpoint(env);
   if (!analytics_redis.ok()) return analytics_redis.status();
   s.analytics_redis = analytics_redis.value();
   s.options.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;

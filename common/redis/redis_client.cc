@@ -112,16 +112,6 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   return endpoint;
 }
 
-Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env) {
-  const char* name = env.Find("ANALYTICS_REDIS_URL") ? "ANALYTICS_REDIS_URL" : "REDIS_URL";
-  const std::string* url = env.Find(name);
-  auto parsed = ParseRedisUrl(url ? *url : "redis://127.0.0.1:6379");
-  if (!parsed.ok()) {
-    return Status::InvalidArgument(std::string(name) + ": " + parsed.status().message());
-  }
-  return parsed;
-}
-
 std::vector<std::string> ScriptCommand(const char* verb, const std::string& script_or_sha,
                                        const std::vector<std::string>& keys,
                                        const std::vector<std::string>& args) {

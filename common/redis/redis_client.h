@@ -41,9 +41,6 @@ struct RedisEndpoint {
 };
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
 
-// The Redis of the analytics (counters, consumer positions, the limiter ledger):
-// ANALYTICS_REDIS_URL, else REDIS_URL, else redis://127.0.0.1:6379. An error names the variable.
-Result<RedisEndpoint> AnalyticsRedisEndpoint(const EnvSource& env);
 
 // Whether a call may be sent again after its pooled connection turned out dead: only when running
 // it twice leaves the same state as once (reads, or a write guarded by its own check).
