@@ -10,7 +10,6 @@
 
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
-#include "common/base/settings.h"
 #include "common/base/status.h"
 
 struct redisContext;
