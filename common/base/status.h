@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,17 +39,31 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT: must not be ok()
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  // A failure. An ok Status here is a bug of the caller (a Result with neither value nor error):
+  // it becomes an Internal error saying so, never a Result that claims a value it lacks.
+  Result(Status status)  // NOLINT: implicit by design
+      : status_(status.ok() ? Status::Internal("a Result was made of an ok Status, without a value")
+                            : std::move(status)) {}
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  // The value; calling these on a failed Result is a bug: it stops the process with the error
+  // rather than reading an empty optional.
+  T& value() { return CheckedValue(); }
+  const T& value() const { return const_cast<Result*>(this)->CheckedValue(); }
+  T* operator->() { return &CheckedValue(); }
+  const T* operator->() const { return &const_cast<Result*>(this)->CheckedValue(); }
 
  private:
+  T& CheckedValue() {
+    if (!value_) {
+      std::fprintf(stderr, "fatal: value() of a failed Result: %s\n", status_.message().c_str());
+      std::abort();
+    }
+    return *value_;
+  }
+
   std::optional<T> value_;
   Status status_;
 };
