@@ -423,14 +423,17 @@ TEST_F(ClusterTest, ASigkilledKafkaBrokerLosesNoAcknowledgedEventAndAnalyticsSta
   const int answered_at_kill = load.answered();
   ASSERT_TRUE(Eventually([&] { return load.answered() > answered_at_kill + 2000; }, 60s));
   load.Stop();
-  // Everything Kafka acknowledged reaches the analytics exactly once.
+  // Everything Kafka acknowledged reaches the analytics exactly once. When the broker killed was
+  // the quorum's active controller, its partitions moved only ~60 s later (a fresh-clone run: a
+  // new controller in 3 s, leaders moved after 61 s); the events wait in the producer meanwhile
+  // (KAFKA_MESSAGE_TIMEOUT_MS 300 s), so the wait is about delivery, not loss.
   double delivered = 0;
   ASSERT_TRUE(Eventually(
       [&] {
         delivered = MetricValue(*client, "rl_events_delivered_total");
         return delivered >= load.answered();
       },
-      60s))
+      240s))
       << delivered << " of " << load.answered() << " acknowledged";
   ASSERT_TRUE(Eventually(
       [&] { return HashInt(analytics_, "rla:global", "total") == static_cast<int64_t>(delivered); },
