@@ -89,13 +89,13 @@ std::string JoinBundle(const std::vector<BundleFile>& files) {
 }
 
 common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory,
-                                         std::string* own_format_file) {
+                                         BundleFile* own_format_file) {
   Policy merged;
   merged.source = directory;
   bool has_rules = false;
   std::string errors;  // every file's, one a line
   std::vector<std::string> versions;
-  if (own_format_file != nullptr) own_format_file->clear();
+  if (own_format_file != nullptr) *own_format_file = {};
   for (const auto& [name, text] : SplitBundle(bundle)) {
     const std::string file = directory + "/" + name;
     auto policy = ParsePolicyYaml(text, file);
@@ -109,7 +109,7 @@ common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::s
             name + ": a second file of the project's own format (one holds the rules)");
       }
       has_rules = true;
-      if (own_format_file != nullptr) *own_format_file = name;
+      if (own_format_file != nullptr) *own_format_file = {name, text};
       auto domains = std::move(merged.domains);
       merged = std::move(policy.value());
       merged.domains = std::move(domains);
@@ -137,7 +137,7 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
     const std::string& text, const std::string& path, const common::Clock& clock) {
   const bool bundle =
       text.rfind(kBundleMarker, 0) == 0 || (text.empty() && std::filesystem::is_directory(path));
-  std::string own_format_file;
+  BundleFile own_format_file;
   auto policy =
       bundle ? ParseLimitsBundle(text, path, &own_format_file) : ParsePolicyYaml(text, path);
   // Each error line names its file: the file, or in a directory the file in it.
@@ -146,12 +146,8 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
   active->policy = std::move(policy.value());
   active->hash = ShortSha1(text);
   active->loaded_at_ms = clock.NowMs();
-  if (!own_format_file.empty()) {
-    for (const auto& file : SplitBundle(text)) {
-      if (file.name == own_format_file) active->own_format_text = file.text;
-    }
-    active->own_format_file = std::move(own_format_file);
-  }
+  active->own_format_file = std::move(own_format_file.name);
+  active->own_format_text = std::move(own_format_file.text);
   return std::shared_ptr<const ActivePolicy>(std::move(active));
 }
 

@@ -54,15 +54,15 @@ std::optional<std::string> ReadLimits(const std::string& path);
 // Parses a bundle of files (ReadLimits of a directory) into one policy: at most one file of the
 // project's own format (its rules, tiers and keys) and any number of Envoy ratelimit files, one
 // domain each and no domain twice. Errors name the file. Pure.
-// `own_format_file`, if given, receives the name of the project's own-format file ("" if none).
-common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory,
-                                         std::string* own_format_file = nullptr);
-
 // One file of a bundle, and the bundle's files in order.
 struct BundleFile {
   std::string name;
   std::string text;
 };
+
+// `own_format_file`, if given, receives the project's own-format file (empty name if none).
+common::Result<Policy> ParseLimitsBundle(const std::string& bundle, const std::string& directory,
+                                         BundleFile* own_format_file = nullptr);
 std::vector<BundleFile> SplitBundle(const std::string& bundle);
 std::string JoinBundle(const std::vector<BundleFile>& files);
 using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
