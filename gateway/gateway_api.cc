@@ -16,7 +16,7 @@
 #include "common/check/check_request.h"
 #include "common/http/http.h"
 #include "common/http/service.h"
-#include "common/http/strict_json.h"
+#include "common/base/strict_json.h"
 #include "gateway/dashboard.h"
 #include "gateway/worker_status.h"
 

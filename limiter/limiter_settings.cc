@@ -105,6 +105,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   KAFKA_REPLICATION_FACTOR=1    KAFKA_QUEUE_MAX_MESSAGES=100000  KAFKA_LINGER_MS=100
   KAFKA_MESSAGE_TIMEOUT_MS=300000  KAFKA_FLUSH_TIMEOUT_MS=10000  HEALTH_KAFKA_TIMEOUT_MS=500
   KAFKA_STARTUP_WAIT_MS=5000  (how long the start waits for the topic before serving anyway)
+  KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*  (librdkafka's security settings)
+  KAFKA_DEBUG=  (librdkafka's debug contexts, e.g. broker,topic,msg,eos; with LOG_LEVEL=debug)
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  HTTP_READ_TIMEOUT_MS=5000  HTTP_WRITE_TIMEOUT_MS=5000
   HTTP_REQUEST_TIMEOUT_MS=10000  HTTP_KEEPALIVE_TIMEOUT_S=5  HTTP_KEEPALIVE_MAX_REQUESTS=10000
   LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)

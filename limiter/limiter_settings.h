@@ -8,8 +8,8 @@
 #include "common/http/service.h"
 #include "common/kafka/kafka_producer.h"
 #include "common/redis/redis_client.h"
-#include "limiter/decision_service.h"
-#include "limiter/rls_service.h"
+#include "limiter/core/decision_service.h"
+#include "limiter/front/rls_service.h"
 
 namespace rl::limiter {
 

@@ -22,15 +22,16 @@
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_cluster.h"
 #include "grpc/health/v1/health.pb.h"
-#include "limiter/blocked_cache_store.h"
-#include "limiter/cache_invalidation.h"
-#include "limiter/decision_service.h"
-#include "limiter/guarded_decision_store.h"
-#include "limiter/http_api.h"
+#include "limiter/core/blocked_cache_store.h"
+#include "limiter/store/cache_invalidation.h"
+#include "limiter/core/decision_service.h"
+#include "limiter/store/guarded_decision_store.h"
+#include "limiter/front/decision_events.h"
+#include "limiter/front/http_api.h"
 #include "limiter/limiter_settings.h"
-#include "limiter/policy_holder.h"
-#include "limiter/redis_decision_store.h"
-#include "limiter/rls_service.h"
+#include "limiter/core/policy_holder.h"
+#include "limiter/store/redis_decision_store.h"
+#include "limiter/front/rls_service.h"
 
 using namespace rl;
 
@@ -194,7 +195,8 @@ int main(int argc, char** argv) {
   limiter::RedisCacheInvalidation invalidation(
       *redis, s.redis_mode == "cluster" ? s.redis_seeds : std::vector{s.redis}, cached, metrics,
       s.options.limiter_id);
-  limiter::DecisionService service(cached, publisher, clock, metrics, policies, s.options);
+  limiter::PublishedDecisionEvents events(publisher);
+  limiter::DecisionService service(cached, events, clock, metrics, policies, s.options);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,

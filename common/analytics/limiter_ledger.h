@@ -3,7 +3,7 @@
 // next to what the analytics workers counted of its events. The difference is what it lost.
 //
 //   rla:limiters                 set    limiter instance ids
-//   rla:limiter:{<limiter id>}   hash   written by the limiter (limiter/progress_recorder.h):
+//   rla:limiter:{<limiter id>}   hash   written by the limiter (common/analytics/progress_recorder.h):
 //                                         decided (its highest event sequence so far),
 //                                         recorded_at_ms, state (running | stopped),
 //                                         interval_ms (how often it records)

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/base/identifiers.h"
-#include "common/http/strict_json.h"
+#include "common/base/strict_json.h"
 
 namespace rl::common {
 

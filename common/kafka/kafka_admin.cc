@@ -32,10 +32,17 @@ std::map<std::string, std::string> KafkaSecurityConfig(const EnvSource& env) {
       config[property] = value;
     }
   }
+  // librdkafka's debug contexts ("broker,topic,msg,eos"): logged at debug level (LOG_LEVEL=debug).
+  if (const std::string* debug = env.Find("KAFKA_DEBUG")) config["debug"] = *debug;
   return config;
 }
 
-Status SetKafkaConfig(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& config) {
+Status SetKafkaConfig(rd_kafka_conf_t* conf, std::map<std::string, std::string> config) {
+  // Only CreateTopics makes a topic (the limiter's, with KAFKA_PARTITIONS and
+  // KAFKA_REPLICATION_FACTOR): a metadata request of any client must never have the broker create
+  // it with its defaults. librdkafka's producers would by default, and the worker's group probe is
+  // a producer handle.
+  config["allow.auto.create.topics"] = "false";
   char err[512];
   for (const auto& [k, v] : config) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {

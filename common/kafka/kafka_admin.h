@@ -27,12 +27,15 @@ Status CreateTopicIfMissing(rd_kafka_t* rk, const TopicSpec& spec,
 // librdkafka security settings from the environment: KAFKA_SECURITY_PROTOCOL and every
 // KAFKA_SASL_* and KAFKA_SSL_* variable, named as librdkafka names them with the prefix dropped,
 // '_' as '.' and lower case (KAFKA_SSL_CA_LOCATION -> ssl.ca.location). Values are secrets:
-// never log them. A property librdkafka does not know stops the start, naming it.
+// never log them. A property librdkafka does not know stops the start, naming it. KAFKA_DEBUG
+// (librdkafka's `debug`, e.g. "broker,topic,msg,eos") adds its diagnostics at LOG_LEVEL=debug.
 std::map<std::string, std::string> KafkaSecurityConfig(const EnvSource& env);
 
 // Sets every property of `config` on `conf`; an error names the property (values may be secrets:
-// never in the message). `conf` is left to the caller either way.
-Status SetKafkaConfig(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& config);
+// never in the message). `conf` is left to the caller either way. Every client of the project is
+// configured here, and none lets the broker auto-create a topic (allow.auto.create.topics=false,
+// whatever `config` says): only CreateTopics makes one.
+Status SetKafkaConfig(rd_kafka_conf_t* conf, std::map<std::string, std::string> config);
 
 // Sends librdkafka's own log lines through spdlog, so they share the service's format.
 void RouteKafkaLogsToSpdlog(rd_kafka_conf_t* conf);

@@ -108,10 +108,7 @@ Result<std::shared_ptr<KafkaProducer::Handle>> KafkaProducer::NewHandle() {
       {"linger.ms", std::to_string(options_.linger_ms)},
       {"queue.buffering.max.messages", std::to_string(options_.queue_max_messages)},
       {"message.timeout.ms", std::to_string(options_.message_timeout_ms)},
-      {"client.id", "rl-limiter"},
-      // Only the limiter's own CreateTopics makes the topic (with KAFKA_PARTITIONS): a metadata
-      // request must not have the broker create it with its default partition count.
-      {"allow.auto.create.topics", "false"},
+      {"client.id", "rl-limiter"},  // SetKafkaConfig forbids topic auto-creation
   };
   for (const auto& [k, v] : options_.extra_config) config[k] = v;
   if (Status set = SetKafkaConfig(conf, config); !set.ok()) {

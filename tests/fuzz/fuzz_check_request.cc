@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "common/base/identifiers.h"
-#include "limiter/check_request.h"
+#include "limiter/core/check_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);

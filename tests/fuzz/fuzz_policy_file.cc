@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "limiter/policy.h"
+#include "limiter/core/policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-// Every algorithm of limiter/scripts/policy.lua, in a real Redis with a controlled clock (the
+// Every algorithm of limiter/store/scripts/policy.lua, in a real Redis with a controlled clock (the
 // script's `now` argument), against exact models written here independently of the limiter's
 // own C++ models: integer arithmetic only, so every answer is the true one. Random sequences of
 // (time step, cost) compare every decision, `remaining`, `reset_ms` and `retry_after_ms`, and
@@ -19,10 +19,10 @@
 #include <random>
 
 #include "common/base/clock.h"
-#include "limiter/algorithm/algorithms.h"
-#include "limiter/keys.h"
-#include "limiter/policy.h"
-#include "limiter/redis_decision_store.h"
+#include "limiter/core/algorithm/algorithms.h"
+#include "limiter/core/keys.h"
+#include "limiter/core/policy.h"
+#include "limiter/store/redis_decision_store.h"
 #include "tests/support/support.h"
 
 namespace rl::testing {

@@ -276,6 +276,18 @@ TEST_F(AnalyticsIntegrationTest, KafkaOverSaslSslCarriesEventsAndRefusesBadCrede
   }
 }
 
+// A topic is made by CreateTopics only, with the service's KAFKA_PARTITIONS and
+// KAFKA_REPLICATION_FACTOR. The worker's group probe (a producer handle) asked for the topic's
+// metadata before the worker created it, and the broker auto-created it with its own defaults (3
+// partitions of one replica here: in cluster_test a SIGKILLed broker left partitions leaderless).
+TEST_F(AnalyticsIntegrationTest, TheTopicIsCreatedWithTheServicesSettingsNeverTheBrokersDefaults) {
+  const std::string brokers = SharedKafka().bootstrap();
+  auto worker = StartWorker(redis_, brokers, topic_, group_,
+                            {{"WORKER_GROUP_LAG_INTERVAL_MS", "100"}, {"KAFKA_PARTITIONS", "5"}});
+  ASSERT_TRUE(Eventually([&] { return TopicPartitions(brokers, topic_) > 0; }, 30s));
+  EXPECT_EQ(TopicPartitions(brokers, topic_), 5) << "created with the broker's defaults";
+}
+
 TEST_F(AnalyticsIntegrationTest, GatewayRejectsBadAnalyticsAndApiRequests) {
   auto limiter = StartLimiter();
   auto gateway = StartGateway({limiter.get()});

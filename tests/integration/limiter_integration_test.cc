@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "common/base/clock.h"
-#include "limiter/algorithm/algorithms.h"
-#include "limiter/keys.h"
-#include "limiter/redis_decision_store.h"
+#include "limiter/core/algorithm/algorithms.h"
+#include "limiter/core/keys.h"
+#include "limiter/store/redis_decision_store.h"
 #include "tests/support/algorithm_cases.h"
 #include "tests/support/algorithm_model.h"
 #include "tests/support/support.h"

@@ -1,7 +1,7 @@
 #pragma once
 // One table of requests per algorithm, with the answers expected. The unit tests run every table
-// against the C++ reference models (limiter/algorithm), the integration tests against
-// limiter/scripts/policy.lua in a real Redis, with the same clock values; both must match the
+// against the C++ reference models (limiter/core/algorithm), the integration tests against
+// limiter/store/scripts/policy.lua in a real Redis, with the same clock values; both must match the
 // table and each other. `remaining` and `retry_after_ms` are allowed 1 off, because they are
 // rounded from floating-point arithmetic that a table written by hand cannot predict to the
 // last bit; `allowed` must match exactly (no step sits on a boundary).
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "limiter/algorithm/algorithms.h"
+#include "limiter/core/algorithm/algorithms.h"
 
 namespace rl::testing {
 

@@ -1,5 +1,5 @@
 #pragma once
-// Reference models of limiter/scripts/policy.lua, for tests only: every algorithm as a pure
+// Reference models of limiter/store/scripts/policy.lua, for tests only: every algorithm as a pure
 // function of (state, now, parameters, cost), step by step in the script's order and arithmetic,
 // and a multi-rule decision over them (every rule evaluated; a ban in force refuses; else all
 // rules charged or none). tests/support/algorithm_cases.h holds the tables both must pass, and
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "limiter/algorithm/algorithms.h"
-#include "limiter/algorithm/rule_check.h"
+#include "limiter/core/algorithm/algorithms.h"
+#include "limiter/core/algorithm/rule_check.h"
 
 namespace rl::limiter {
 

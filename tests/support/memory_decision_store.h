@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/base/clock.h"
-#include "limiter/decision_store.h"
+#include "limiter/core/decision_store.h"
 #include "tests/support/algorithm_model.h"
 
 namespace rl::limiter {

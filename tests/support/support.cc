@@ -481,6 +481,13 @@ std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
   return out;
 }
 
+int TopicPartitions(const std::string& brokers, const std::string& topic) {
+  rd_kafka_t* rk = NewConsumer(brokers);  // a consumer's metadata request never creates a topic
+  const int count = PartitionCount(rk, topic);
+  rd_kafka_destroy(rk);
+  return count;
+}
+
 void CreateTopic(const std::string& brokers, const std::string& topic, int partitions) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -592,7 +599,10 @@ ServiceProcess::ServiceProcess(const std::string& binary, const std::string& por
                                const std::string& cwd)
     : binary_(binary), port_(FreePort()) {
   env[port_variable] = std::to_string(port_);
-  if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "info";
+  // RL_TEST_LOG_LEVEL=debug raises every service a test starts (with KAFKA_DEBUG, librdkafka's
+  // own debug contexts): their logs stay in the test's folder under build/test-tmp.
+  const char* level = std::getenv("RL_TEST_LOG_LEVEL");
+  if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = level != nullptr ? level : "info";
   std::string dir = MakeTempDir(binary);
   process_ = std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath(binary)}, env,
                                             dir + "/" + binary + ".log", cwd);

@@ -153,6 +153,9 @@ std::vector<events::v1::Decision> ReadDecisions(const std::string& brokers,
                                                 const std::string& topic, size_t expected,
                                                 std::chrono::milliseconds timeout);
 
+// The partition count of `topic`, 0 if it does not exist. Asks without creating it.
+int TopicPartitions(const std::string& brokers, const std::string& topic);
+
 // Creates `topic` with `partitions` partitions (replication 1) and waits until it is visible.
 void CreateTopic(const std::string& brokers, const std::string& topic, int partitions);
 

@@ -19,7 +19,7 @@
 
 #include "common/base/iso_time.h"
 #include "common/kafka/kafka_admin.h"
-#include "limiter/policy_holder.h"
+#include "limiter/core/policy_holder.h"
 #include "proto-events/event_codec.h"
 #include "tools/rlctl/decision_tail.h"
 

@@ -99,5 +99,12 @@ TEST(KafkaSecurityConfig, MapsPrefixedVariablesToLibrdkafkaProperties) {
                                                         {"ssl.ca.location", "/etc/ca.pem"}}));
 }
 
+TEST(KafkaSecurityConfig, PassesLibrdkafkasDebugContexts) {
+  EnvSource env(std::map<std::string, std::string>{{"KAFKA_DEBUG", "broker,eos"},
+                                                   {"KAFKA_DEBUGGING", "ignored"}});
+  EXPECT_EQ(KafkaSecurityConfig(env),
+            (std::map<std::string, std::string>{{"debug", "broker,eos"}}));
+}
+
 }  // namespace
 }  // namespace rl::common

@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "limiter/policy.h"
+#include "limiter/core/policy.h"
 #include "tests/support/algorithm_cases.h"
 #include "tests/support/algorithm_model.h"
 

@@ -1,4 +1,4 @@
-#include "limiter/blocked_cache_store.h"
+#include "limiter/core/blocked_cache_store.h"
 
 #include <gtest/gtest.h>
 

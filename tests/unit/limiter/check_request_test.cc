@@ -1,4 +1,4 @@
-#include "limiter/check_request.h"
+#include "limiter/core/check_request.h"
 
 #include <gtest/gtest.h>
 

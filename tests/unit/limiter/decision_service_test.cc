@@ -1,11 +1,12 @@
-#include "limiter/decision_service.h"
+#include "limiter/core/decision_service.h"
 
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
 #include <map>
 
-#include "limiter/http_api.h"
+#include "limiter/front/decision_events.h"
+#include "limiter/front/http_api.h"
 #include "tests/support/recording_event_publisher.h"
 #include "tests/support/memory_decision_store.h"
 
@@ -52,7 +53,7 @@ class DecisionServiceTest : public ::testing::Test {
     options.fail_closed_retry_after_ms = 2500;
     options.limiter_id = "lim-a";
     service_ =
-        std::make_unique<DecisionService>(store_, publisher_, clock_, metrics_, holder_, options);
+        std::make_unique<DecisionService>(store_, events_, clock_, metrics_, holder_, options);
   }
   CheckResult Check(const std::string& user, const std::string& action = "default",
                     int64_t cost = 1, const std::string& api_key = "") {
@@ -69,6 +70,7 @@ class DecisionServiceTest : public ::testing::Test {
   common::ManualClock clock_;
   MemoryDecisionStore store_{clock_};
   common::RecordingEventPublisher publisher_;
+  PublishedDecisionEvents events_{publisher_};
   common::MetricsRegistry metrics_;
   PolicyHolder holder_{Active(DefaultPolicy(3, 1.0))};
   std::unique_ptr<DecisionService> service_;

@@ -1,12 +1,12 @@
 // Envoy ratelimit's configuration format and its matching rules, as facts: the same config and
 // descriptors must select the same limit as the reference service (envoyproxy/ratelimit).
-#include "limiter/descriptor_config.h"
+#include "limiter/core/descriptor_config.h"
 
 #include <gtest/gtest.h>
 
-#include "limiter/keys.h"
-#include "limiter/policy.h"
-#include "limiter/policy_holder.h"
+#include "limiter/core/keys.h"
+#include "limiter/core/policy.h"
+#include "limiter/core/policy_holder.h"
 
 namespace rl::limiter {
 namespace {

@@ -1,10 +1,10 @@
 // The reference service's per-descriptor statistics: which hits count where, the descriptor label
 // (config path, or the request's values with detailed_metric), and bounded memory.
-#include "limiter/descriptor_stats.h"
+#include "limiter/front/descriptor_stats.h"
 
 #include <gtest/gtest.h>
 
-#include "limiter/descriptor_config.h"
+#include "limiter/core/descriptor_config.h"
 
 namespace rl::limiter {
 namespace {

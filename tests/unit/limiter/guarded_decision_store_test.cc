@@ -1,4 +1,4 @@
-#include "limiter/guarded_decision_store.h"
+#include "limiter/store/guarded_decision_store.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-#include "limiter/http_api.h"
+#include "limiter/front/http_api.h"
+#include "limiter/front/decision_events.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "limiter/keys.h"
+#include "limiter/core/keys.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include <map>
 #include <random>
 
-#include "limiter/policy_holder.h"
+#include "limiter/core/policy_holder.h"
 
 namespace rl::limiter {
 namespace {

@@ -1,4 +1,4 @@
-#include "limiter/policy.h"
+#include "limiter/core/policy.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "limiter/api_key_resolver.h"
+#include "limiter/core/api_key_resolver.h"
 
 namespace rl::limiter {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "limiter/redis_decision_store.h"
+#include "limiter/store/redis_decision_store.h"
 
 namespace rl::limiter {
 namespace {

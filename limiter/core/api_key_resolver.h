@@ -1,0 +1,25 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/base/status.h"
+#include "limiter/core/decision_store.h"
+#include "limiter/core/policy.h"
+
+namespace rl::limiter {
+
+// The one answer to "whom does this API key name?", used by POST /check and the admin endpoints
+// alike: the limits file's `api_keys` first, then the Redis hash `api_keys_redis_hash` (field =
+// key, value = "<tier>:<user>"). nullopt: an unknown key. A key on the allow or deny list that the
+// file does not know needs no lookup (the lists decide; see Resolve) and is nullopt too.
+// A hash entry that is not "<tier>:<user>" with a known tier and a valid user id (the rules of a
+// request's user_id) is an unknown key, logged at warn with the hash and the key's label, never
+// the key. A failed lookup is the store's Status (the caller applies its fail mode).
+common::Result<std::optional<ApiKey>> ResolveApiKey(const Policy& policy, DecisionStore& store,
+                                                    const std::string& api_key);
+
+// Parses a hash entry "<tier>:<user>" against `policy`; nullopt if it is not a valid one. Pure.
+std::optional<ApiKey> ParseApiKeyEntry(const Policy& policy, const std::string& entry);
+
+}  // namespace rl::limiter

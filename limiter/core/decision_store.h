@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "limiter/core/algorithm/rule_check.h"
+
+namespace rl::limiter {
+
+// The store's answer to one policy decision, on the store's clock.
+struct StoreAnswer {
+  int64_t now_ms = 0;
+  RulesAnswer answer;
+};
+
+// What an admin sees of one key.
+struct KeyState {
+  std::string type;                           // "none", "hash", "string", "zset"
+  std::map<std::string, std::string> fields;  // hash fields, or {"value": ...}, or {"entries": n}
+  int64_t ttl_ms = -2;                        // as PTTL: -2 missing, -1 no expiry
+};
+
+// Where limit state lives. Implementations are thread-safe. A failed Result means the store could
+// not decide (unreachable, timeout, bad reply); the caller then applies the fail mode.
+class DecisionStore {
+ public:
+  virtual ~DecisionStore() = default;
+  // Decides every check of one request atomically (see limiter/store/scripts/policy.lua).
+  virtual common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) = 0;
+  // Decides several requests, each atomically on its own, in one round trip where the store can
+  // (POST /check/batch). One Result per request, in order. By default, one Decide each.
+  virtual std::vector<common::Result<StoreAnswer>> DecideMany(
+      const std::vector<std::vector<RuleCheck>>& requests) {
+    std::vector<common::Result<StoreAnswer>> answers;
+    answers.reserve(requests.size());
+    for (const auto& checks : requests) answers.push_back(Decide(checks));
+    return answers;
+  }
+  // Round trip to the store, for health checks.
+  virtual common::Status Ping(int64_t* latency_us) = 0;
+  // An API key's "<tier>:<user>" entry in a Redis hash; nullopt if absent.
+  virtual common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
+                                                                  const std::string& api_key) = 0;
+  virtual common::Result<KeyState> Inspect(const std::string& key) = 0;
+  // Deletes the keys; returns how many existed.
+  virtual common::Result<int64_t> Delete(const std::vector<std::string>& keys) = 0;
+};
+
+}  // namespace rl::limiter

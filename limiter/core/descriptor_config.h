@@ -1,0 +1,109 @@
+#pragma once
+// Envoy ratelimit's configuration format (envoyproxy/ratelimit), accepted as is: one domain per
+// file, nested descriptors of key and optional value, each with an optional rate limit. And its
+// matching rules, so that the same config gives the same answers as the reference service:
+//   - per request descriptor entry, a node whose key and value both match is chosen before a node
+//     whose value ends in '*' and is a prefix of the request's (a wildcard, first in the file's
+//     order), and that before a node with that key and no value;
+//   - a limit applies only when the node that matched the descriptor's last entry has one (a
+//     request descriptor deeper or shallower than the config gets no limit);
+//   - no match means no limit; `unlimited: true` means explicitly none;
+//   - a matched limit whose `replaces` names other matched limits of the same request removes
+//     those.
+// One extension: `algorithm` (default fixed_window, as the reference counts) picks any of this
+// project's algorithms per descriptor.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/base/status.h"
+#include "limiter/core/algorithm/algorithms.h"
+
+namespace rl::limiter {
+
+// The reference service's units, indexed by the value of Envoy's RateLimitUnit (and of
+// RateLimitResponse.RateLimit.Unit, numbered alike; 0 is UNKNOWN): name and length. Month is 30
+// days and year 365, as the reference counts.
+struct RateLimitUnitInfo {
+  std::string_view name;
+  int64_t window_ms;
+};
+inline constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+inline constexpr RateLimitUnitInfo kRateLimitUnits[] = {
+    {"", 0},         {"second", 1000},       {"minute", 60 * 1000},  {"hour", 3600 * 1000},
+    {"day", kDayMs}, {"month", 30 * kDayMs}, {"year", 365 * kDayMs}, {"week", 7 * kDayMs}};
+
+// A rate_limit of the reference format.
+struct DescriptorLimit {
+  bool unlimited = false;
+  std::string unit;  // second, minute, hour, day, week, month, year
+  int64_t requests_per_unit = 0;
+  std::string name;  // optional; what `replaces` refers to
+  Algorithm algorithm = Algorithm::kFixedWindow;
+  std::vector<std::string> replaces;
+  bool shadow_mode = false;
+  bool detailed_metric = false;
+
+  // The unit's length (kRateLimitUnits); 0 for an unknown unit.
+  int64_t WindowMs() const;
+  LimitParams Params() const;
+};
+
+struct DescriptorNode {
+  std::string key;
+  std::string value;  // empty: any value of the key
+  std::optional<DescriptorLimit> limit;
+  std::vector<DescriptorNode> descriptors;
+  std::string path;  // where it is in the file, e.g. descriptors[0].descriptors[1] (for errors)
+  // The reference's statistics key of the node: its own and its parents' keys, each with "_value"
+  // when the node has a value, joined by '.', e.g. "key1_value1.subkey1".
+  std::string stat_key;
+  // share_threshold (a wildcard value only): every value the wildcard matches counts against one
+  // shared counter, instead of one counter per value.
+  bool share_threshold = false;
+};
+
+struct DescriptorDomain {
+  std::string domain;
+  std::vector<DescriptorNode> descriptors;
+  std::string source;  // the file
+};
+
+// Whether a parsed YAML file is in the reference format (a top-level `domain`).
+bool IsDescriptorConfig(const std::string& text);
+
+// Parses one file of the reference format. Errors name the place and quote the value, like the
+// project's own format.
+common::Result<DescriptorDomain> ParseDescriptorConfig(const std::string& text,
+                                                       const std::string& source);
+
+// One request descriptor: its entries in order.
+using DescriptorEntries = std::vector<std::pair<std::string, std::string>>;
+
+// The node whose limit applies to `entries` (the rules above, `replaces` aside), or nullptr when
+// no limit applies (no match, a match without a limit, or a depth mismatch). An `unlimited` limit
+// is returned as such: the caller answers OK without a counter.
+// `path`, if given, receives the node each entry matched, in order (as far as the match went).
+const DescriptorNode* MatchDescriptor(const DescriptorDomain& domain,
+                                      const DescriptorEntries& entries,
+                                      std::vector<const DescriptorNode*>* path = nullptr);
+
+// The entries a matched descriptor is counted by: the request's, except that an entry matched by
+// a wildcard with share_threshold counts as the wildcard's value. Pure.
+DescriptorEntries CountedEntries(const DescriptorEntries& entries,
+                                 const std::vector<const DescriptorNode*>& path);
+
+// The descriptor label of the reference's per-descriptor statistics for a request descriptor that
+// `node` matched: the node's stat_key, or with `detailed_metric` the request's own entries
+// ("key1_value1.subkey1_subvalue1"), as the reference names them. Pure.
+std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries);
+
+// Applies `replaces` across one request's matches (nullptr: no limit): a match is dropped when
+// another match's limit names it in `replaces`. In place.
+void ApplyReplaces(std::vector<const DescriptorNode*>& matches);
+
+}  // namespace rl::limiter

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/base/clock.h"
+#include "common/base/metrics.h"
+#include "limiter/core/decision_service.h"
+#include "limiter/core/decision_store.h"
+#include "limiter/front/rate_limit_headers.h"
+#include "limiter/front/rls_service.h"
+
+namespace rl::limiter {
+
+// The HTTP status of a verdict: 200 for the ones that admit, 429 blocked, `ban_status` (429 or
+// 403, the policy's) banned, 403 denied, 503 fail_closed, 400 invalid, 401 unauthenticated. Pure.
+int HttpStatusOf(Verdict verdict, int ban_status);
+
+// The JSON body of a /check answer (an error body for kInvalid and kUnauthenticated). Pure.
+nlohmann::json CheckResultJson(const CheckResult& result);
+
+// The active policy as GET /config shows it (API keys are counted, never listed). Pure.
+nlohmann::json PolicyJson(const ActivePolicy& active);
+
+// GET /health's report: HTTP status and body.
+struct HealthReport {
+  int status = 200;
+  nlohmann::json body;
+};
+
+struct LimiterApi {
+  DecisionService& service;
+  RlsService& rls;       // POST /json: Envoy's rate limit service request as JSON
+  DecisionStore& store;  // for the admin endpoints
+  std::function<HealthReport()> health;  // GET /health: every dependency, for people
+  std::function<HealthReport()> ready;   // GET /ready: able to answer as configured
+  common::MetricsRegistry& metrics;
+  const common::Clock& clock;
+  std::string admin_token;  // ADMIN_TOKEN; empty: admin endpoints answer 403
+  std::string check_token;  // CHECK_TOKEN; set: POST /check needs it as a Bearer token
+};
+
+// Registers POST /check, POST /check/batch, POST /json (a ShouldRateLimit request in proto3 JSON,
+// as the reference service offers: 200 OK or 429 OVER_LIMIT with the response as JSON), GET
+// /health, GET /ready, GET /metrics, GET /config, and the admin endpoints GET and DELETE
+// /limits/<user>?action=&api_key=. `api` must outlive the server.
+void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api);
+
+}  // namespace rl::limiter

@@ -1,0 +1,77 @@
+#include "limiter/store/guarded_decision_store.h"
+
+#include <spdlog/spdlog.h>
+
+namespace rl::limiter {
+
+GuardedDecisionStore::GuardedDecisionStore(DecisionStore& inner,
+                                           common::CircuitBreakerOptions options,
+                                           const common::Clock& clock,
+                                           common::MetricsRegistry& metrics)
+    : inner_(inner),
+      breaker_(options, clock),
+      opened_(metrics.AddCounter("rl_redis_circuit_opened_total",
+                                 "Times the Redis circuit breaker opened")),
+      short_circuited_(metrics.AddCounter(
+          "rl_redis_circuit_rejected_total",
+          "Decisions refused without calling Redis because the circuit was open")) {
+  metrics.AddGaugeFn("rl_redis_circuit_state",
+                     "Redis circuit breaker: 0 closed, 1 open, 2 half-open", {},
+                     [this] { return static_cast<double>(breaker_.state()); });
+}
+
+template <typename T>
+common::Result<T> GuardedDecisionStore::Guard(const std::function<common::Result<T>()>& call) {
+  if (!breaker_.Allow()) {
+    short_circuited_.Inc();
+    return common::Status::Unavailable("redis circuit breaker is open");
+  }
+  common::Result<T> result = call();
+  if (result.status().code() == common::Status::Code::kDataError) {
+    // Redis answered: a data error (WRONGTYPE, a malformed reply) concerns this request only.
+    breaker_.OnAnsweredWithDataError();
+    return result;
+  }
+  if (result.ok()) {
+    if (breaker_.state() != common::CircuitBreaker::State::kClosed) {
+      spdlog::info("redis: circuit breaker closed: Redis answers again");
+    }
+    breaker_.OnSuccess();
+  } else if (breaker_.OnFailure()) {
+    opened_.Inc();
+    spdlog::warn("redis: circuit breaker opened after repeated failures ({})",
+                 result.status().message());
+  }
+  return result;
+}
+
+common::Result<StoreAnswer> GuardedDecisionStore::Decide(const std::vector<RuleCheck>& checks) {
+  return Guard<StoreAnswer>([&] { return inner_.Decide(checks); });
+}
+
+std::vector<common::Result<StoreAnswer>> GuardedDecisionStore::DecideMany(
+    const std::vector<std::vector<RuleCheck>>& requests) {
+  std::vector<common::Result<StoreAnswer>> answers;
+  auto outcome = Guard<bool>([&]() -> common::Result<bool> {
+    answers = inner_.DecideMany(requests);
+    // The round trip failed as a whole (unreachable, timeout): one failure for the breaker.
+    for (const auto& a : answers) {
+      const auto code = a.status().code();
+      if (code == common::Status::Code::kUnavailable || code == common::Status::Code::kTimeout) {
+        return a.status();
+      }
+    }
+    return true;
+  });
+  if (!outcome.ok() && answers.empty()) {  // refused by the open breaker: nothing was called
+    answers.assign(requests.size(), common::Result<StoreAnswer>(outcome.status()));
+  }
+  return answers;
+}
+
+common::Result<std::optional<std::string>> GuardedDecisionStore::LookupApiKey(
+    const std::string& hash, const std::string& api_key) {
+  return Guard<std::optional<std::string>>([&] { return inner_.LookupApiKey(hash, api_key); });
+}
+
+}  // namespace rl::limiter

@@ -1,0 +1,262 @@
+#include "limiter/store/redis_decision_store.h"
+
+#include <cstdio>
+#include <map>
+
+#include "limiter/core/algorithm/algorithms.h"
+#include "limiter/store/scripts/policy_lua.h"
+#include "limiter/store/scripts/refund_lua.h"
+#include "spdlog/spdlog.h"
+
+namespace rl::limiter {
+
+using common::RedisValue;
+using common::Result;
+using common::Status;
+
+namespace {
+
+// An error reply about the data of this request (a key of the wrong type, a value the script
+// cannot read) rather than about the server (OOM, LOADING, BUSY, READONLY, NOAUTH, ...).
+bool IsDataError(const std::string& error) {
+  return error.rfind("WRONGTYPE", 0) == 0 ||
+         (error.rfind("ERR", 0) == 0 && error.find("script") != std::string::npos);
+}
+
+// A rule's refill rate as the scripts take it: every digit a double holds.
+std::string RateArg(const LimitParams& params) {
+  char rate[64];
+  std::snprintf(rate, sizeof(rate), "%.17g", params.RatePerUs());
+  return rate;
+}
+
+}  // namespace
+
+Result<StoreAnswer> ParsePolicyReply(const RedisValue& reply, size_t rules) {
+  if (reply.is_error()) {
+    return IsDataError(reply.str) ? Status::DataError("redis script error: " + reply.str)
+                                  : Status::Internal("redis error: " + reply.str);
+  }
+  if (reply.type != RedisValue::Type::kArray || reply.elements.size() != 2 + 5 * rules) {
+    return Status::DataError("unexpected reply from policy.lua");
+  }
+  for (const auto& e : reply.elements) {
+    if (e.type != RedisValue::Type::kInteger)
+      return Status::DataError("unexpected reply from policy.lua");
+  }
+  StoreAnswer answer;
+  answer.now_ms = reply.elements[0].integer;
+  answer.answer.refused_by_ban = reply.elements[1].integer == 1;
+  for (size_t i = 0; i < rules; ++i) {
+    const RedisValue* v = &reply.elements[2 + 5 * i];
+    answer.answer.rules.push_back(
+        {v[0].integer == 1, v[1].integer, v[2].integer, v[3].integer, v[4].integer});
+  }
+  return answer;
+}
+
+RedisDecisionStore::RedisDecisionStore(common::RedisClient& redis, const common::Clock& clock,
+                                       common::Counter* refunds_failed)
+    : redis_(redis),
+      clock_(clock),
+      refunds_failed_(refunds_failed),
+      script_(kPolicyLua),
+      refund_script_(kRefundLua) {}
+
+Result<StoreAnswer> RedisDecisionStore::Decide(const std::vector<RuleCheck>& checks) {
+  return DecideAt(checks, std::nullopt);
+}
+
+common::ScriptCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks,
+                                            std::optional<int64_t> now_us) {
+  common::ScriptCall call;
+  call.keys.reserve(3 * checks.size());
+  call.args.reserve(2 + 10 * checks.size());
+  call.args.push_back(now_us ? std::to_string(*now_us) : "");
+  call.args.push_back(std::to_string(checks.size()));
+  for (const RuleCheck& c : checks) {
+    call.keys.push_back(c.key);
+    call.keys.push_back(c.ban_key);
+    call.keys.push_back(c.strike_key);
+    call.args.push_back(std::string(AlgorithmName(c.params.algorithm)));
+    call.args.push_back(std::to_string(c.params.limit));
+    call.args.push_back(std::to_string(c.params.window_ms));
+    call.args.push_back(std::to_string(c.params.burst));
+    call.args.push_back(RateArg(c.params));
+    call.args.push_back(std::to_string(c.cost));
+    call.args.push_back(c.shadow ? "1" : "0");
+    call.args.push_back(std::to_string(c.penalty.blocks));
+    call.args.push_back(std::to_string(c.penalty.within_ms));
+    call.args.push_back(std::to_string(c.penalty.ban_ms));
+  }
+  return call;
+}
+
+bool RedisDecisionStore::OneShard(const std::vector<RuleCheck>& checks) const {
+  for (size_t i = 1; i < checks.size(); ++i) {
+    if (redis_.ShardOf(checks[i].key) != redis_.ShardOf(checks[0].key)) return false;
+  }
+  return true;
+}
+
+std::vector<std::vector<size_t>> RedisDecisionStore::ShardGroups(
+    const std::vector<RuleCheck>& checks) const {
+  std::map<int, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < checks.size(); ++i) by_shard[redis_.ShardOf(checks[i].key)].push_back(i);
+  std::vector<std::vector<size_t>> groups;
+  groups.reserve(by_shard.size());
+  for (auto& [shard, indices] : by_shard) groups.push_back(std::move(indices));
+  return groups;
+}
+
+Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
+                                                 std::optional<int64_t> now_us) {
+  if (!OneShard(checks)) return DecideAcrossShards(checks, ShardGroups(checks), now_us);
+  common::ScriptCall call = Call(checks, now_us);
+  auto reply = redis_.Eval(script_, call.keys, call.args);
+  if (!reply.ok()) return reply.status();
+  return ParsePolicyReply(reply.value(), checks.size());
+}
+
+Result<StoreAnswer> RedisDecisionStore::DecideAcrossShards(
+    const std::vector<RuleCheck>& checks, const std::vector<std::vector<size_t>>& groups,
+    std::optional<int64_t> now_us) {
+  StoreAnswer combined;
+  combined.answer.rules.resize(checks.size());
+  std::vector<std::pair<const std::vector<size_t>*, StoreAnswer>> charged;
+  bool refused = false;
+  for (const auto& group : groups) {
+    std::vector<RuleCheck> part;
+    part.reserve(group.size());
+    for (size_t i : group) part.push_back(checks[i]);
+    common::ScriptCall call = Call(part, now_us);
+    auto reply = redis_.Eval(script_, call.keys, call.args);
+    Result<StoreAnswer> answer = reply.ok() ? ParsePolicyReply(reply.value(), part.size())
+                                            : Result<StoreAnswer>(reply.status());
+    if (!answer.ok()) {
+      // Undecided: give back what earlier slots took; the caller applies the fail mode.
+      for (const auto& [charged_group, charge] : charged) Refund(checks, *charged_group, charge);
+      return answer.status();
+    }
+    combined.now_ms = std::max(combined.now_ms, answer->now_ms);
+    combined.answer.refused_by_ban =
+        combined.answer.refused_by_ban || answer->answer.refused_by_ban;
+    bool admitted = !answer->answer.refused_by_ban;
+    for (size_t j = 0; j < group.size(); ++j) {
+      combined.answer.rules[group[j]] = answer->answer.rules[j];
+      if (!answer->answer.rules[j].allowed && !checks[group[j]].shadow) admitted = false;
+    }
+    if (admitted) {
+      charged.emplace_back(&group, std::move(answer.value()));
+    } else {
+      refused = true;
+    }
+  }
+  if (refused) {
+    for (const auto& [group, charge] : charged) Refund(checks, *group, charge);
+  }
+  return combined;
+}
+
+void RedisDecisionStore::Refund(const std::vector<RuleCheck>& checks,
+                                const std::vector<size_t>& group, const StoreAnswer& charged) {
+  common::ScriptCall call;
+  call.args.push_back(std::to_string(charged.now_ms));
+  for (size_t j = 0; j < group.size(); ++j) {
+    const RuleCheck& c = checks[group[j]];
+    if (!charged.answer.rules[j].allowed) continue;  // policy.lua charged only admitted rules
+    call.keys.push_back(c.key);
+    call.args.push_back(std::string(AlgorithmName(c.params.algorithm)));
+    call.args.push_back(std::to_string(c.params.window_ms));
+    call.args.push_back(std::to_string(c.params.burst));
+    call.args.push_back(RateArg(c.params));
+    call.args.push_back(std::to_string(c.cost));
+  }
+  if (call.keys.empty()) return;
+  auto reply = redis_.Eval(refund_script_, call.keys, call.args);
+  if (reply.ok() && !reply->is_error()) return;
+  if (refunds_failed_) refunds_failed_->Inc();
+  spdlog::warn("cross-slot refund of {} not taken (the charge stays until it expires): {}",
+               call.keys.front(), reply.ok() ? reply->str : reply.status().message());
+}
+
+std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
+    const std::vector<std::vector<RuleCheck>>& requests) {
+  std::vector<Result<StoreAnswer>> answers(requests.size(),
+                                           common::Status::Internal("not decided"));
+  std::vector<common::ScriptCall> calls;
+  std::vector<size_t> pipelined;  // requests in one shard: one pipeline (per node)
+  calls.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (!OneShard(requests[i])) {
+      answers[i] = Decide(requests[i]);
+    } else {
+      calls.push_back(Call(requests[i], std::nullopt));
+      pipelined.push_back(i);
+    }
+  }
+  if (calls.empty()) return answers;
+  auto replies = redis_.EvalPipelined(script_, calls);
+  for (size_t j = 0; j < pipelined.size(); ++j) {
+    const size_t i = pipelined[j];
+    answers[i] = replies[j].ok() ? ParsePolicyReply(replies[j].value(), requests[i].size())
+                                 : Result<StoreAnswer>(replies[j].status());
+  }
+  return answers;
+}
+
+Status RedisDecisionStore::Ping(int64_t* latency_us) { return redis_.Ping(clock_, latency_us); }
+
+Result<std::optional<std::string>> RedisDecisionStore::LookupApiKey(const std::string& hash,
+                                                                    const std::string& api_key) {
+  auto reply = redis_.Command({"HGET", hash, api_key});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) {
+    return IsDataError(reply->str) ? Status::DataError(reply->str) : Status::Internal(reply->str);
+  }
+  if (reply->type != RedisValue::Type::kString) return std::optional<std::string>();
+  return std::optional<std::string>(reply->str);
+}
+
+Result<KeyState> RedisDecisionStore::Inspect(const std::string& key) {
+  KeyState state;
+  auto type = redis_.Command({"TYPE", key});
+  if (!type.ok()) return type.status();
+  state.type = type->str;
+  if (state.type == "hash") {
+    auto all = redis_.Command({"HGETALL", key});
+    if (!all.ok()) return all.status();
+    for (size_t i = 0; i + 1 < all->elements.size(); i += 2) {
+      state.fields[all->elements[i].str] = all->elements[i + 1].str;
+    }
+  } else if (state.type == "string") {
+    auto value = redis_.Command({"GET", key});
+    if (!value.ok()) return value.status();
+    state.fields["value"] = value->str;
+  } else if (state.type == "zset") {
+    auto count = redis_.Command({"ZCARD", key});
+    if (!count.ok()) return count.status();
+    state.fields["entries"] = std::to_string(count->integer);
+  }
+  auto ttl = redis_.Command({"PTTL", key});
+  if (!ttl.ok()) return ttl.status();
+  state.ttl_ms = ttl->integer;
+  return state;
+}
+
+Result<int64_t> RedisDecisionStore::Delete(const std::vector<std::string>& keys) {
+  std::map<int, std::vector<std::string>> by_shard;  // one DEL per shard: a cluster refuses more
+  for (const auto& key : keys) by_shard[redis_.ShardOf(key)].push_back(key);
+  int64_t deleted = 0;
+  for (const auto& [shard, shard_keys] : by_shard) {
+    std::vector<std::string> argv = {"DEL"};
+    argv.insert(argv.end(), shard_keys.begin(), shard_keys.end());
+    auto reply = redis_.Command(argv);
+    if (!reply.ok()) return reply.status();
+    if (reply->is_error()) return Status::Internal(reply->str);
+    deleted += reply->integer;
+  }
+  return deleted;
+}
+
+}  // namespace rl::limiter
