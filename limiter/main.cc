@@ -37,7 +37,7 @@ using namespace rl;
 
 namespace {
 
-limiter::HealthReport CheckHealth(limiter::DecisionStore& store, common::KafkaProducer& producer,
+limiter::HealthReport CheckHealth(limiter::AdminStore& store, common::KafkaProducer& producer,
                                   int kafka_timeout_ms) {
   int64_t redis_us = 0;
   int64_t kafka_us = 0;
@@ -59,7 +59,7 @@ limiter::HealthReport CheckHealth(limiter::DecisionStore& store, common::KafkaPr
 // Readiness: can this limiter answer as configured? Under FAIL_MODE=open always (without Redis it
 // answers fail_open, as configured), so a readiness probe never turns fail-open into an outage;
 // under FAIL_MODE=closed only while Redis answers. Kafka never matters: events are buffered.
-limiter::HealthReport CheckReady(limiter::DecisionStore& store, limiter::FailMode mode) {
+limiter::HealthReport CheckReady(limiter::AdminStore& store, limiter::FailMode mode) {
   if (mode == limiter::FailMode::kOpen) {
     return {200, {{"ready", true}, {"fail_mode", "open"}}};
   }
@@ -172,9 +172,11 @@ int main(int argc, char** argv) {
   // One circuit breaker for one Redis; a cluster has one per primary inside RedisCluster, so a
   // dead primary fails only its own slots.
   std::optional<limiter::GuardedDecisionStore> guarded;
-  limiter::DecisionStore& store = s.redis_mode == "cluster"
-                                      ? static_cast<limiter::DecisionStore&>(redis_store)
-                                      : guarded.emplace(redis_store, s.breaker, clock, metrics);
+  if (s.redis_mode != "cluster") guarded.emplace(redis_store, redis_store, s.breaker, clock, metrics);
+  limiter::DecisionStore& store =
+      guarded ? static_cast<limiter::DecisionStore&>(*guarded) : redis_store;
+  limiter::ApiKeyStore& api_keys =
+      guarded ? static_cast<limiter::ApiKeyStore&>(*guarded) : redis_store;
 
   const common::KafkaProducerMetrics producer_metrics =
       common::RegisterKafkaProducerMetrics(metrics);
@@ -189,14 +191,14 @@ int main(int argc, char** argv) {
   limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
   common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
   // A request Redis has just blocked until T is answered locally until T.
-  limiter::BlockedCacheStore cached(store, clock, metrics,
+  limiter::BlockedCacheStore cached(store, redis_store, clock, metrics,
                                     static_cast<size_t>(s.blocked_cache_entries));
   // An admin reset on any limiter empties every limiter's cache (Redis pub/sub).
   limiter::RedisCacheInvalidation invalidation(
       *redis, s.redis_mode == "cluster" ? s.redis_seeds : std::vector{s.redis}, cached, metrics,
       s.options.limiter_id);
   limiter::PublishedDecisionEvents events(publisher);
-  limiter::DecisionService service(cached, events, clock, metrics, policies, s.options);
+  limiter::DecisionService service(cached, api_keys, events, clock, metrics, policies, s.options);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,
@@ -214,8 +216,9 @@ int main(int argc, char** argv) {
   limiter::LimiterApi api{service,
                           rls,
                           cached,
-                          [&] { return CheckHealth(store, kafka, s.health_kafka_timeout_ms); },
-                          [&] { return CheckReady(store, s.options.fail_mode); },
+                          api_keys,
+                          [&] { return CheckHealth(redis_store, kafka, s.health_kafka_timeout_ms); },
+                          [&] { return CheckReady(redis_store, s.options.fail_mode); },
                           metrics,
                           clock,
                           s.admin_token,

@@ -314,6 +314,18 @@ Result<std::vector<RedisValue>> RedisPool::Pipeline(
       idempotent ? Idempotence::kIdempotent : Idempotence::kNotIdempotent);
 }
 
+std::vector<Result<RedisValue>> RedisPool::CommandPipelined(
+    const std::vector<std::vector<std::string>>& argvs) {
+  auto all = Pipeline(argvs);
+  std::vector<Result<RedisValue>> answers;
+  answers.reserve(argvs.size());
+  for (size_t i = 0; i < argvs.size(); ++i) {
+    answers.push_back(all.ok() ? Result<RedisValue>(std::move(all.value()[i]))
+                               : Result<RedisValue>(all.status()));
+  }
+  return answers;
+}
+
 Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
   return CommandOnce(argv, !argv.empty() && IsIdempotentCommand(argv[0])
                                ? Idempotence::kIdempotent

@@ -93,6 +93,11 @@ class RedisClient {
   // its connection failed or timed out (other calls of the pipeline may have run).
   virtual std::vector<Result<RedisValue>> EvalPipelined(const LuaScript& script,
                                                         const std::vector<ScriptCall>& calls) = 0;
+  // Several commands pipelined: one round trip per connection (per node in a cluster, each
+  // command sent to the node of argv[1]'s slot). One answer per command, in order; a failed one
+  // means its connection failed or timed out (other commands of the pipeline may have run).
+  virtual std::vector<Result<RedisValue>> CommandPipelined(
+      const std::vector<std::vector<std::string>>& argvs) = 0;
   // PING (every primary in a cluster); ok with the slowest round-trip time in *latency_us.
   virtual Status Ping(const Clock& clock, int64_t* latency_us) = 0;
   // Keys with different shards can never be used in one call: 0 for every key on one server,
@@ -135,6 +140,9 @@ class RedisPool final : public RedisClient {
   // All calls on one connection: one round trip.
   std::vector<Result<RedisValue>> EvalPipelined(const LuaScript& script,
                                                 const std::vector<ScriptCall>& calls) override;
+  // All commands on one connection: one round trip (Pipeline).
+  std::vector<Result<RedisValue>> CommandPipelined(
+      const std::vector<std::vector<std::string>>& argvs) override;
   Status Ping(const Clock& clock, int64_t* latency_us) override;
   int ShardOf(std::string_view) const override { return 0; }
   std::string Describe() const override { return options_.endpoint.Describe(); }

@@ -313,6 +313,40 @@ std::vector<Result<RedisValue>> RedisCluster::EvalPipelined(const LuaScript& scr
   return answers;
 }
 
+std::vector<Result<RedisValue>> RedisCluster::CommandPipelined(
+    const std::vector<std::vector<std::string>>& argvs) {
+  std::vector<Result<RedisValue>> answers(argvs.size(),
+                                          Status::Unavailable("redis cluster: not sent"));
+  std::map<RedisPool*, std::vector<size_t>> by_node;
+  for (size_t i = 0; i < argvs.size(); ++i) {
+    by_node[PoolFor(argvs[i].size() > 1 ? HashSlot(argvs[i][1]) : 0)].push_back(i);
+  }
+  for (const auto& [pool, indices] : by_node) {
+    if (pool == nullptr) {
+      for (size_t i : indices) answers[i] = Command(argvs[i]);
+      continue;
+    }
+    if (!Admit(*pool)) {
+      for (size_t i : indices) {
+        answers[i] = Status::Unavailable("redis cluster: circuit open for " + pool->Describe());
+      }
+      continue;
+    }
+    std::vector<std::vector<std::string>> batch;
+    batch.reserve(indices.size());
+    for (size_t i : indices) batch.push_back(argvs[i]);
+    auto replies = pool->CommandPipelined(batch);
+    // The pipeline failed or succeeded as a whole (one connection): one outcome for the breaker.
+    Report(*pool, replies.empty() || replies.front().ok(),
+           replies.empty() ? Status::Ok() : replies.front().status());
+    for (size_t j = 0; j < indices.size(); ++j) {
+      const size_t i = indices[j];
+      answers[i] = Redirected(replies[j]) ? Command(argvs[i]) : std::move(replies[j]);
+    }
+  }
+  return answers;
+}
+
 Status RedisCluster::Ping(const Clock& clock, int64_t* latency_us) {
   auto known_primaries = [this] {
     std::vector<RedisPool*> found;

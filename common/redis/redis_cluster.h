@@ -77,6 +77,9 @@ class RedisCluster final : public RedisClient {
   // one by one.
   std::vector<Result<RedisValue>> EvalPipelined(const LuaScript& script,
                                                 const std::vector<ScriptCall>& calls) override;
+  // Commands grouped by node as EvalPipelined's calls are.
+  std::vector<Result<RedisValue>> CommandPipelined(
+      const std::vector<std::vector<std::string>>& argvs) override;
   Status Ping(const Clock& clock, int64_t* latency_us) override;
   int ShardOf(std::string_view key) const override { return HashSlot(key); }
   std::string Describe() const override;

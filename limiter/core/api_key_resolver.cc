@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <chrono>
-
 #include "common/base/identifiers.h"
 #include "limiter/core/keys.h"
 
@@ -18,33 +15,39 @@ std::optional<ApiKey> ParseApiKeyEntry(const Policy& policy, const std::string& 
   return key;
 }
 
-common::Result<std::optional<ApiKey>> ResolveApiKey(const Policy& policy, DecisionStore& store,
-                                                    const std::string& api_key) {
-  if (auto it = policy.api_keys.find(api_key); it != policy.api_keys.end()) {
-    return std::optional<ApiKey>(it->second);
-  }
-  if (policy.allow_api_keys.count(api_key) || policy.deny_api_keys.count(api_key) ||
-      policy.api_keys_redis_hash.empty()) {
-    return std::optional<ApiKey>();
-  }
-  auto entry = store.LookupApiKey(policy.api_keys_redis_hash, api_key);
-  if (!entry.ok()) return entry.status();
-  if (!entry.value()) return std::optional<ApiKey>();
-  std::optional<ApiKey> key = ParseApiKeyEntry(policy, *entry.value());
-  if (!key) {
-    // At most one line a second: a bad entry is operator data that every request would repeat.
-    static std::atomic<int64_t> last_log_s{0};
-    const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::steady_clock::now().time_since_epoch())
-                              .count();
-    if (last_log_s.exchange(now_s) != now_s) {
-      spdlog::warn(
-          "policy: the entry of API key {} in Redis hash {} is not \"<tier>:<user>\" with a known "
-          "tier and a valid user id; the key is treated as unknown",
-          ApiKeyLabel(api_key), policy.api_keys_redis_hash);
-    }
+bool NeedsApiKeyLookup(const Policy& policy, const std::string& api_key) {
+  return !policy.api_keys.count(api_key) && !policy.allow_api_keys.count(api_key) &&
+         !policy.deny_api_keys.count(api_key) && !policy.api_keys_redis_hash.empty();
+}
+
+std::optional<ApiKey> ApiKeyFromPolicy(const Policy& policy, const std::string& api_key) {
+  if (auto it = policy.api_keys.find(api_key); it != policy.api_keys.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<ApiKey> ApiKeyFromEntry(const Policy& policy, const std::string& api_key,
+                                      const std::optional<std::string>& entry,
+                                      common::LogThrottle& throttle) {
+  if (!entry) return std::nullopt;
+  std::optional<ApiKey> key = ParseApiKeyEntry(policy, *entry);
+  uint64_t suppressed = 0;
+  // Throttled: a bad entry is operator data that every request would repeat.
+  if (!key && throttle.ShouldLog(&suppressed)) {
+    spdlog::warn(
+        "policy: the entry of API key {} in Redis hash {} is not \"<tier>:<user>\" with a known "
+        "tier and a valid user id; the key is treated as unknown ({} similar lines not logged)",
+        ApiKeyLabel(api_key), policy.api_keys_redis_hash, suppressed);
   }
   return key;
+}
+
+common::Result<std::optional<ApiKey>> ResolveApiKey(const Policy& policy, ApiKeyStore& store,
+                                                    const std::string& api_key,
+                                                    common::LogThrottle& throttle) {
+  if (!NeedsApiKeyLookup(policy, api_key)) return ApiKeyFromPolicy(policy, api_key);
+  auto entries = store.LookupApiKeys(policy.api_keys_redis_hash, {api_key});
+  if (!entries.front().ok()) return entries.front().status();
+  return ApiKeyFromEntry(policy, api_key, entries.front().value(), throttle);
 }
 
 }  // namespace rl::limiter

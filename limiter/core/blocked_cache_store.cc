@@ -5,9 +5,11 @@
 
 namespace rl::limiter {
 
-BlockedCacheStore::BlockedCacheStore(DecisionStore& inner, const common::Clock& clock,
-                                     common::MetricsRegistry& metrics, size_t max_entries)
+BlockedCacheStore::BlockedCacheStore(DecisionStore& inner, AdminStore& admin,
+                                     const common::Clock& clock, common::MetricsRegistry& metrics,
+                                     size_t max_entries)
     : inner_(inner),
+      admin_(admin),
       clock_(clock),
       max_entries_(max_entries),
       hits_(metrics.AddCounter("rl_blocked_cache_hits_total",
@@ -106,7 +108,7 @@ common::Result<StoreAnswer> BlockedCacheStore::Decide(const std::vector<RuleChec
 
 common::Result<int64_t> BlockedCacheStore::Delete(const std::vector<std::string>& keys) {
   Forget();  // an admin reset: whoever it freed is admitted at once
-  auto deleted = inner_.Delete(keys);
+  auto deleted = admin_.Delete(keys);
   Forget();  // and nothing cached while it ran survives it
   if (announce_reset_) announce_reset_();
   return deleted;

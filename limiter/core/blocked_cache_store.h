@@ -28,9 +28,10 @@ namespace rl::limiter {
 // back other than an admin reset makes the local answer err on the side of blocking, until T (set
 // BLOCKED_CACHE_ENTRIES=0 where that is done). Holds at most `max_entries` requests (0: caches
 // nothing). Thread-safe.
-class BlockedCacheStore final : public DecisionStore {
+class BlockedCacheStore final : public DecisionStore, public AdminStore {
  public:
-  BlockedCacheStore(DecisionStore& inner, const common::Clock& clock,
+  // Decides through `inner`; the admin calls go to `admin` (its resets forget the cache).
+  BlockedCacheStore(DecisionStore& inner, AdminStore& admin, const common::Clock& clock,
                     common::MetricsRegistry& metrics, size_t max_entries = 100000);
 
   // Called after every Delete, once the store has deleted (may be empty).
@@ -48,12 +49,8 @@ class BlockedCacheStore final : public DecisionStore {
       const std::vector<std::vector<RuleCheck>>& requests) override {
     return inner_.DecideMany(requests);
   }
-  common::Status Ping(int64_t* latency_us) override { return inner_.Ping(latency_us); }
-  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
-                                                          const std::string& api_key) override {
-    return inner_.LookupApiKey(hash, api_key);
-  }
-  common::Result<KeyState> Inspect(const std::string& key) override { return inner_.Inspect(key); }
+  common::Status Ping(int64_t* latency_us) override { return admin_.Ping(latency_us); }
+  common::Result<KeyState> Inspect(const std::string& key) override { return admin_.Inspect(key); }
   common::Result<int64_t> Delete(const std::vector<std::string>& keys) override;
 
   // What identifies "the same request": every rule's key, parameters, shadow flag, and the cost.
@@ -68,6 +65,7 @@ class BlockedCacheStore final : public DecisionStore {
   };
 
   DecisionStore& inner_;
+  AdminStore& admin_;
   const common::Clock& clock_;
   const size_t max_entries_;
   common::Counter& hits_;

@@ -1,256 +1,42 @@
 #include "limiter/core/decision_service.h"
 
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <cmath>
-
-#include "limiter/core/api_key_resolver.h"
-#include "limiter/core/keys.h"
-
 namespace rl::limiter {
 
-namespace {
-constexpr char kStoreErrors[] = "rl_redis_errors_total";
-constexpr char kStoreErrorsHelp[] = "Decisions Redis could not make, by kind";
-
-// The configured quota and window of one rule, and its burst where that differs.
-RuleSummary Summary(const RuleCheck& c) {
-  const int64_t capacity = Capacity(c.params);
-  return {c.rule, c.params.limit, (c.params.window_ms + 999) / 1000,
-          capacity != c.params.limit ? capacity : 0, c.shadow};
-}
-}  // namespace
-
-bool CheckResult::HasLimitState() const {
-  return !policies.empty() && verdict != Verdict::kFailOpen && verdict != Verdict::kFailClosed;
-}
-
-DecisionService::DecisionService(DecisionStore& store, DecisionEvents& events,
-                                 const common::Clock& clock, common::MetricsRegistry& metrics,
-                                 const PolicyHolder& policies, ServiceOptions options)
+DecisionService::DecisionService(DecisionStore& store, ApiKeyStore& api_keys,
+                                 DecisionEvents& events, const common::Clock& clock,
+                                 common::MetricsRegistry& metrics, const PolicyHolder& policies,
+                                 ServiceOptions options)
     : store_(store),
+      api_keys_(api_keys),
       events_(events),
-      clock_(clock),
       policies_(policies),
-      options_(std::move(options)),
-      store_unavailable_(
-          metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "unavailable"}})),
-      store_timeout_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "timeout"}})),
-      store_error_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "error"}})),
-      store_log_(clock) {
-  for (size_t v = 0; v < kVerdictCount; ++v) {
-    const auto verdict = static_cast<Verdict>(v);
-    if (!IsDecision(verdict)) continue;
-    decisions_[v] = &metrics.AddCounter("rl_decisions_total", "Decisions by outcome",
-                                        {{"outcome", std::string(VerdictName(verdict))}});
-  }
-}
+      core_(clock, metrics, std::move(options)) {}
 
-CheckResult DecisionService::FailModeResult(const common::Status& why) {
-  (why.code() == common::Status::Code::kTimeout       ? store_timeout_
-   : why.code() == common::Status::Code::kUnavailable ? store_unavailable_
-                                                      : store_error_)
-      .Inc();
-  CheckResult r;
-  r.rule = "fail_mode";
-  if (options_.fail_mode == FailMode::kOpen) {
-    r.verdict = Verdict::kFailOpen;
-    r.allowed = true;
-  } else {
-    r.verdict = Verdict::kFailClosed;
-    r.retry_after_ms = options_.fail_closed_retry_after_ms;
+Decisions DecisionService::Decide(std::shared_ptr<const ActivePolicy> policy,
+                                  const std::vector<CheckRequest>& requests) {
+  DecisionPlan plan = core_.Plan(std::move(policy), requests);
+  if (!plan.key_lookups().empty()) {
+    core_.ResolveKeys(plan, api_keys_.LookupApiKeys(plan.policy()->policy.api_keys_redis_hash,
+                                                    plan.key_lookups()));
   }
-  uint64_t suppressed = 0;
-  if (store_log_.ShouldLog(&suppressed)) {
-    spdlog::warn("redis: cannot decide ({}); answering {} ({} similar answers not logged)",
-                 why.message(), r.allowed ? "fail_open" : "fail_closed", suppressed);
+  const auto& checks = plan.rule_checks();
+  std::vector<common::Result<StoreAnswer>> answers;
+  if (checks.size() == 1) {
+    answers.push_back(store_.Decide(checks.front()));
+  } else if (!checks.empty()) {
+    answers = store_.DecideMany(checks);
   }
-  return r;
-}
-
-CheckResult DecisionService::FromAnswer(const Policy& policy, const std::vector<RuleCheck>& checks,
-                                        const StoreAnswer& answer) const {
-  CheckResult r;
-  for (const RuleCheck& c : checks) r.policies.push_back(Summary(c));
-  // Which rule speaks for the answer: a ban, else the enforced block that lasts longest, else a
-  // shadow block, else the rule with the smallest share of its capacity left.
-  int banned = -1, blocked = -1, shadow = -1, closest = -1, closest_enforced = -1;
-  double closest_share = 2, closest_enforced_share = 2;
-  // When the request would be admitted: once every enforced rule allows it and no ban holds
-  // (each rule's time only shortens as time passes, so the latest of them).
-  int64_t admitted_in_ms = 0;
-  bool never_admitted = false;  // an enforced limit of 0: no retry will be admitted
-  for (size_t i = 0; i < checks.size(); ++i) {
-    const RuleAnswer& a = answer.answer.rules[i];
-    const int idx = static_cast<int>(i);
-    if (a.banned_ms > 0 && (banned < 0 || a.banned_ms > answer.answer.rules[banned].banned_ms)) {
-      banned = idx;
-    }
-    if (!a.allowed && !checks[i].shadow &&
-        (blocked < 0 || a.retry_after_ms > answer.answer.rules[blocked].retry_after_ms)) {
-      blocked = idx;
-    }
-    if (!a.allowed && checks[i].shadow && shadow < 0) shadow = idx;
-    if (!checks[i].shadow) {
-      admitted_in_ms = std::max({admitted_in_ms, a.retry_after_ms, a.banned_ms});
-      never_admitted = never_admitted || Capacity(checks[i].params) == 0 ||
-                       checks[i].cost > Capacity(checks[i].params);
-    }
-    const double share = static_cast<double>(a.remaining) /
-                         static_cast<double>(std::max<int64_t>(1, Capacity(checks[i].params)));
-    if (share < closest_share) closest_share = share, closest = idx;
-    if (!checks[i].shadow && share < closest_enforced_share) {
-      closest_enforced_share = share, closest_enforced = idx;
-    }
-  }
-  const bool ban_in_force = answer.answer.refused_by_ban;
-  int speaker = ban_in_force ? banned : blocked >= 0 ? blocked : shadow >= 0 ? shadow : closest;
-  const RuleAnswer& a = answer.answer.rules[speaker];
-  r.rule = checks[speaker].rule;
-  r.limit = r.policies[speaker].quota;
-  r.window_s = r.policies[speaker].window_s;
-  r.remaining = a.remaining;
-  r.reset_ms = std::max(a.reset_ms, a.banned_ms);  // a ban holds the limit until it ends
-  r.retry_after_ms = never_admitted ? 0 : admitted_in_ms;
-  // Client headers: enforced rules only, so no client backs off for a shadow rule.
-  const int reported = ban_in_force ? banned : blocked >= 0 ? blocked : closest_enforced;
-  if (reported >= 0) {
-    const RuleAnswer& e = answer.answer.rules[reported];
-    r.enforced = {checks[reported].rule, r.policies[reported].quota, ban_in_force ? 0 : e.remaining,
-                  std::max(e.reset_ms, e.banned_ms)};
-  }
-  if (ban_in_force) {
-    r.verdict = Verdict::kBanned;
-    r.remaining = 0;
-  } else if (blocked >= 0) {
-    r.verdict = Verdict::kBlocked;
-  } else {
-    r.verdict = shadow >= 0 ? Verdict::kShadowBlocked : Verdict::kAllowed;
-    r.allowed = true;
-    r.retry_after_ms = 0;
-  }
-  return r;
+  Decisions decided = core_.Complete(std::move(plan), answers);
+  for (const DecisionEvent& event : decided.events) events_.Publish(event);
+  return decided;
 }
 
 CheckResult DecisionService::Check(const CheckRequest& request) {
-  return CheckBatch({request}).front();
+  return std::move(Decide({request}).results.front());
 }
 
 std::vector<CheckResult> DecisionService::CheckBatch(const std::vector<CheckRequest>& requests) {
-  auto active = policies_.Current();  // one policy for the whole batch
-  const Policy& policy = active->policy;
-  const size_t n = requests.size();
-  std::vector<CheckResult> results(n);
-  std::vector<std::string> users(n);  // whom each decision's event names
-  std::vector<int64_t> times_ms(n, clock_.NowMs());
-  // The requests the store must decide, all in one round trip.
-  std::vector<size_t> to_store;
-  std::vector<std::vector<RuleCheck>> store_requests;
-  for (size_t i = 0; i < n; ++i) {
-    const CheckRequest& request = requests[i];
-    std::optional<ApiKey> key;
-    if (!request.api_key.empty()) {
-      auto resolved = ResolveApiKey(policy, store_, request.api_key);
-      if (!resolved.ok()) {
-        results[i] = FailModeResult(resolved.status());
-        // The key's user is unknown; the key itself is a secret and never published.
-        users[i] = request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id;
-        continue;
-      }
-      key = std::move(resolved.value());
-    }
-    Resolution resolution = Resolve(policy, request, key ? &*key : nullptr);
-    users[i] = resolution.user_id;
-    CheckResult& result = results[i];
-    switch (resolution.kind) {
-      case Resolution::Kind::kUnknownApiKey:
-        result.verdict = Verdict::kUnauthenticated;
-        result.error_message = "unknown API key";
-        break;
-      case Resolution::Kind::kDenyListed:
-        result.verdict = Verdict::kDenied;
-        result.rule = "deny_list";
-        break;
-      case Resolution::Kind::kAllowListed:
-        result.verdict = Verdict::kAllowlisted;
-        result.allowed = true;
-        result.unlimited = true;
-        result.rule = "allow_list";
-        break;
-      case Resolution::Kind::kCheck:
-        // A descriptor's hits above its limit are a decision (over the limit), as the reference
-        // answers them; a /check cost above a rule's capacity is a client error.
-        if (auto too_costly =
-                request.domain.empty() ? CostError(request, resolution.checks) : std::nullopt) {
-          result.verdict = Verdict::kInvalid;  // could never be admitted: a client error
-          result.error_message = *too_costly;
-        } else if (resolution.checks.empty()) {
-          result.verdict = Verdict::kAllowed;
-          result.allowed = true;
-          result.unlimited = true;
-          result.rule = "none";
-        } else {
-          to_store.push_back(i);
-          store_requests.push_back(std::move(resolution.checks));
-        }
-        break;
-    }
-  }
-  if (!store_requests.empty()) {
-    std::vector<common::Result<StoreAnswer>> answers =
-        store_requests.size() == 1
-            ? std::vector<common::Result<StoreAnswer>>{store_.Decide(store_requests[0])}
-            : store_.DecideMany(store_requests);
-    for (size_t j = 0; j < to_store.size(); ++j) {
-      const size_t i = to_store[j];
-      if (answers[j].ok()) {
-        results[i] = FromAnswer(policy, store_requests[j], answers[j].value());
-        times_ms[i] = answers[j]->now_ms;
-      } else {
-        results[i] = FailModeResult(answers[j].status());
-      }
-    }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (!IsDecision(results[i].verdict)) continue;  // refused before any decision: no event
-    decisions_[static_cast<size_t>(results[i].verdict)]->Inc();
-    Publish(users[i], requests[i], results[i], times_ms[i]);
-  }
-  return results;
-}
-
-std::optional<std::string> DecisionService::CostError(const CheckRequest& request,
-                                                      const std::vector<RuleCheck>& checks) {
-  for (const RuleCheck& c : checks) {
-    // A limit of 0 refuses every request: a decision (blocked), not a client error.
-    if (Capacity(c.params) > 0 && request.cost > Capacity(c.params)) {
-      // The capacity is the burst where one is set: name which, not "the limit" for both.
-      return "cost must be an integer from 1 to " + std::to_string(Capacity(c.params)) +
-             " (the capacity of rule " + c.rule +
-             (Capacity(c.params) != c.params.limit ? ": its burst)" : ": its limit)");
-    }
-  }
-  return std::nullopt;
-}
-
-void DecisionService::Publish(const std::string& user_id, const CheckRequest& request,
-                              const CheckResult& result, int64_t ts_ms) {
-  DecisionEvent event;
-  event.limiter_id = options_.limiter_id;
-  event.sequence = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
-  event.ts_ms = ts_ms;
-  event.user_id = user_id;
-  event.action = request.action;
-  event.rule = result.rule;
-  event.verdict = result.verdict;
-  event.limit = result.limit;
-  event.remaining = result.remaining;
-  event.cost = request.cost;
-  event.retry_after_ms = result.retry_after_ms;
-  event.reset_ms = result.reset_ms;
-  event.request_id = request.request_id;
-  events_.Publish(event);
+  return std::move(Decide(requests).results);
 }
 
 }  // namespace rl::limiter

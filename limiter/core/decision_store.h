@@ -24,8 +24,9 @@ struct KeyState {
   int64_t ttl_ms = -2;                        // as PTTL: -2 missing, -1 no expiry
 };
 
-// Where limit state lives. Implementations are thread-safe. A failed Result means the store could
-// not decide (unreachable, timeout, bad reply); the caller then applies the fail mode.
+// Where limit state lives: the decisions, and nothing else. Implementations are thread-safe. A
+// failed Result means the store could not decide (unreachable, timeout, bad reply); the caller
+// then applies the fail mode.
 class DecisionStore {
  public:
   virtual ~DecisionStore() = default;
@@ -40,11 +41,25 @@ class DecisionStore {
     for (const auto& checks : requests) answers.push_back(Decide(checks));
     return answers;
   }
+};
+
+// Whom API keys name: the entries of a Redis hash (the policy's `api_keys_redis_hash`).
+// Thread-safe.
+class ApiKeyStore {
+ public:
+  virtual ~ApiKeyStore() = default;
+  // Each key's "<tier>:<user>" entry in `hash` (nullopt if absent), in one round trip where the
+  // store can; one Result per key, in order.
+  virtual std::vector<common::Result<std::optional<std::string>>> LookupApiKeys(
+      const std::string& hash, const std::vector<std::string>& api_keys) = 0;
+};
+
+// What operators do with the state: health checks, inspection and resets. Thread-safe.
+class AdminStore {
+ public:
+  virtual ~AdminStore() = default;
   // Round trip to the store, for health checks.
   virtual common::Status Ping(int64_t* latency_us) = 0;
-  // An API key's "<tier>:<user>" entry in a Redis hash; nullopt if absent.
-  virtual common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
-                                                                  const std::string& api_key) = 0;
   virtual common::Result<KeyState> Inspect(const std::string& key) = 0;
   // Deletes the keys; returns how many existed.
   virtual common::Result<int64_t> Delete(const std::vector<std::string>& keys) = 0;

@@ -52,13 +52,13 @@ json CheckResultJson(const CheckResult& r) {
       break;
   }
   if (r.unlimited) {
-    return {{"allowed", r.allowed},
+    return {{"allowed", r.allowed()},
             {"unlimited", true},
             {"retry_after_ms", r.retry_after_ms},
             {"rule", r.rule},
             {"outcome", VerdictName(r.verdict)}};
   }
-  return {{"allowed", r.allowed},
+  return {{"allowed", r.allowed()},
           {"limit", r.limit},
           {"remaining", r.remaining},
           {"reset_ms", r.reset_ms},
@@ -157,9 +157,11 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     }
     request->request_id = common::TakeRequestId(req, res);
     const common::RequestIdScope in_request(request->request_id);
-    CheckResult result = api.service.Check(request.value());
+    const std::vector<CheckRequest> one = {std::move(request.value())};
+    Decisions decided = api.service.Decide(one);  // one policy, through to the status code
+    const CheckResult& result = decided.results.front();
     for (auto& [name, value] : RateLimitHeaders(result)) res.set_header(name, value);
-    common::SendJson(res, HttpStatusOf(result.verdict, api.service.policy()->policy.ban_status),
+    common::SendJson(res, HttpStatusOf(result.verdict, decided.policy->policy.ban_status),
                      CheckResultJson(result));
     latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
   });
@@ -210,8 +212,8 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
         valid.back().request_id = request_id;
       }
     }
-    std::vector<CheckResult> decided = api.service.CheckBatch(valid);
-    const int ban_status = api.service.policy()->policy.ban_status;
+    const Decisions decided = api.service.Decide(valid);
+    const int ban_status = decided.policy->policy.ban_status;
     json results = json::array();
     size_t next = 0;
     for (const auto& item : batch->items) {
@@ -222,7 +224,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
              {"error", {{"code", "invalid_argument"}, {"message", item.status().message()}}}});
         continue;
       }
-      const CheckResult& r = decided[next++];
+      const CheckResult& r = decided.results[next++];
       json entry = CheckResultJson(r);
       entry["status"] = HttpStatusOf(r.verdict, ban_status);
       results.push_back(std::move(entry));
@@ -246,7 +248,8 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
   common::ServeMetricsAndLiveness(routes, api.metrics);
 
   // Admin: the keys of every rule the request would be checked against, to inspect or reset.
-  auto admin = [&api](const httplib::Request& req, httplib::Response& res, bool reset) {
+  auto key_log = std::make_shared<common::LogThrottle>(api.clock);  // bad API-key entries
+  auto admin = [&api, key_log](const httplib::Request& req, httplib::Response& res, bool reset) {
     if (api.admin_token.empty()) {
       return common::SendError(res, 403, "forbidden", "admin endpoints are off: set ADMIN_TOKEN");
     }
@@ -264,7 +267,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
     auto active = api.service.policy();
     std::optional<ApiKey> key;
     if (!request.api_key.empty()) {  // the same resolver as POST /check
-      auto resolved = ResolveApiKey(active->policy, api.store, request.api_key);
+      auto resolved = ResolveApiKey(active->policy, api.api_keys, request.api_key, *key_log);
       if (!resolved.ok()) {
         return common::SendError(res, 503, "unavailable", resolved.status().message());
       }
@@ -283,7 +286,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
            {std::pair{"state", c.key}, {"ban", c.ban_key}, {"strikes", c.strike_key}}) {
         keys.push_back(k);
         if (reset) continue;
-        auto state = api.store.Inspect(k);
+        auto state = api.admin.Inspect(k);
         if (!state.ok())
           return common::SendError(res, 503, "unavailable", state.status().message());
         rule[name] = {{"type", state->type}, {"fields", state->fields}, {"ttl_ms", state->ttl_ms}};
@@ -295,7 +298,7 @@ void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
                  {"tier", resolution.tier},
                  {"rules", rules}};
     if (reset) {
-      auto deleted = keys.empty() ? common::Result<int64_t>(int64_t{0}) : api.store.Delete(keys);
+      auto deleted = keys.empty() ? common::Result<int64_t>(int64_t{0}) : api.admin.Delete(keys);
       if (!deleted.ok())
         return common::SendError(res, 503, "unavailable", deleted.status().message());
       body["deleted_keys"] = deleted.value();

@@ -36,7 +36,8 @@ struct HealthReport {
 struct LimiterApi {
   DecisionService& service;
   RlsService& rls;       // POST /json: Envoy's rate limit service request as JSON
-  DecisionStore& store;  // for the admin endpoints
+  AdminStore& admin;       // the admin endpoints' inspections and resets
+  ApiKeyStore& api_keys;   // the admin endpoints' API keys, resolved as POST /check does
   std::function<HealthReport()> health;  // GET /health: every dependency, for people
   std::function<HealthReport()> ready;   // GET /ready: able to answer as configured
   common::MetricsRegistry& metrics;

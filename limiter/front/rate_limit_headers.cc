@@ -31,7 +31,7 @@ Headers RateLimitHeaders(const CheckResult& r) {
     h.emplace_back("X-RateLimit-Remaining", std::to_string(e.remaining));
     h.emplace_back("X-RateLimit-Reset", reset);
   }
-  if (!r.allowed && r.retry_after_ms > 0) {
+  if (!r.allowed() && r.retry_after_ms > 0) {
     h.emplace_back("Retry-After",
                    std::to_string(std::max<int64_t>(1, CeilSeconds(r.retry_after_ms))));
   }

@@ -133,7 +133,7 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
   for (const CheckResult& result : results) {
     auto* status = response.add_statuses();
     // A cost above the limit can never be admitted: over the limit, as the reference answers.
-    const bool over = !result.allowed;
+    const bool over = !result.allowed();
     status->set_code(over ? RateLimitResponse::OVER_LIMIT : RateLimitResponse::OK);
     if (over) response.set_overall_code(RateLimitResponse::OVER_LIMIT);
     if (!result.HasLimitState()) continue;
@@ -148,8 +148,8 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
     status->mutable_duration_until_reset()->set_seconds(result.reset_ms / 1000);
     status->mutable_duration_until_reset()->set_nanos(
         static_cast<int32_t>(result.reset_ms % 1000 * 1'000'000));
-    if (reported == nullptr || (over && reported->allowed) ||
-        (over == !reported->allowed && result.remaining < reported->remaining)) {
+    if (reported == nullptr || (over && reported->allowed()) ||
+        (over == !reported->allowed() && result.remaining < reported->remaining)) {
       reported = &result;
     }
   }
@@ -197,13 +197,13 @@ Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request,
   for (size_t i = 0; i < checks->size(); ++i) {
     if (!matches[i].replaced) decided.push_back(checks.value()[i]);
   }
-  std::vector<CheckResult> results = service_.CheckBatch(decided);
+  // Decided under the policy matched against, whatever a reload swaps in meanwhile.
+  std::vector<CheckResult> results = service_.Decide(active, decided).results;
   std::vector<CheckResult> all;
   all.reserve(checks->size());
   for (size_t i = 0, j = 0; i < checks->size(); ++i) {
     if (matches[i].replaced) {
       CheckResult unlimited;
-      unlimited.allowed = true;
       unlimited.unlimited = true;
       unlimited.rule = "replaced";
       all.push_back(std::move(unlimited));

@@ -2,13 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace rl::limiter {
 
-GuardedDecisionStore::GuardedDecisionStore(DecisionStore& inner,
+GuardedDecisionStore::GuardedDecisionStore(DecisionStore& inner, ApiKeyStore& keys,
                                            common::CircuitBreakerOptions options,
                                            const common::Clock& clock,
                                            common::MetricsRegistry& metrics)
     : inner_(inner),
+      keys_(keys),
       breaker_(options, clock),
       opened_(metrics.AddCounter("rl_redis_circuit_opened_total",
                                  "Times the Redis circuit breaker opened")),
@@ -49,29 +52,40 @@ common::Result<StoreAnswer> GuardedDecisionStore::Decide(const std::vector<RuleC
   return Guard<StoreAnswer>([&] { return inner_.Decide(checks); });
 }
 
-std::vector<common::Result<StoreAnswer>> GuardedDecisionStore::DecideMany(
-    const std::vector<std::vector<RuleCheck>>& requests) {
-  std::vector<common::Result<StoreAnswer>> answers;
+// A pipelined round trip counts as one call for the breaker: failed as a whole when any answer
+// says unreachable or timeout; refused whole while the breaker is open.
+template <typename T>
+std::vector<common::Result<T>> GuardedDecisionStore::GuardMany(
+    size_t n, const std::function<std::vector<common::Result<T>>()>& call) {
+  std::vector<common::Result<T>> answers;
   auto outcome = Guard<bool>([&]() -> common::Result<bool> {
-    answers = inner_.DecideMany(requests);
-    // The round trip failed as a whole (unreachable, timeout): one failure for the breaker.
+    answers = call();
+    std::optional<common::Status> data_error;  // Redis answered, but not for this request
     for (const auto& a : answers) {
       const auto code = a.status().code();
       if (code == common::Status::Code::kUnavailable || code == common::Status::Code::kTimeout) {
         return a.status();
       }
+      if (code == common::Status::Code::kDataError && !data_error) data_error = a.status();
     }
+    if (data_error) return *data_error;
     return true;
   });
   if (!outcome.ok() && answers.empty()) {  // refused by the open breaker: nothing was called
-    answers.assign(requests.size(), common::Result<StoreAnswer>(outcome.status()));
+    answers.assign(n, common::Result<T>(outcome.status()));
   }
   return answers;
 }
 
-common::Result<std::optional<std::string>> GuardedDecisionStore::LookupApiKey(
-    const std::string& hash, const std::string& api_key) {
-  return Guard<std::optional<std::string>>([&] { return inner_.LookupApiKey(hash, api_key); });
+std::vector<common::Result<StoreAnswer>> GuardedDecisionStore::DecideMany(
+    const std::vector<std::vector<RuleCheck>>& requests) {
+  return GuardMany<StoreAnswer>(requests.size(), [&] { return inner_.DecideMany(requests); });
+}
+
+std::vector<common::Result<std::optional<std::string>>> GuardedDecisionStore::LookupApiKeys(
+    const std::string& hash, const std::vector<std::string>& api_keys) {
+  return GuardMany<std::optional<std::string>>(
+      api_keys.size(), [&] { return keys_.LookupApiKeys(hash, api_keys); });
 }
 
 }  // namespace rl::limiter

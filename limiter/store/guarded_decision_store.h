@@ -11,30 +11,30 @@ namespace rl::limiter {
 // decisions in a row it refuses at once (the caller applies its fail mode without waiting for a
 // timeout), and every REDIS_BREAKER_OPEN_MS lets one probe through to find out whether the store
 // is back. A data error (Status kDataError, such as WRONGTYPE) means Redis answered: it neither
-// opens the breaker nor hides failures around it. Health checks and
-// admin calls always go through. Thread-safe.
-class GuardedDecisionStore final : public DecisionStore {
+// opens the breaker nor hides failures around it. Decisions and API-key lookups go through it;
+// health checks and admin calls (AdminStore) go to the store directly. Thread-safe.
+class GuardedDecisionStore final : public DecisionStore, public ApiKeyStore {
  public:
-  GuardedDecisionStore(DecisionStore& inner, common::CircuitBreakerOptions options,
+  GuardedDecisionStore(DecisionStore& inner, ApiKeyStore& keys, common::CircuitBreakerOptions options,
                        const common::Clock& clock, common::MetricsRegistry& metrics);
 
   common::Result<StoreAnswer> Decide(const std::vector<RuleCheck>& checks) override;
   // The batch counts as one call for the breaker: refused whole while it is open.
   std::vector<common::Result<StoreAnswer>> DecideMany(
       const std::vector<std::vector<RuleCheck>>& requests) override;
-  common::Status Ping(int64_t* latency_us) override { return inner_.Ping(latency_us); }
-  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
-                                                          const std::string& api_key) override;
-  common::Result<KeyState> Inspect(const std::string& key) override { return inner_.Inspect(key); }
-  common::Result<int64_t> Delete(const std::vector<std::string>& keys) override {
-    return inner_.Delete(keys);
-  }
+  // The lookups of one batch count as one call too.
+  std::vector<common::Result<std::optional<std::string>>> LookupApiKeys(
+      const std::string& hash, const std::vector<std::string>& api_keys) override;
 
  private:
   template <typename T>
   common::Result<T> Guard(const std::function<common::Result<T>()>& call);
+  template <typename T>
+  std::vector<common::Result<T>> GuardMany(
+      size_t n, const std::function<std::vector<common::Result<T>>()>& call);
 
   DecisionStore& inner_;
+  ApiKeyStore& keys_;
   common::CircuitBreaker breaker_;
   common::Counter& opened_;
   common::Counter& short_circuited_;

@@ -207,15 +207,27 @@ std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
 
 Status RedisDecisionStore::Ping(int64_t* latency_us) { return redis_.Ping(clock_, latency_us); }
 
-Result<std::optional<std::string>> RedisDecisionStore::LookupApiKey(const std::string& hash,
-                                                                    const std::string& api_key) {
-  auto reply = redis_.Command({"HGET", hash, api_key});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) {
-    return IsDataError(reply->str) ? Status::DataError(reply->str) : Status::Internal(reply->str);
+std::vector<Result<std::optional<std::string>>> RedisDecisionStore::LookupApiKeys(
+    const std::string& hash, const std::vector<std::string>& api_keys) {
+  std::vector<std::vector<std::string>> argvs;
+  argvs.reserve(api_keys.size());
+  for (const std::string& key : api_keys) argvs.push_back({"HGET", hash, key});
+  std::vector<Result<RedisValue>> replies = redis_.CommandPipelined(argvs);
+  std::vector<Result<std::optional<std::string>>> entries;
+  entries.reserve(replies.size());
+  for (auto& reply : replies) {
+    if (!reply.ok()) {
+      entries.push_back(reply.status());
+    } else if (reply->is_error()) {
+      entries.push_back(IsDataError(reply->str) ? Status::DataError(reply->str)
+                                                : Status::Internal(reply->str));
+    } else if (reply->type != RedisValue::Type::kString) {
+      entries.push_back(std::optional<std::string>());
+    } else {
+      entries.push_back(std::optional<std::string>(std::move(reply->str)));
+    }
   }
-  if (reply->type != RedisValue::Type::kString) return std::optional<std::string>();
-  return std::optional<std::string>(reply->str);
+  return entries;
 }
 
 Result<KeyState> RedisDecisionStore::Inspect(const std::string& key) {

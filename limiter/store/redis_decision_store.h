@@ -11,7 +11,7 @@ namespace rl::limiter {
 // Parses the reply of scripts/policy.lua for `rules` rules. Pure; exposed for tests.
 common::Result<StoreAnswer> ParsePolicyReply(const common::RedisValue& reply, size_t rules);
 
-// DecisionStore over Redis: one EVALSHA of policy.lua per decision, whatever the number of rules,
+// The store ports over Redis. Decisions: one EVALSHA of policy.lua per decision, whatever the number of rules,
 // bans included, when the request's keys share a shard (always on one server; in a Redis Cluster
 // when every rule's key carries the same hash tag, e.g. all user-scoped rules).
 //
@@ -22,7 +22,7 @@ common::Result<StoreAnswer> ParsePolicyReply(const common::RedisValue& reply, si
 // admitted it and charged it, so nothing is ever over-admitted; a concurrent request may be
 // refused by a charge that is refunded a moment later, and a limiter that dies between the charge
 // and the refund leaves that charge in place (both err on the side of the limit).
-class RedisDecisionStore final : public DecisionStore {
+class RedisDecisionStore final : public DecisionStore, public ApiKeyStore, public AdminStore {
  public:
   // `refunds_failed` (optional) counts refunds Redis did not take.
   RedisDecisionStore(common::RedisClient& redis, const common::Clock& clock,
@@ -32,8 +32,9 @@ class RedisDecisionStore final : public DecisionStore {
   std::vector<common::Result<StoreAnswer>> DecideMany(
       const std::vector<std::vector<RuleCheck>>& requests) override;
   common::Status Ping(int64_t* latency_us) override;
-  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
-                                                          const std::string& api_key) override;
+  // One pipelined round trip: one HGET per key.
+  std::vector<common::Result<std::optional<std::string>>> LookupApiKeys(
+      const std::string& hash, const std::vector<std::string>& api_keys) override;
   common::Result<KeyState> Inspect(const std::string& key) override;
   common::Result<int64_t> Delete(const std::vector<std::string>& keys) override;
 

@@ -165,6 +165,39 @@ TEST_F(ClusterTest, EveryAlgorithmsCrossSlotChargeIsGivenBackWhenAnotherSlotRefu
   EXPECT_EQ(MetricValue(*client_a, "rl_cross_slot_refunds_failed_total"), 0);
 }
 
+// A batch's API keys are looked up in one pipelined step, sent to the node that serves the
+// hash's slot, in a cluster as on one server.
+TEST_F(ClusterTest, ApiKeysOfABatchAreResolvedFromTheRedisHashOnItsNode) {
+  const std::string hash = "rl:api_keys";
+  const int node = cluster_.PrimaryOf(common::HashSlot(hash));
+  ASSERT_GE(node, 0);
+  ASSERT_TRUE(
+      cluster_.node(node).client().Command({"HSET", hash, "key-c1", "free:c1", "key-c2", "free:c2"})
+          .ok());
+  auto limits = WriteLimits(R"(version: keys
+rules:
+  - {name: per-user, algorithm: fixed_window, limit: 1, window: 1h, scope: user}
+tiers:
+  free: [per-user]
+default_tier: free
+api_keys_redis_hash: rl:api_keys
+)");
+  auto limiter = StartClusterLimiter({{"LIMITS_FILE", limits}});
+  auto client = limiter->Client();
+  const std::string batch =
+      R"({"checks":[{"api_key":"key-c1"},{"api_key":"key-c2"},{"api_key":"key-c1"},)"
+      R"({"api_key":"key-none"}]})";
+  auto res = client->Post("/check/batch", batch, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json results = json::parse(res->body)["results"];
+  ASSERT_EQ(results.size(), 4u) << res->body;
+  EXPECT_EQ(results[0]["outcome"], "allowed") << res->body;
+  EXPECT_EQ(results[1]["outcome"], "allowed") << res->body;
+  EXPECT_EQ(results[2]["outcome"], "blocked") << res->body;  // c1's one request an hour
+  EXPECT_EQ(results[3]["status"], 401) << res->body;
+}
+
 // Load of many users on the limiter, tallying the outcome of every answer (prefixed by
 // `group(user)` if given) and the slowest one.
 class OutcomeLoad {

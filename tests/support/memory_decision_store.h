@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/base/clock.h"
 #include "limiter/core/decision_store.h"
@@ -11,9 +12,9 @@
 
 namespace rl::limiter {
 
-// In-memory DecisionStore over the reference model (DecideRules) and a manual clock, with an
+// In-memory store (every store port) over the reference model (DecideRules) and a manual clock, with an
 // injectable failure; for unit tests.
-class MemoryDecisionStore final : public DecisionStore {
+class MemoryDecisionStore final : public DecisionStore, public ApiKeyStore, public AdminStore {
  public:
   explicit MemoryDecisionStore(const common::Clock& clock) : clock_(clock) {}
 
@@ -28,12 +29,21 @@ class MemoryDecisionStore final : public DecisionStore {
     std::lock_guard lock(mu_);
     return failure_ ? *failure_ : common::Status::Ok();
   }
-  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
-                                                          const std::string& key) override {
+  std::vector<common::Result<std::optional<std::string>>> LookupApiKeys(
+      const std::string& hash, const std::vector<std::string>& keys) override {
     std::lock_guard lock(mu_);
-    if (failure_) return *failure_;
-    auto it = api_keys_.find(hash + "/" + key);
-    return it == api_keys_.end() ? std::optional<std::string>() : std::optional(it->second);
+    ++lookup_round_trips_;
+    std::vector<common::Result<std::optional<std::string>>> entries;
+    for (const std::string& key : keys) {
+      if (failure_) {
+        entries.push_back(*failure_);
+        continue;
+      }
+      auto it = api_keys_.find(hash + "/" + key);
+      entries.push_back(it == api_keys_.end() ? std::optional<std::string>()
+                                              : std::optional(it->second));
+    }
+    return entries;
   }
   common::Result<KeyState> Inspect(const std::string& key) override {
     std::lock_guard lock(mu_);
@@ -68,6 +78,11 @@ class MemoryDecisionStore final : public DecisionStore {
     std::lock_guard lock(mu_);
     return decisions_;
   }
+  // How many times LookupApiKeys was called (each call is one round trip of a real store).
+  int lookup_round_trips() const {
+    std::lock_guard lock(mu_);
+    return lookup_round_trips_;
+  }
 
  private:
   const common::Clock& clock_;
@@ -76,6 +91,7 @@ class MemoryDecisionStore final : public DecisionStore {
   std::map<std::string, std::string> api_keys_;
   std::optional<common::Status> failure_;
   int decisions_ = 0;
+  int lookup_round_trips_ = 0;
 };
 
 }  // namespace rl::limiter

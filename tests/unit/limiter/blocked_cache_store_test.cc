@@ -26,7 +26,7 @@ class BlockedCacheStoreTest : public ::testing::Test {
   common::ManualClock clock_{1'700'000'040'000};  // 40 s into a minute
   MemoryDecisionStore memory_{clock_};
   common::MetricsRegistry metrics_;
-  BlockedCacheStore store_{memory_, clock_, metrics_};
+  BlockedCacheStore store_{memory_, memory_, clock_, metrics_};
 };
 
 TEST_F(BlockedCacheStoreTest, ABlockedRequestIsAnsweredLocallyUntilItsRetryTimeThenByTheStore) {
@@ -99,15 +99,6 @@ class InterruptedStore final : public DecisionStore {
       const std::vector<std::vector<RuleCheck>>& requests) override {
     return inner_.DecideMany(requests);
   }
-  common::Status Ping(int64_t* latency_us) override { return inner_.Ping(latency_us); }
-  common::Result<std::optional<std::string>> LookupApiKey(const std::string& hash,
-                                                          const std::string& key) override {
-    return inner_.LookupApiKey(hash, key);
-  }
-  common::Result<KeyState> Inspect(const std::string& key) override { return inner_.Inspect(key); }
-  common::Result<int64_t> Delete(const std::vector<std::string>& keys) override {
-    return inner_.Delete(keys);
-  }
 
  private:
   DecisionStore& inner_;
@@ -119,7 +110,7 @@ TEST_F(BlockedCacheStoreTest, AResetThatLandsWhileTheStoreDecidesIsNotUndoneByTh
   InterruptedStore interrupted(memory_, [&] {
     if (cache != nullptr) cache->Forget();
   });
-  BlockedCacheStore store(interrupted, clock_, metrics_);
+  BlockedCacheStore store(interrupted, memory_, clock_, metrics_);
   const std::vector<RuleCheck> one = {Rule("k", 1)};
   store.Decide(one);
   cache = &store;

@@ -53,7 +53,7 @@ class DecisionServiceTest : public ::testing::Test {
     options.fail_closed_retry_after_ms = 2500;
     options.limiter_id = "lim-a";
     service_ =
-        std::make_unique<DecisionService>(store_, events_, clock_, metrics_, holder_, options);
+        std::make_unique<DecisionService>(store_, store_, events_, clock_, metrics_, holder_, options);
   }
   CheckResult Check(const std::string& user, const std::string& action = "default",
                     int64_t cost = 1, const std::string& api_key = "") {
@@ -96,9 +96,9 @@ TEST_F(DecisionServiceTest, DefaultPolicyAllowsUntilTheBucketIsEmptyThenBlocks) 
 TEST_F(DecisionServiceTest, DefaultPolicyKeepsOneBucketPerUserAndAction) {
   Use(DefaultPolicy(3, 1.0));
   Check("u1", "login", 3);
-  EXPECT_TRUE(Check("u1", "search").allowed);
-  EXPECT_TRUE(Check("u2", "login").allowed);
-  EXPECT_FALSE(Check("u1", "login").allowed);
+  EXPECT_TRUE(Check("u1", "search").allowed());
+  EXPECT_TRUE(Check("u2", "login").allowed());
+  EXPECT_FALSE(Check("u1", "login").allowed());
   EXPECT_EQ(store_.KeyCount(), 3u);
 }
 
@@ -131,7 +131,7 @@ TEST_F(DecisionServiceTest, FailOpenAllowsAndCountsWhenTheStoreIsDown) {
   Use(DefaultPolicy(3, 1.0), FailMode::kOpen);
   store_.Fail(common::Status::Timeout("slow"));
   CheckResult r = Check("u1");
-  EXPECT_TRUE(r.allowed);
+  EXPECT_TRUE(r.allowed());
   EXPECT_EQ(r.verdict, Verdict::kFailOpen);
   EXPECT_EQ(Status(r), 200);
   EXPECT_FALSE(r.HasLimitState());
@@ -159,13 +159,13 @@ rules:
 
 TEST_F(DecisionServiceTest, SeveralRulesAreAllOrNothing) {
   Use(Yaml(kTwoRules));
-  EXPECT_TRUE(Check("u1", "login").allowed);
-  EXPECT_TRUE(Check("u1", "login").allowed);
+  EXPECT_TRUE(Check("u1", "login").allowed());
+  EXPECT_TRUE(Check("u1", "login").allowed());
   CheckResult blocked = Check("u1", "login");
-  EXPECT_FALSE(blocked.allowed);
+  EXPECT_FALSE(blocked.allowed());
   EXPECT_EQ(blocked.rule, "logins");
   // The blocked login charged neither rule, so the per-user rule still has one request left.
-  EXPECT_TRUE(Check("u1", "search").allowed);
+  EXPECT_TRUE(Check("u1", "search").allowed());
   EXPECT_EQ(Check("u1", "search").rule, "per-user");
 }
 
@@ -188,7 +188,7 @@ rules:
 )"));
   EXPECT_EQ(Check("u1").verdict, Verdict::kAllowed);
   CheckResult r = Check("u1");
-  EXPECT_TRUE(r.allowed);
+  EXPECT_TRUE(r.allowed());
   EXPECT_EQ(Status(r), 200);
   EXPECT_EQ(r.verdict, Verdict::kShadowBlocked);
   EXPECT_EQ(r.rule, "trial");
@@ -235,7 +235,7 @@ shadow_mode: true
 rules:
   - {name: a, limit: 1, window: 60s}
 )"));
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(Check("u1").allowed);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(Check("u1").allowed());
   EXPECT_EQ(Counted("shadow_blocked"), 4u);
 }
 
@@ -251,7 +251,7 @@ rules:
 
 TEST_F(DecisionServiceTest, PenaltyBansAfterRepeatedBlocksUntilTheBanEnds) {
   Use(Yaml(kPenalty));
-  EXPECT_TRUE(Check("u1").allowed);
+  EXPECT_TRUE(Check("u1").allowed());
   EXPECT_EQ(Check("u1").verdict, Verdict::kBlocked);
   CheckResult second_block = Check("u1");  // the second block within 60 s starts the ban
   EXPECT_EQ(second_block.verdict, Verdict::kBlocked);
@@ -261,9 +261,9 @@ TEST_F(DecisionServiceTest, PenaltyBansAfterRepeatedBlocksUntilTheBanEnds) {
   EXPECT_EQ(banned.verdict, Verdict::kBanned);
   EXPECT_EQ(Status(banned), 429);
   EXPECT_EQ(banned.retry_after_ms, 15000);
-  EXPECT_TRUE(Check("u2").allowed);  // bans are per key
+  EXPECT_TRUE(Check("u2").allowed());  // bans are per key
   clock_.AdvanceMs(15001);
-  EXPECT_TRUE(Check("u1").allowed);
+  EXPECT_TRUE(Check("u1").allowed());
 }
 
 TEST_F(DecisionServiceTest, BanStatusCanBe403) {
@@ -294,8 +294,8 @@ deny: {users: [mallory], api_keys: [key-leaked]}
 TEST_F(DecisionServiceTest, TiersGiveEachUserTheirRules) {
   Use(Yaml(kTiers));
   int free = 0, premium = 0;
-  for (int i = 0; i < 8; ++i) free += Check("bob").allowed;
-  for (int i = 0; i < 8; ++i) premium += Check("", "default", 1, "key-alice").allowed;
+  for (int i = 0; i < 8; ++i) free += Check("bob").allowed();
+  for (int i = 0; i < 8; ++i) premium += Check("", "default", 1, "key-alice").allowed();
   EXPECT_EQ(free, 2);
   EXPECT_EQ(premium, 5);
   EXPECT_EQ(publisher_.events().back().user_id(), "alice");  // the key's user
@@ -305,11 +305,29 @@ TEST_F(DecisionServiceTest, ApiKeysComeFromTheFileOrTheRedisHashAndUnknownOnesGe
   Use(Yaml(kTiers));
   store_.SetApiKey("rl:api_keys", "key-carol", "premium:carol");
   CheckResult carol = Check("", "default", 1, "key-carol");
-  EXPECT_TRUE(carol.allowed);
+  EXPECT_TRUE(carol.allowed());
   EXPECT_EQ(carol.rule, "premium-minute");
   CheckResult unknown = Check("", "default", 1, "key-nobody");
   EXPECT_EQ(Status(unknown), 401);
   EXPECT_EQ(unknown.verdict, Verdict::kUnauthenticated);
+}
+
+// A batch's API keys were looked up one HGET after another; now they are one pipelined step.
+TEST_F(DecisionServiceTest, TheApiKeysOfABatchAreLookedUpInOneRoundTrip) {
+  Use(Yaml(kTiers));
+  store_.SetApiKey("rl:api_keys", "key-carol", "premium:carol");
+  store_.SetApiKey("rl:api_keys", "key-dave", "free:dave");
+  std::vector<CheckRequest> batch;
+  for (const char* key : {"key-carol", "key-dave", "key-nobody", "key-alice"}) {
+    batch.push_back({.action = "default", .cost = 1, .api_key = key});
+  }
+  std::vector<CheckResult> results = service_->CheckBatch(batch);
+  EXPECT_EQ(store_.lookup_round_trips(), 1);  // key-alice is in the file: no lookup
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].rule, "premium-minute");
+  EXPECT_EQ(results[1].rule, "free-minute");
+  EXPECT_EQ(results[2].verdict, Verdict::kUnauthenticated);
+  EXPECT_EQ(results[3].rule, "premium-minute");
 }
 
 TEST_F(DecisionServiceTest, AnApiKeyLookupThatFailsIsAFailModeAnswerWithAPublishableEvent) {
@@ -359,7 +377,7 @@ TEST_F(DecisionServiceTest, ApiKeyEntriesOfTheRedisHashWithAnInvalidUserAreUnkno
 TEST_F(DecisionServiceTest, HeadersStateTheConfiguredQuotaAndWindowWithTheBurstBeside) {
   Use(Yaml("rules: [{name: login, algorithm: gcra, limit: 5, window: 1m, burst: 3}]"));
   CheckResult r = Check("u1");
-  ASSERT_TRUE(r.allowed);
+  ASSERT_TRUE(r.allowed());
   EXPECT_EQ(r.limit, 5);
   EXPECT_EQ(r.remaining, 2);
   std::map<std::string, std::string> h = HeaderMap(r);
@@ -401,7 +419,7 @@ rules:
   ASSERT_EQ(banned.verdict, Verdict::kBanned);
   EXPECT_EQ(banned.retry_after_ms, 3'600'000);
   clock_.AdvanceMs(banned.retry_after_ms);
-  EXPECT_TRUE(Check("u1").allowed);
+  EXPECT_TRUE(Check("u1").allowed());
 }
 
 TEST_F(DecisionServiceTest, ABatchDecidesEachCheckOnItsOwnInOrder) {
@@ -470,7 +488,7 @@ TEST_F(DecisionServiceTest, ACostAboveTheCapacityOfAnApplyingRuleIsAClientError)
   CheckResult r = Check("u1", "login", 3);  // per-user allows 3, logins only 2
   EXPECT_EQ(Status(r), 400);
   EXPECT_NE(r.error_message.find("rule logins"), std::string::npos) << r.error_message;
-  EXPECT_TRUE(Check("u1", "search", 3).allowed);  // the login rule does not apply to searches
+  EXPECT_TRUE(Check("u1", "search", 3).allowed());  // the login rule does not apply to searches
   EXPECT_EQ(store_.decisions(), 1);
 }
 
@@ -489,7 +507,7 @@ TEST_F(DecisionServiceTest, AZeroLimitBlocksEveryRequestAsADecisionWithoutRetryA
   for (int i = 0; i < 2; ++i) {
     CheckResult r = service_->Check(request);
     EXPECT_EQ(r.verdict, Verdict::kBlocked) << r.error_message;
-    EXPECT_FALSE(r.allowed);
+    EXPECT_FALSE(r.allowed());
     EXPECT_EQ(r.limit, 0);
     EXPECT_EQ(r.remaining, 0);
     EXPECT_EQ(r.retry_after_ms, 0);
@@ -501,11 +519,11 @@ TEST_F(DecisionServiceTest, AZeroLimitBlocksEveryRequestAsADecisionWithoutRetryA
 
 TEST_F(DecisionServiceTest, AReplacedPolicyAppliesFromTheNextRequest) {
   Use(DefaultPolicy(1, 0.001));
-  EXPECT_TRUE(Check("u1").allowed);
-  EXPECT_FALSE(Check("u1").allowed);
+  EXPECT_TRUE(Check("u1").allowed());
+  EXPECT_FALSE(Check("u1").allowed());
   holder_.Replace(Active(Yaml("rules: [{name: roomy, limit: 100, window: 1s}]")));
   CheckResult r = Check("u1");
-  EXPECT_TRUE(r.allowed);
+  EXPECT_TRUE(r.allowed());
   EXPECT_EQ(r.rule, "roomy");
 }
 

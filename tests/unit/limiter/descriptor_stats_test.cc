@@ -12,7 +12,6 @@ namespace {
 CheckResult Result(Verdict verdict, int64_t limit, int64_t remaining) {
   CheckResult r;
   r.verdict = verdict;
-  r.allowed = Admits(verdict);
   r.limit = limit;
   r.remaining = remaining;
   return r;

@@ -14,7 +14,7 @@ class GuardedDecisionStoreTest : public ::testing::Test {
   common::ManualClock clock_;
   MemoryDecisionStore inner_{clock_};
   common::MetricsRegistry metrics_;
-  GuardedDecisionStore store_{inner_, {.failure_threshold = 3, .open_ms = 1000}, clock_, metrics_};
+  GuardedDecisionStore store_{inner_, inner_, {.failure_threshold = 3, .open_ms = 1000}, clock_, metrics_};
   const std::vector<RuleCheck> checks_ = {
       RuleCheck{.rule = "r", .key = "k", .ban_key = "b", .strike_key = "x"}};
 };

@@ -17,7 +17,6 @@ std::map<std::string, std::string> AsMap(const Headers& headers) {
 CheckResult Decided(bool allowed) {
   CheckResult r;
   r.verdict = allowed ? Verdict::kAllowed : Verdict::kBlocked;
-  r.allowed = allowed;
   r.rule = "default";
   r.limit = 10;
   r.remaining = allowed ? 7 : 0;
