@@ -22,7 +22,7 @@
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_cluster.h"
 #include "grpc/health/v1/health.pb.h"
-#include "limiter/core/blocked_cache_store.h"
+#include "limiter/core/blocked_cache.h"
 #include "limiter/store/cache_invalidation.h"
 #include "limiter/core/decision_service.h"
 #include "limiter/store/guarded_decision_store.h"
@@ -191,14 +191,16 @@ int main(int argc, char** argv) {
   limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
   common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
   // A request Redis has just blocked until T is answered locally until T.
-  limiter::BlockedCacheStore cached(store, redis_store, clock, metrics,
-                                    static_cast<size_t>(s.blocked_cache_entries));
+  limiter::BlockedCache blocked_cache(clock, metrics,
+                                      static_cast<size_t>(s.blocked_cache_entries));
+  limiter::CacheResettingAdminStore admin(redis_store, blocked_cache);
   // An admin reset on any limiter empties every limiter's cache (Redis pub/sub).
   limiter::RedisCacheInvalidation invalidation(
-      *redis, s.redis_mode == "cluster" ? s.redis_seeds : std::vector{s.redis}, cached, metrics,
-      s.options.limiter_id);
+      *redis, s.redis_mode == "cluster" ? s.redis_seeds : std::vector{s.redis}, blocked_cache,
+      metrics, s.options.limiter_id);
   limiter::PublishedDecisionEvents events(publisher);
-  limiter::DecisionService service(cached, api_keys, events, clock, metrics, policies, s.options);
+  limiter::DecisionService service(store, api_keys, events, clock, metrics, policies, s.options,
+                                   &blocked_cache);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,
@@ -215,7 +217,7 @@ int main(int argc, char** argv) {
   limiter::RlsService rls(service, descriptor_stats, s.rls);  // gRPC ShouldRateLimit, POST /json
   limiter::LimiterApi api{service,
                           rls,
-                          cached,
+                          admin,
                           api_keys,
                           [&] { return CheckHealth(redis_store, kafka, s.health_kafka_timeout_ms); },
                           [&] { return CheckReady(redis_store, s.options.fail_mode); },

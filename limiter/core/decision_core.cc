@@ -27,9 +27,10 @@ bool CheckResult::HasLimitState() const {
 }
 
 DecisionCore::DecisionCore(const common::Clock& clock, common::MetricsRegistry& metrics,
-                           ServiceOptions options)
+                           ServiceOptions options, BlockedCache* blocked_cache)
     : clock_(clock),
       options_(std::move(options)),
+      blocked_cache_(blocked_cache),
       store_unavailable_(
           metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "unavailable"}})),
       store_timeout_(metrics.AddCounter(kStoreErrors, kStoreErrorsHelp, {{"kind", "timeout"}})),
@@ -126,9 +127,19 @@ void DecisionCore::ResolveItem(const Policy& policy, const CheckRequest& request
     result.verdict = Verdict::kAllowed;
     result.unlimited = true;
     result.rule = "none";
-  } else {
+  } else if (blocked_cache_ == nullptr) {
     item.answered = false;
     item.checks = std::move(resolution.checks);
+  } else {
+    item.cache_signature = blocked_cache_->SignatureOf(resolution.checks);
+    if (auto cached = blocked_cache_->Lookup(item.cache_signature)) {
+      result = FromAnswer(resolution.checks, *cached);
+      item.ts_ms = cached->now_ms;
+      return;
+    }
+    item.answered = false;
+    item.checks = std::move(resolution.checks);
+    item.cache_ticket = blocked_cache_->Begin();
   }
 }
 
@@ -156,6 +167,10 @@ Decisions DecisionCore::Complete(DecisionPlan plan,
       if (answers[j].ok()) {
         item.result = FromAnswer(plan.rule_checks_[j], answers[j].value());
         item.ts_ms = answers[j]->now_ms;
+        if (blocked_cache_ != nullptr) {
+          blocked_cache_->Remember(item.cache_signature, plan.rule_checks_[j], answers[j].value(),
+                                   item.cache_ticket);
+        }
       } else {
         item.result = FailModeResult(answers[j].status());
       }

@@ -20,6 +20,7 @@
 #include "common/base/logging.h"
 #include "common/base/metrics.h"
 #include "common/base/status.h"
+#include "limiter/core/blocked_cache.h"
 #include "limiter/core/check_request.h"
 #include "limiter/core/decision_event.h"
 #include "limiter/core/decision_store.h"
@@ -107,6 +108,8 @@ class DecisionPlan {
     int lookup = -1;            // index into key_lookups_ while the key is unknown
     std::vector<RuleCheck> checks;  // what the store must decide, until moved to rule_checks_
     int store_index = -1;       // index into rule_checks_
+    std::string cache_signature;  // non-empty: the store's answer may go to the blocked cache
+    BlockedCache::Ticket cache_ticket;
   };
 
   std::shared_ptr<const ActivePolicy> policy_;
@@ -117,13 +120,14 @@ class DecisionPlan {
   Stage stage_ = Stage::kKeys;
 };
 
-// Plans and completes checks: resolution of API keys, lists and rules under one policy, the fail
-// mode where the store could not answer, one event per decision, and the counters. No I/O.
-// Thread-safe (a plan belongs to one caller at a time).
+// Plans and completes checks: resolution of API keys, lists and rules under one policy, answers
+// from the blocked cache (if given: a request the store has just blocked is answered locally until
+// its retry time), the fail mode where the store could not answer, one event per decision, and
+// the counters. No I/O. Thread-safe (a plan belongs to one caller at a time).
 class DecisionCore {
  public:
   DecisionCore(const common::Clock& clock, common::MetricsRegistry& metrics,
-               ServiceOptions options);
+               ServiceOptions options, BlockedCache* blocked_cache = nullptr);
 
   // Resolves what `policy` alone can answer; lists the store work of the rest.
   DecisionPlan Plan(std::shared_ptr<const ActivePolicy> policy,
@@ -154,6 +158,7 @@ class DecisionCore {
 
   const common::Clock& clock_;
   const ServiceOptions options_;
+  BlockedCache* const blocked_cache_;  // may be null: every check goes to the store
   std::atomic<uint64_t> sequence_{0};
   std::array<common::Counter*, kVerdictCount> decisions_{};  // by Verdict; null if no decision
   common::Counter& store_unavailable_;

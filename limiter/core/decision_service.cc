@@ -5,12 +5,12 @@ namespace rl::limiter {
 DecisionService::DecisionService(DecisionStore& store, ApiKeyStore& api_keys,
                                  DecisionEvents& events, const common::Clock& clock,
                                  common::MetricsRegistry& metrics, const PolicyHolder& policies,
-                                 ServiceOptions options)
+                                 ServiceOptions options, BlockedCache* blocked_cache)
     : store_(store),
       api_keys_(api_keys),
       events_(events),
       policies_(policies),
-      core_(clock, metrics, std::move(options)) {}
+      core_(clock, metrics, std::move(options), blocked_cache) {}
 
 Decisions DecisionService::Decide(std::shared_ptr<const ActivePolicy> policy,
                                   const std::vector<CheckRequest>& requests) {

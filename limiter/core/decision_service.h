@@ -13,13 +13,14 @@
 
 namespace rl::limiter {
 
-// The decision core run synchronously: Plan, the API-key lookups in one store round trip, the
+// The decision core (with the blocked cache, if given) run synchronously: Plan, the API-key lookups in one store round trip, the
 // rule checks in another, Complete, and the events handed to `events`. Thread-safe.
 class DecisionService {
  public:
   DecisionService(DecisionStore& store, ApiKeyStore& api_keys, DecisionEvents& events,
                   const common::Clock& clock, common::MetricsRegistry& metrics,
-                  const PolicyHolder& policies, ServiceOptions options);
+                  const PolicyHolder& policies, ServiceOptions options,
+                  BlockedCache* blocked_cache = nullptr);
 
   // Decides several requests under `policy` (one snapshot for the whole batch, which the answer
   // carries), the store's part in one round trip (DecisionStore::DecideMany); each request

@@ -3,7 +3,7 @@
 set(RL_LIMITER_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/algorithm/algorithms.cc
   ${CMAKE_CURRENT_LIST_DIR}/api_key_resolver.cc
-  ${CMAKE_CURRENT_LIST_DIR}/blocked_cache_store.cc
+  ${CMAKE_CURRENT_LIST_DIR}/blocked_cache.cc
   ${CMAKE_CURRENT_LIST_DIR}/decision_core.cc
   ${CMAKE_CURRENT_LIST_DIR}/decision_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/descriptor_config.cc

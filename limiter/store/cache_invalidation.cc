@@ -6,7 +6,7 @@ namespace rl::limiter {
 
 RedisCacheInvalidation::RedisCacheInvalidation(common::RedisClient& redis,
                                                std::vector<common::RedisEndpoint> endpoints,
-                                               BlockedCacheStore& cache,
+                                               BlockedCache& cache,
                                                common::MetricsRegistry& metrics,
                                                std::string limiter_id) {
   cache.SetShared(false);  // until subscribed

@@ -6,7 +6,7 @@
 
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_subscriber.h"
-#include "limiter/core/blocked_cache_store.h"
+#include "limiter/core/blocked_cache.h"
 
 namespace rl::limiter {
 
@@ -15,7 +15,7 @@ namespace rl::limiter {
 inline constexpr char kCacheInvalidationChannel[] = "rl:blocked-cache:reset";
 
 // Keeps the blocked caches of every limiter on one Redis (or Redis Cluster) in step: a reset on
-// one limiter (BlockedCacheStore::Delete) publishes on kCacheInvalidationChannel once Redis has
+// one limiter (BlockedCache::Reset) publishes on kCacheInvalidationChannel once Redis has
 // deleted, and every limiter forgets its cache when the message arrives (within a millisecond on
 // one machine). Until this limiter is subscribed, and whenever the subscription is lost, its cache
 // is bypassed, so a missed message can never keep a reset user blocked. In a cluster PUBLISH
@@ -23,7 +23,7 @@ inline constexpr char kCacheInvalidationChannel[] = "rl:blocked-cache:reset";
 class RedisCacheInvalidation {
  public:
   RedisCacheInvalidation(common::RedisClient& redis, std::vector<common::RedisEndpoint> endpoints,
-                         BlockedCacheStore& cache, common::MetricsRegistry& metrics,
+                         BlockedCache& cache, common::MetricsRegistry& metrics,
                          std::string limiter_id);
 
  private:
