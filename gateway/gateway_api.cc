@@ -41,19 +41,17 @@ void CopyRateLimitHeaders(const LimiterAnswer& answer, httplib::Response& res) {
 
 // The answer when no limiter answered: the same shape as a limiter's fail-mode answer.
 json FailModeBody(const GatewayOptions& options) {
-  return {{"allowed", options.fail_open},
-          {"limit", 0},
-          {"remaining", 0},
-          {"reset_ms", 0},
-          {"retry_after_ms", options.fail_open ? 0 : options.fail_closed_retry_after_ms},
-          {"rule", "gateway"},
-          {"outcome", options.fail_open ? "fail_open" : "fail_closed"}};
+  return common::CheckAnswerJson(
+      {.allowed = options.fail_open,
+       .retry_after_ms = options.fail_open ? 0 : options.fail_closed_retry_after_ms,
+       .rule = "gateway",
+       .outcome = options.fail_open ? "fail_open" : "fail_closed"});
 }
 
 void SendFailMode(const GatewayOptions& options, httplib::Response& res) {
   if (!options.fail_open) {
-    res.set_header("Retry-After", std::to_string(std::max<int64_t>(
-                                      1, (options.fail_closed_retry_after_ms + 999) / 1000)));
+    res.set_header("Retry-After",
+                   std::to_string(common::RetryAfterSeconds(options.fail_closed_retry_after_ms)));
   }
   common::SendJson(res, options.fail_open ? 200 : 503, FailModeBody(options));
 }
@@ -232,7 +230,7 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
   }
   if (!common::IsValidUserId(check["user_id"].get_ref<const std::string&>())) {
     return Status::InvalidArgument(
-        "user_id must be 1..128 bytes of UTF-8 without control characters");
+        std::string("user_id must be ") + common::kValidUserIdRule);
   }
   return check.dump();
 }
@@ -381,7 +379,7 @@ void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
     const std::string user = req.matches[1];
     if (!common::IsValidUserId(user)) {
       return common::SendError(res, 400, "invalid_argument",
-                               "user must be 1..128 bytes of UTF-8 without control characters");
+                               std::string("user must be ") + common::kValidUserIdRule);
     }
     SendResult(deps.analytics.User(user), &UserAnalyticsJson, res);
   };

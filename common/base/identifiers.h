@@ -13,6 +13,8 @@ inline constexpr size_t kMaxApiKeyBytes = 256;
 
 // 1..128 bytes of valid UTF-8 with no control characters (C0, DEL, C1).
 bool IsValidUserId(std::string_view user_id);
+// What IsValidUserId accepts, in words, for the errors of every service.
+inline constexpr char kValidUserIdRule[] = "1..128 bytes of UTF-8 without control characters";
 // [A-Za-z0-9_.:-]{1,64}
 bool IsValidAction(std::string_view action);
 // 1..256 printable ASCII characters (no space): what an API key may be, at the gateway and the

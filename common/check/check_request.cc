@@ -68,7 +68,7 @@ Result<CheckRequest> CheckRequestFromJson(const json& doc, int64_t max_cost) {
     request.user_id = user->get_ref<const std::string&>();
     if (!IsValidUserId(request.user_id)) {
       return Status::InvalidArgument(
-          "user_id must be 1..128 bytes of UTF-8 without control characters");
+          std::string("user_id must be ") + kValidUserIdRule);
     }
   }
 
@@ -96,6 +96,20 @@ Result<CheckRequest> CheckRequestFromJson(const json& doc, int64_t max_cost) {
   }
 
   return request;
+}
+
+json CheckAnswerJson(const CheckAnswer& answer) {
+  return {{"allowed", answer.allowed},
+          {"limit", answer.limit},
+          {"remaining", answer.remaining},
+          {"reset_ms", answer.reset_ms},
+          {"retry_after_ms", answer.retry_after_ms},
+          {"rule", answer.rule},
+          {"outcome", answer.outcome}};
+}
+
+int64_t RetryAfterSeconds(int64_t retry_after_ms) {
+  return std::max<int64_t>(1, (retry_after_ms + 999) / 1000);
 }
 
 }  // namespace rl::common

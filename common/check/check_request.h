@@ -65,4 +65,20 @@ Result<CheckRequest> CheckRequestFromJson(const nlohmann::json& doc, int64_t max
 // the field. `max_cost` is the bucket capacity.
 Result<CheckRequest> ParseCheckRequest(std::string_view body, int64_t max_cost);
 
+// The answer to one check with a limit state, as POST /check and every /check/batch item give
+// it, from the limiter or (in its fail mode, when no limiter answered) the gateway.
+struct CheckAnswer {
+  bool allowed = false;
+  int64_t limit = 0;
+  int64_t remaining = 0;
+  int64_t reset_ms = 0;
+  int64_t retry_after_ms = 0;
+  std::string rule;
+  std::string_view outcome;  // common/base/outcomes.h
+};
+nlohmann::json CheckAnswerJson(const CheckAnswer& answer);
+// The Retry-After header's seconds for a retry in `retry_after_ms` (> 0): rounded up, at least 1,
+// so that a client never retries before it would be admitted.
+int64_t RetryAfterSeconds(int64_t retry_after_ms);
+
 }  // namespace rl::common

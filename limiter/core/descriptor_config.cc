@@ -57,10 +57,7 @@ std::optional<DescriptorLimit> ReadLimit(Reader& r, const YAML::Node& n, const s
       if (auto algorithm = ParseAlgorithm(*a)) {
         limit.algorithm = *algorithm;
       } else {
-        r.Fail(where + ".algorithm",
-               Quoted(*a) +
-                   " is not one of fixed_window, token_bucket, gcra, sliding_window_log, "
-                   "sliding_window_counter, leaky_bucket");
+        r.Fail(where + ".algorithm", Quoted(*a) + " is not one of " + AlgorithmNames());
       }
     }
   }
@@ -68,9 +65,8 @@ std::optional<DescriptorLimit> ReadLimit(Reader& r, const YAML::Node& n, const s
   if (limit.requests_per_unit == 0 && limit.algorithm != Algorithm::kFixedWindow) {
     r.Fail(where + ".requests_per_unit", "0 (block every request) is only for fixed_window");
   }
-  if (limit.algorithm == Algorithm::kSlidingWindowLog && limit.requests_per_unit > 100000) {
-    r.Fail(where + ".requests_per_unit",
-           "sliding_window_log keeps one entry per request: at most 100000");
+  if (auto too_many = LimitError(limit.algorithm, limit.requests_per_unit)) {
+    r.Fail(where + ".requests_per_unit", *too_many);
   }
   if (const YAML::Node& replaces = n["replaces"]) {
     if (!replaces.IsSequence()) {

@@ -16,18 +16,28 @@ namespace rl::limiter {
 using common::Result;
 using common::Status;
 
+namespace {
+// Every scope and its name in the limits file, in the order errors list them.
+constexpr std::pair<Scope, std::string_view> kScopeNames[] = {
+    {Scope::kUser, "user"},
+    {Scope::kUserAction, "user_action"},
+    {Scope::kApiKey, "api_key"},
+    {Scope::kGlobal, "global"},
+};
+}  // namespace
+
 std::string_view ScopeName(Scope scope) {
-  switch (scope) {
-    case Scope::kUser:
-      return "user";
-    case Scope::kUserAction:
-      return "user_action";
-    case Scope::kApiKey:
-      return "api_key";
-    case Scope::kGlobal:
-      return "global";
+  for (const auto& [s, name] : kScopeNames) {
+    if (s == scope) return name;
   }
   return "user_action";
+}
+
+std::optional<Scope> ParseScope(std::string_view name) {
+  for (const auto& [scope, n] : kScopeNames) {
+    if (n == name) return scope;
+  }
+  return std::nullopt;
 }
 
 bool Rule::Matches(std::string_view action) const {
@@ -86,9 +96,7 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
     rule.limit.algorithm = *a;
   } else {
     r.Fail(where + ".algorithm",
-           Quoted(algorithm) +
-               " is not one of token_bucket, gcra, sliding_window_log, sliding_window_counter, "
-               "fixed_window, leaky_bucket");
+           Quoted(algorithm) + " is not one of " + AlgorithmNames());
   }
   if (!n["limit"])
     r.Fail(where + ".limit", "is required");
@@ -102,21 +110,21 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
   if (n["burst"]) {
     if (auto v = r.Int(n["burst"], where + ".burst", 1, 1'000'000'000)) rule.limit.burst = *v;
   }
-  if (rule.limit.algorithm == Algorithm::kSlidingWindowLog && rule.limit.limit > 100000) {
-    r.Fail(where + ".limit", "sliding_window_log keeps one entry per request: at most 100000");
+  if (auto too_many = LimitError(rule.limit.algorithm, rule.limit.limit)) {
+    r.Fail(where + ".limit", *too_many);
   }
   if (n["scope"]) {
-    auto s = r.Str(n["scope"], where + ".scope");
-    if (s == "user")
-      rule.scope = Scope::kUser;
-    else if (s == "user_action")
-      rule.scope = Scope::kUserAction;
-    else if (s == "api_key")
-      rule.scope = Scope::kApiKey;
-    else if (s == "global")
-      rule.scope = Scope::kGlobal;
-    else if (s)
-      r.Fail(where + ".scope", Quoted(*s) + " is not one of user, user_action, api_key, global");
+    if (auto s = r.Str(n["scope"], where + ".scope")) {
+      if (auto scope = ParseScope(*s)) {
+        rule.scope = *scope;
+      } else {
+        std::string names;
+        for (const auto& [scope_of, name] : kScopeNames) {
+          names += (names.empty() ? "" : ", ") + std::string(name);
+        }
+        r.Fail(where + ".scope", Quoted(*s) + " is not one of " + names);
+      }
+    }
   }
   if (const YAML::Node& match = n["match"]) {
     r.OnlyKeys(match, where + ".match", {"actions"});
@@ -228,9 +236,8 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
       else if (auto u = r.Str(kv.second["user"], where + ".user"))
         entry.user_id = *u;
       if (kv.second["user"] && !common::IsValidUserId(entry.user_id)) {
-        r.Fail(where + ".user", Quoted(entry.user_id) +
-                                    " is not a valid user id (1..128 bytes of UTF-8, no control "
-                                    "characters)");
+        r.Fail(where + ".user", Quoted(entry.user_id) + " is not a valid user id (" +
+                                    common::kValidUserIdRule + ")");
       }
       entry.tier = p.default_tier;
       if (kv.second["tier"]) {

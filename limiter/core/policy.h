@@ -22,6 +22,7 @@
 namespace rl::limiter {
 
 std::string_view ScopeName(Scope scope);
+std::optional<Scope> ParseScope(std::string_view name);
 
 // The most one request may cost under a rule: its bucket capacity, or its window's limit.
 int64_t Capacity(const LimitParams& limit);

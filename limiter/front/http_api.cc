@@ -58,13 +58,13 @@ json CheckResultJson(const CheckResult& r) {
             {"rule", r.rule},
             {"outcome", VerdictName(r.verdict)}};
   }
-  return {{"allowed", r.allowed()},
-          {"limit", r.limit},
-          {"remaining", r.remaining},
-          {"reset_ms", r.reset_ms},
-          {"retry_after_ms", r.retry_after_ms},
-          {"rule", r.rule},
-          {"outcome", VerdictName(r.verdict)}};
+  return common::CheckAnswerJson({.allowed = r.allowed(),
+                                  .limit = r.limit,
+                                  .remaining = r.remaining,
+                                  .reset_ms = r.reset_ms,
+                                  .retry_after_ms = r.retry_after_ms,
+                                  .rule = r.rule,
+                                  .outcome = VerdictName(r.verdict)});
 }
 
 json PolicyJson(const ActivePolicy& active) {

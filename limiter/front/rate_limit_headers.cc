@@ -32,8 +32,7 @@ Headers RateLimitHeaders(const CheckResult& r) {
     h.emplace_back("X-RateLimit-Reset", reset);
   }
   if (!r.allowed() && r.retry_after_ms > 0) {
-    h.emplace_back("Retry-After",
-                   std::to_string(std::max<int64_t>(1, CeilSeconds(r.retry_after_ms))));
+    h.emplace_back("Retry-After", std::to_string(common::RetryAfterSeconds(r.retry_after_ms)));
   }
   return h;
 }

@@ -30,6 +30,27 @@ std::optional<Algorithm> ParseAlgorithm(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<std::string> LimitError(Algorithm algorithm, int64_t limit) {
+  constexpr int64_t kMaxLogEntries = 100000;
+  if (algorithm == Algorithm::kSlidingWindowLog && limit > kMaxLogEntries) {
+    return "sliding_window_log keeps one entry per request: at most " +
+           std::to_string(kMaxLogEntries);
+  }
+  return std::nullopt;
+}
+
+const std::string& AlgorithmNames() {
+  static const std::string names = [] {
+    std::string joined;
+    for (const auto& [algorithm, name] : kNames) {
+      if (!joined.empty()) joined += ", ";
+      joined += name;
+    }
+    return joined;
+  }();
+  return names;
+}
+
 std::string StateSchema(const LimitParams& p) {
   switch (p.algorithm) {
     case Algorithm::kTokenBucket:

@@ -24,6 +24,11 @@ enum class Algorithm {
 
 std::string_view AlgorithmName(Algorithm a);
 std::optional<Algorithm> ParseAlgorithm(std::string_view name);
+// Why `limit` is too high for `algorithm`, if it is (sliding_window_log keeps one entry per
+// request it admitted in its window, so its limit is capped).
+std::optional<std::string> LimitError(Algorithm algorithm, int64_t limit);
+// Every algorithm's name, comma-separated, for the error that names what is accepted.
+const std::string& AlgorithmNames();
 
 struct LimitParams {
   Algorithm algorithm = Algorithm::kTokenBucket;
