@@ -24,15 +24,6 @@ struct CheckRequest {
   std::string action = "default";
   int64_t cost = 1;
   std::string api_key;  // optional; when given it names the user and tier (limits file)
-  // Envoy's rate limit service (gRPC): one request descriptor of `domain`, decided by that
-  // domain's descriptor config (Envoy ratelimit's format) instead of the rules. `user_id` then
-  // names whom the decision counts for in events and analytics. Empty domain: an ordinary check.
-  std::string domain;
-  std::vector<std::pair<std::string, std::string>> descriptor;
-  // The descriptor's own limit (Envoy's RateLimitOverride), used instead of the config's: a unit
-  // (second ... year) and requests per unit. Empty unit: none.
-  std::string override_unit;
-  int64_t override_requests_per_unit = 0;
   // The request's id (X-Request-Id, common/base/request_id.h), recorded in its event.
   std::string request_id;
 };

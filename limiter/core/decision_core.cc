@@ -49,7 +49,6 @@ DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
                                 const std::vector<CheckRequest>& requests) const {
   DecisionPlan plan;
   plan.policy_ = std::move(policy);
-  plan.requests_ = &requests;
   plan.items_.resize(requests.size());
   const Policy& p = plan.policy_->policy;
   const int64_t now_ms = clock_.NowMs();
@@ -57,6 +56,7 @@ DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
     DecisionPlan::Item& item = plan.items_[i];
     item.ts_ms = now_ms;
     const CheckRequest& request = requests[i];
+    item.request = &request;
     if (!request.api_key.empty() && NeedsApiKeyLookup(p, request.api_key)) {
       item.lookup = static_cast<int>(plan.key_lookups_.size());
       plan.key_lookups_.push_back(request.api_key);
@@ -64,9 +64,34 @@ DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
     }
     const std::optional<ApiKey> key =
         request.api_key.empty() ? std::nullopt : ApiKeyFromPolicy(p, request.api_key);
-    ResolveItem(p, request, key ? &*key : nullptr, item);
+    ResolveItem(Resolve(p, request, key ? &*key : nullptr), true, item);
   }
   if (plan.key_lookups_.empty()) CollectRuleChecks(plan);
+  return plan;
+}
+
+DecisionPlan DecisionCore::PlanDescriptors(std::shared_ptr<const ActivePolicy> policy,
+                                           const std::vector<DescriptorRequest>& requests) const {
+  DecisionPlan plan;
+  plan.policy_ = std::move(policy);
+  plan.items_.resize(requests.size());
+  const Policy& p = plan.policy_->policy;
+  plan.descriptor_matches_ = MatchDescriptors(p, requests);
+  const int64_t now_ms = clock_.NowMs();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    DecisionPlan::Item& item = plan.items_[i];
+    item.ts_ms = now_ms;
+    item.request = &requests[i].check;
+    if (plan.descriptor_matches_[i].replaced) {  // another descriptor's limit replaces its own
+      item.answered = true;
+      item.decided = false;
+      item.result.unlimited = true;
+      item.result.rule = "replaced";
+      continue;
+    }
+    ResolveItem(ResolveDescriptor(p, requests[i], plan.descriptor_matches_[i]), false, item);
+  }
+  CollectRuleChecks(plan);
   return plan;
 }
 
@@ -79,7 +104,7 @@ void DecisionCore::ResolveKeys(
   for (size_t i = 0; i < plan.items_.size(); ++i) {
     DecisionPlan::Item& item = plan.items_[i];
     if (item.lookup < 0) continue;
-    const CheckRequest& request = (*plan.requests_)[i];
+    const CheckRequest& request = *item.request;
     const auto& entry = entries[static_cast<size_t>(item.lookup)];
     if (!entry.ok()) {
       item.result = FailModeResult(entry.status());
@@ -89,14 +114,13 @@ void DecisionCore::ResolveKeys(
       continue;
     }
     const std::optional<ApiKey> key = ApiKeyFromEntry(p, request.api_key, entry.value(), bad_key_log_);
-    ResolveItem(p, request, key ? &*key : nullptr, item);
+    ResolveItem(Resolve(p, request, key ? &*key : nullptr), true, item);
   }
   CollectRuleChecks(plan);
 }
 
-void DecisionCore::ResolveItem(const Policy& policy, const CheckRequest& request,
-                               const ApiKey* key, DecisionPlan::Item& item) const {
-  Resolution resolution = Resolve(policy, request, key);
+void DecisionCore::ResolveItem(Resolution resolution, bool cost_errors,
+                               DecisionPlan::Item& item) const {
   item.user_id = resolution.user_id;
   item.answered = true;
   CheckResult& result = item.result;
@@ -120,7 +144,7 @@ void DecisionCore::ResolveItem(const Policy& policy, const CheckRequest& request
   // A descriptor's hits above its limit are a decision (over the limit), as the reference
   // answers them; a /check cost above a rule's capacity is a client error.
   if (auto too_costly =
-          request.domain.empty() ? CostError(request, resolution.checks) : std::nullopt) {
+          cost_errors ? CostError(item.request->cost, resolution.checks) : std::nullopt) {
     result.verdict = Verdict::kInvalid;  // could never be admitted: a client error
     result.error_message = *too_costly;
   } else if (resolution.checks.empty()) {
@@ -175,13 +199,15 @@ Decisions DecisionCore::Complete(DecisionPlan plan,
         item.result = FailModeResult(answers[j].status());
       }
     }
-    if (IsDecision(item.result.verdict)) {  // refused before any decision: no event
+    // Refused before any decision, or replaced: no event.
+    if (item.decided && IsDecision(item.result.verdict)) {
       decisions_[static_cast<size_t>(item.result.verdict)]->Inc();
-      out.events.push_back(EventOf(item.user_id, (*plan.requests_)[i], item.result, item.ts_ms));
+      out.events.push_back(EventOf(item.user_id, *item.request, item.result, item.ts_ms));
     }
     out.results.push_back(std::move(item.result));
   }
   out.policy = std::move(plan.policy_);
+  out.descriptor_matches = std::move(plan.descriptor_matches_);
   return out;
 }
 
@@ -247,6 +273,7 @@ CheckResult DecisionCore::FromAnswer(const std::vector<RuleCheck>& checks,
   r.rule = checks[speaker].rule;
   r.limit = r.policies[speaker].quota;
   r.window_s = r.policies[speaker].window_s;
+  r.unit = checks[speaker].unit;
   r.remaining = a.remaining;
   r.reset_ms = std::max(a.reset_ms, a.banned_ms);  // a ban holds the limit until it ends
   r.retry_after_ms = never_admitted ? 0 : admitted_in_ms;
@@ -269,11 +296,11 @@ CheckResult DecisionCore::FromAnswer(const std::vector<RuleCheck>& checks,
   return r;
 }
 
-std::optional<std::string> DecisionCore::CostError(const CheckRequest& request,
+std::optional<std::string> DecisionCore::CostError(int64_t cost,
                                                    const std::vector<RuleCheck>& checks) {
   for (const RuleCheck& c : checks) {
     // A limit of 0 refuses every request: a decision (blocked), not a client error.
-    if (Capacity(c.params) > 0 && request.cost > Capacity(c.params)) {
+    if (Capacity(c.params) > 0 && cost > Capacity(c.params)) {
       // The capacity is the burst where one is set: name which, not "the limit" for both.
       return "cost must be an integer from 1 to " + std::to_string(Capacity(c.params)) +
              " (the capacity of rule " + c.rule +

@@ -66,6 +66,7 @@ struct CheckResult {
   int64_t reset_ms = 0;
   int64_t retry_after_ms = 0;  // until this request would be admitted: every rule and ban allows it
   int64_t window_s = 0;
+  RateLimitUnit unit = RateLimitUnit::kUnknown;  // the window's unit, for a descriptor's limit
   std::vector<RuleSummary> policies;  // every rule that applied
   EnforcedLimit enforced;             // what the RateLimit headers report
   std::string error_message;          // why, for kInvalid and kUnauthenticated
@@ -82,12 +83,14 @@ struct Decisions {
   std::shared_ptr<const ActivePolicy> policy;
   std::vector<CheckResult> results;
   std::vector<DecisionEvent> events;
+  // Of descriptors (PlanDescriptors): what each matched in `policy`, in order.
+  std::vector<DescriptorMatch> descriptor_matches;
 };
 
 // A batch of checks planned under one policy. The store work comes in two steps: the API keys to
 // look up (key_lookups, all in the policy's hash), then, once ResolveKeys has their entries, the
 // rule checks to decide (rule_checks, one list per request the store must decide, in request
-// order). Holds a reference to the requests, which must outlive it.
+// order). Holds references to the requests, which must outlive it.
 class DecisionPlan {
  public:
   const std::shared_ptr<const ActivePolicy>& policy() const { return policy_; }
@@ -101,8 +104,10 @@ class DecisionPlan {
   friend class DecisionCore;
   enum class Stage { kKeys, kRules, kDone };
   struct Item {
+    const CheckRequest* request = nullptr;
     CheckResult result;
     bool answered = false;      // result holds the answer: nothing for the store to do
+    bool decided = true;        // false: answered without a decision (no event)
     std::string user_id;        // whom the decision's event names
     int64_t ts_ms = 0;          // when it was decided: the store's clock if the store decided
     int lookup = -1;            // index into key_lookups_ while the key is unknown
@@ -113,8 +118,8 @@ class DecisionPlan {
   };
 
   std::shared_ptr<const ActivePolicy> policy_;
-  const std::vector<CheckRequest>* requests_ = nullptr;
   std::vector<Item> items_;
+  std::vector<DescriptorMatch> descriptor_matches_;
   std::vector<std::string> key_lookups_;
   std::vector<std::vector<RuleCheck>> rule_checks_;
   Stage stage_ = Stage::kKeys;
@@ -132,6 +137,11 @@ class DecisionCore {
   // Resolves what `policy` alone can answer; lists the store work of the rest.
   DecisionPlan Plan(std::shared_ptr<const ActivePolicy> policy,
                     const std::vector<CheckRequest>& requests) const;
+  // The same for the descriptors of one Envoy rate limit request (one domain), each matched once
+  // against the domain's config; a descriptor another one `replaces` is answered unlimited
+  // ("replaced") without a decision. No key lookups.
+  DecisionPlan PlanDescriptors(std::shared_ptr<const ActivePolicy> policy,
+                               const std::vector<DescriptorRequest>& requests) const;
   // The entries of plan.key_lookups(), one each, in order (a failed one: its request gets the
   // fail mode). Then plan.rule_checks() is complete.
   void ResolveKeys(DecisionPlan& plan,
@@ -143,15 +153,14 @@ class DecisionCore {
   uint64_t events_decided() const { return sequence_.load(std::memory_order_relaxed); }
 
  private:
-  // Resolves one request whose key (if any) is known; an answer, or checks for the store.
-  void ResolveItem(const Policy& policy, const CheckRequest& request, const ApiKey* key,
-                   DecisionPlan::Item& item) const;
+  // Answers a resolved request, or leaves its checks for the store. A cost above a rule's
+  // capacity is a client error where `cost_errors` (/check), a decision otherwise (descriptors).
+  void ResolveItem(Resolution resolution, bool cost_errors, DecisionPlan::Item& item) const;
   // Moves the pending items' checks into plan.rule_checks_, in request order.
   static void CollectRuleChecks(DecisionPlan& plan);
   CheckResult FailModeResult(const common::Status& why);
   // Why `request` can never be admitted under `checks` (a cost above a rule's capacity), if so.
-  static std::optional<std::string> CostError(const CheckRequest& request,
-                                              const std::vector<RuleCheck>& checks);
+  static std::optional<std::string> CostError(int64_t cost, const std::vector<RuleCheck>& checks);
   static CheckResult FromAnswer(const std::vector<RuleCheck>& checks, const StoreAnswer& answer);
   DecisionEvent EventOf(const std::string& user_id, const CheckRequest& request,
                         const CheckResult& result, int64_t ts_ms);

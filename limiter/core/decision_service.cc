@@ -14,7 +14,15 @@ DecisionService::DecisionService(DecisionStore& store, ApiKeyStore& api_keys,
 
 Decisions DecisionService::Decide(std::shared_ptr<const ActivePolicy> policy,
                                   const std::vector<CheckRequest>& requests) {
-  DecisionPlan plan = core_.Plan(std::move(policy), requests);
+  return Run(core_.Plan(std::move(policy), requests));
+}
+
+Decisions DecisionService::DecideDescriptors(std::shared_ptr<const ActivePolicy> policy,
+                                             const std::vector<DescriptorRequest>& requests) {
+  return Run(core_.PlanDescriptors(std::move(policy), requests));
+}
+
+Decisions DecisionService::Run(DecisionPlan plan) {
   if (!plan.key_lookups().empty()) {
     core_.ResolveKeys(plan, api_keys_.LookupApiKeys(plan.policy()->policy.api_keys_redis_hash,
                                                     plan.key_lookups()));

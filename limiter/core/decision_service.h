@@ -31,6 +31,10 @@ class DecisionService {
   Decisions Decide(const std::vector<CheckRequest>& requests) {
     return Decide(policies_.Current(), requests);
   }
+  // Decides the descriptors of one Envoy rate limit request under `policy`
+  // (DecisionCore::PlanDescriptors), the store's part in one round trip.
+  Decisions DecideDescriptors(std::shared_ptr<const ActivePolicy> policy,
+                              const std::vector<DescriptorRequest>& requests);
   CheckResult Check(const CheckRequest& request);
   std::vector<CheckResult> CheckBatch(const std::vector<CheckRequest>& requests);
 
@@ -40,6 +44,9 @@ class DecisionService {
   uint64_t events_decided() const { return core_.events_decided(); }
 
  private:
+  // The store work of `plan` (key lookups, then rule checks), Complete, and the events published.
+  Decisions Run(DecisionPlan plan);
+
   DecisionStore& store_;
   ApiKeyStore& api_keys_;
   DecisionEvents& events_;

@@ -41,8 +41,9 @@ std::optional<DescriptorLimit> ReadLimit(Reader& r, const YAML::Node& n, const s
   if (!n["unit"]) {
     r.Fail(where + ".unit", "is required (second, minute, hour, day, week, month or year)");
   } else if (auto unit = r.Str(n["unit"], where + ".unit")) {
-    limit.unit = Lower(*unit);
-    if (limit.WindowMs() == 0) {
+    if (auto known = ParseRateLimitUnit(Lower(*unit))) {
+      limit.unit = *known;
+    } else {
       r.Fail(where + ".unit",
              Quoted(*unit) + " is not one of second, minute, hour, day, week, month, year");
     }
@@ -169,13 +170,6 @@ Result<DescriptorDomain> ParseOrThrow(const std::string& text, const std::string
 }
 
 }  // namespace
-
-int64_t DescriptorLimit::WindowMs() const {
-  for (const RateLimitUnitInfo& u : kRateLimitUnits) {
-    if (!u.name.empty() && u.name == unit) return u.window_ms;
-  }
-  return 0;
-}
 
 LimitParams DescriptorLimit::Params() const {
   LimitParams p;

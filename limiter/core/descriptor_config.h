@@ -22,25 +22,14 @@
 
 #include "common/base/status.h"
 #include "limiter/core/algorithm/algorithms.h"
+#include "limiter/core/algorithm/rate_limit_unit.h"
 
 namespace rl::limiter {
-
-// The reference service's units, indexed by the value of Envoy's RateLimitUnit (and of
-// RateLimitResponse.RateLimit.Unit, numbered alike; 0 is UNKNOWN): name and length. Month is 30
-// days and year 365, as the reference counts.
-struct RateLimitUnitInfo {
-  std::string_view name;
-  int64_t window_ms;
-};
-inline constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-inline constexpr RateLimitUnitInfo kRateLimitUnits[] = {
-    {"", 0},         {"second", 1000},       {"minute", 60 * 1000},  {"hour", 3600 * 1000},
-    {"day", kDayMs}, {"month", 30 * kDayMs}, {"year", 365 * kDayMs}, {"week", 7 * kDayMs}};
 
 // A rate_limit of the reference format.
 struct DescriptorLimit {
   bool unlimited = false;
-  std::string unit;  // second, minute, hour, day, week, month, year
+  RateLimitUnit unit = RateLimitUnit::kUnknown;
   int64_t requests_per_unit = 0;
   std::string name;  // optional; what `replaces` refers to
   Algorithm algorithm = Algorithm::kFixedWindow;
@@ -48,8 +37,8 @@ struct DescriptorLimit {
   bool shadow_mode = false;
   bool detailed_metric = false;
 
-  // The unit's length (kRateLimitUnits); 0 for an unknown unit.
-  int64_t WindowMs() const;
+  // The unit's length; 0 for an unknown unit.
+  int64_t WindowMs() const { return UnitWindowMs(unit); }
   LimitParams Params() const;
 };
 

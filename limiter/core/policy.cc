@@ -296,10 +296,10 @@ namespace {
 
 // The rule name of a descriptor limit: its `name` if it is a valid rule name, else the keys of the
 // matched descriptor joined by '.', with anything outside [A-Za-z0-9_.-] as '_'.
-std::string DescriptorRuleName(const DescriptorLimit& limit, const CheckRequest& request) {
+std::string DescriptorRuleName(const DescriptorLimit& limit, const DescriptorEntries& entries) {
   if (IsValidRuleName(limit.name)) return limit.name;
   std::string name;
-  for (const auto& [key, value] : request.descriptor) {
+  for (const auto& [key, value] : entries) {
     if (!name.empty()) name += '.';
     for (char c : key) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -310,34 +310,17 @@ std::string DescriptorRuleName(const DescriptorLimit& limit, const CheckRequest&
   return name.substr(0, 64);
 }
 
-// The check of one request descriptor under its domain's config: none when no limit applies.
-std::vector<RuleCheck> DescriptorChecks(const Policy& policy, const CheckRequest& request) {
-  DescriptorLimit override_limit;  // the request's own limit, as the reference: whatever matches
-  const DescriptorLimit* limit = nullptr;
-  std::vector<const DescriptorNode*> path;  // the matched nodes, for share_threshold
-  if (!request.override_unit.empty()) {
-    override_limit.unit = request.override_unit;
-    override_limit.requests_per_unit = request.override_requests_per_unit;
-    override_limit.name = "override";
-    limit = &override_limit;
-  } else {
-    auto domain = policy.domains.find(request.domain);
-    if (domain == policy.domains.end()) return {};
-    const DescriptorNode* node = MatchDescriptor(domain->second, request.descriptor, &path);
-    if (node == nullptr || node->limit->unlimited) return {};
-    limit = &*node->limit;
+// The user's deny and allow lists: whether they answer `out` (for its user_id).
+bool ResolveByUserLists(const Policy& policy, Resolution& out) {
+  if (policy.deny_users.count(out.user_id)) {
+    out.kind = Resolution::Kind::kDenyListed;
+    return true;
   }
-  RuleCheck check;
-  check.rule = DescriptorRuleName(*limit, request);
-  check.params = limit->Params();
-  RuleKeys keys = DescriptorKeysFor(request.domain, CountedEntries(request.descriptor, path),
-                                    check.rule, StateSchema(check.params));
-  check.key = std::move(keys.state);
-  check.ban_key = std::move(keys.ban);
-  check.strike_key = std::move(keys.strikes);
-  check.cost = request.cost;
-  check.shadow = limit->shadow_mode || policy.shadow_mode;
-  return {std::move(check)};
+  if (policy.allow_users.count(out.user_id)) {
+    out.kind = Resolution::Kind::kAllowListed;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -362,18 +345,7 @@ Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiK
     out.kind = Resolution::Kind::kUnknownApiKey;
     return out;
   }
-  if (policy.deny_users.count(out.user_id)) {
-    out.kind = Resolution::Kind::kDenyListed;
-    return out;
-  }
-  if (policy.allow_users.count(out.user_id)) {
-    out.kind = Resolution::Kind::kAllowListed;
-    return out;
-  }
-  if (!request.domain.empty()) {
-    out.checks = DescriptorChecks(policy, request);
-    return out;
-  }
+  if (ResolveByUserLists(policy, out)) return out;
   auto tier = policy.tiers.find(out.tier);
   if (tier == policy.tiers.end()) return out;  // no rules: checked against nothing, allowed
   for (size_t index : tier->second) {
@@ -392,6 +364,54 @@ Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiK
     check.penalty = rule.penalty;
     out.checks.push_back(std::move(check));
   }
+  return out;
+}
+
+std::vector<DescriptorMatch> MatchDescriptors(const Policy& policy,
+                                              const std::vector<DescriptorRequest>& requests) {
+  std::vector<DescriptorMatch> out(requests.size());
+  if (requests.empty()) return out;
+  auto domain = policy.domains.find(requests.front().domain);
+  if (domain == policy.domains.end()) return out;
+  std::vector<const DescriptorNode*> kept;
+  kept.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    out[i].node = MatchDescriptor(domain->second, requests[i].entries, &out[i].path);
+    kept.push_back(out[i].node);
+  }
+  ApplyReplaces(kept);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    out[i].replaced = out[i].node != nullptr && kept[i] == nullptr;
+  }
+  return out;
+}
+
+Resolution ResolveDescriptor(const Policy& policy, const DescriptorRequest& request,
+                             const DescriptorMatch& match) {
+  Resolution out;
+  out.user_id = request.check.user_id;
+  out.tier = policy.default_tier;
+  if (ResolveByUserLists(policy, out)) return out;
+  // The request's own limit, as the reference: whatever matched.
+  const DescriptorLimit* limit = request.own_limit ? &*request.own_limit : nullptr;
+  const std::vector<const DescriptorNode*> no_path;
+  if (limit == nullptr) {
+    if (match.node == nullptr || match.node->limit->unlimited) return out;
+    limit = &*match.node->limit;
+  }
+  RuleCheck check;
+  check.rule = DescriptorRuleName(*limit, request.entries);
+  check.params = limit->Params();
+  check.unit = limit->unit;
+  RuleKeys keys = DescriptorKeysFor(
+      request.domain, CountedEntries(request.entries, request.own_limit ? no_path : match.path),
+      check.rule, StateSchema(check.params));
+  check.key = std::move(keys.state);
+  check.ban_key = std::move(keys.ban);
+  check.strike_key = std::move(keys.strikes);
+  check.cost = request.check.cost;
+  check.shadow = limit->shadow_mode || policy.shadow_mode;
+  out.checks.push_back(std::move(check));
   return out;
 }
 

@@ -81,8 +81,26 @@ struct Resolution {
 // Resolves `request` against `policy`. `key` is the API key's entry when the request carried one
 // that is known (from the file or the Redis hash; see ResolveApiKey). In this order: a key on the
 // deny list is denied and one on the allow list allowed, known or not; an unknown key is refused;
-// then the user's lists; then, for a descriptor (request.domain set), the domain's descriptor
-// config, else the rules of the tier that match the action. Pure.
+// then the user's lists; then the rules of the tier that match the action. Pure.
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key);
+
+// One request descriptor matched against its domain's config (once: everything after reads
+// this): the node that matched (nullptr: none, or one without a limit), the node each entry
+// matched (for share_threshold), and whether another descriptor of the same request `replaces`
+// the node's limit (by name, within the domain's config).
+struct DescriptorMatch {
+  const DescriptorNode* node = nullptr;  // points into the policy matched against
+  std::vector<const DescriptorNode*> path;
+  bool replaced = false;
+};
+// Matches the descriptors of one request (all of one domain) and applies `replaces` across
+// them; one match each, in order. Pure.
+std::vector<DescriptorMatch> MatchDescriptors(const Policy& policy,
+                                              const std::vector<DescriptorRequest>& requests);
+// Resolves one request descriptor that no other `replaces` (a replaced one is answered without a
+// decision): the user's lists, then its own limit if it brings one, else the limit of the node it
+// matched (none when unmatched or unlimited). Pure.
+Resolution ResolveDescriptor(const Policy& policy, const DescriptorRequest& request,
+                             const DescriptorMatch& match);
 
 }  // namespace rl::limiter

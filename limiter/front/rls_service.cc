@@ -15,20 +15,23 @@ using common::Status;
 using Code = RateLimitResponse::Code;
 using Unit = RateLimitResponse::RateLimit::Unit;
 
+// The core's units are Envoy's, numbered alike, so a unit passes between them as its number.
+static_assert(static_cast<int>(RateLimitUnit::kUnknown) == RateLimitResponse::RateLimit::UNKNOWN);
+static_assert(static_cast<int>(RateLimitUnit::kSecond) == RateLimitResponse::RateLimit::SECOND);
+static_assert(static_cast<int>(RateLimitUnit::kMinute) == RateLimitResponse::RateLimit::MINUTE);
+static_assert(static_cast<int>(RateLimitUnit::kHour) == RateLimitResponse::RateLimit::HOUR);
+static_assert(static_cast<int>(RateLimitUnit::kDay) == RateLimitResponse::RateLimit::DAY);
+static_assert(static_cast<int>(RateLimitUnit::kMonth) == RateLimitResponse::RateLimit::MONTH);
+static_assert(static_cast<int>(RateLimitUnit::kYear) == RateLimitResponse::RateLimit::YEAR);
+static_assert(static_cast<int>(RateLimitUnit::kWeek) == RateLimitResponse::RateLimit::WEEK);
+static_assert(kRateLimitUnitCount == RateLimitResponse::RateLimit::Unit_ARRAYSIZE);
+
 namespace {
 
-// The reference service's unit of a rule's window in seconds (kRateLimitUnits), or UNKNOWN.
-Unit UnitOf(int64_t window_s) {
-  for (size_t u = 1; u < std::size(kRateLimitUnits); ++u) {
-    if (kRateLimitUnits[u].window_ms == window_s * 1000) return static_cast<Unit>(u);
-  }
-  return RateLimitResponse::RateLimit::UNKNOWN;
-}
-
 // Whom a descriptor's decision counts for (see RlsOptions::user_keys).
-std::string DescriptorUser(const std::string& domain, const CheckRequest& check,
+std::string DescriptorUser(const std::string& domain, const DescriptorEntries& entries,
                            const RlsOptions& options) {
-  for (const auto& [key, value] : check.descriptor) {
+  for (const auto& [key, value] : entries) {
     if (std::find(options.user_keys.begin(), options.user_keys.end(), key) !=
             options.user_keys.end() &&
         common::IsValidUserId(value)) {
@@ -36,16 +39,16 @@ std::string DescriptorUser(const std::string& domain, const CheckRequest& check,
     }
   }
   std::string joined = domain + ":";
-  for (size_t i = 0; i < check.descriptor.size(); ++i) {
-    joined += (i ? "|" : "") + check.descriptor[i].first + "=" + check.descriptor[i].second;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    joined += (i ? "|" : "") + entries[i].first + "=" + entries[i].second;
   }
   return common::IsValidUserId(joined) ? joined : "descriptor:" + common::Sha256Hex(joined, 16);
 }
 
 }  // namespace
 
-Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
-                                            const RlsOptions& options) {
+Result<std::vector<DescriptorRequest>> RlsChecks(const RateLimitRequest& request,
+                                                 const RlsOptions& options) {
   const std::string& domain = request.domain();
   if (domain.empty()) return Status::InvalidArgument("domain is required");
   if (domain.size() > kMaxDomainBytes || !common::IsValidUserId(domain)) {
@@ -59,7 +62,7 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
     return Status::InvalidArgument("at most " + std::to_string(kMaxDescriptors) +
                                    " descriptors per request");
   }
-  std::vector<CheckRequest> checks;
+  std::vector<DescriptorRequest> checks;
   checks.reserve(request.descriptors_size());
   for (int d = 0; d < request.descriptors_size(); ++d) {
     const auto& descriptor = request.descriptors(d);
@@ -69,9 +72,9 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
       return Status::InvalidArgument(where + " has more than " +
                                      std::to_string(kMaxDescriptorEntries) + " entries");
     }
-    CheckRequest check;
+    DescriptorRequest check;
     check.domain = domain;
-    check.action = common::IsValidAction(domain) ? domain : "rls";
+    check.check.action = common::IsValidAction(domain) ? domain : "rls";
     for (int e = 0; e < descriptor.entries_size(); ++e) {
       const auto& entry = descriptor.entries(e);
       const std::string at = where + ".entries[" + std::to_string(e) + "]";
@@ -82,17 +85,18 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
             at + " is too long (key " + std::to_string(kMaxDescriptorKeyBytes) + ", value " +
             std::to_string(kMaxDescriptorValueBytes) + " bytes at most)");
       }
-      check.descriptor.emplace_back(entry.key(), entry.value());
+      check.entries.emplace_back(entry.key(), entry.value());
     }
     if (descriptor.has_limit()) {  // the descriptor's own limit, instead of the config's
-      const int unit = descriptor.limit().unit();
-      if (unit <= 0 || unit >= static_cast<int>(std::size(kRateLimitUnits)) ||
-          descriptor.limit().requests_per_unit() == 0) {
+      const std::optional<RateLimitUnit> unit = RateLimitUnitOf(descriptor.limit().unit());
+      if (!unit || descriptor.limit().requests_per_unit() == 0) {
         return Status::InvalidArgument(where +
                                        ".limit needs a unit (SECOND..WEEK) and requests_per_unit");
       }
-      check.override_unit = std::string(kRateLimitUnits[unit].name);
-      check.override_requests_per_unit = descriptor.limit().requests_per_unit();
+      DescriptorLimit& own = check.own_limit.emplace();
+      own.unit = *unit;
+      own.requests_per_unit = descriptor.limit().requests_per_unit();
+      own.name = "override";
     }
     // hits_addend as the reference reads it (GetHitsAddends): the descriptor's if set, 0 included
     // (check without counting), else the request's, where 0 means 1. Every value is a decision:
@@ -100,30 +104,11 @@ Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
     // count that large is over every limit, so the answer is the same.
     uint64_t hits = descriptor.has_hits_addend() ? descriptor.hits_addend().value()
                                                  : std::max<uint64_t>(1, request.hits_addend());
-    check.cost = static_cast<int64_t>(std::min<uint64_t>(hits, kMaxRlsHits));
-    check.user_id = DescriptorUser(domain, check, options);
+    check.check.cost = static_cast<int64_t>(std::min<uint64_t>(hits, kMaxRlsHits));
+    check.check.user_id = DescriptorUser(domain, check.entries, options);
     checks.push_back(std::move(check));
   }
   return checks;
-}
-
-std::vector<RlsMatch> MatchChecks(const Policy& policy, const std::vector<CheckRequest>& checks) {
-  std::vector<RlsMatch> out(checks.size());
-  if (checks.empty()) return out;
-  auto domain = policy.domains.find(checks.front().domain);
-  if (domain == policy.domains.end()) return out;
-  std::vector<const DescriptorNode*> matches;
-  matches.reserve(checks.size());
-  for (const CheckRequest& check : checks) {
-    matches.push_back(MatchDescriptor(domain->second, check.descriptor));
-  }
-  std::vector<const DescriptorNode*> kept = matches;
-  ApplyReplaces(kept);
-  for (size_t i = 0; i < checks.size(); ++i) {
-    out[i].replaced = matches[i] != nullptr && kept[i] == nullptr;
-    if (checks[i].override_unit.empty()) out[i].node = matches[i];
-  }
-  return out;
 }
 
 RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
@@ -140,7 +125,7 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
     auto* limit = status->mutable_current_limit();
     limit->set_name(result.rule);
     limit->set_requests_per_unit(static_cast<uint32_t>(std::max<int64_t>(0, result.limit)));
-    limit->set_unit(UnitOf(result.window_s));
+    limit->set_unit(static_cast<Unit>(result.unit));
     // Over the limit, nothing is left, as the reference answers (whatever the hits not charged
     // would have left).
     status->set_limit_remaining(
@@ -188,36 +173,19 @@ Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request,
                                              const std::string& request_id) {
   auto checks = RlsChecks(request, options_);
   if (!checks.ok()) return checks.status();
-  for (CheckRequest& check : checks.value()) check.request_id = request_id;
-  // `replaces`: a descriptor whose limit another descriptor's limit replaces is not limited.
-  // Held here: the matches point into this policy, which a reload may replace meanwhile.
-  const auto active = service_.policy();
-  const std::vector<RlsMatch> matches = MatchChecks(active->policy, checks.value());
-  std::vector<CheckRequest> decided;
+  for (DescriptorRequest& check : checks.value()) check.check.request_id = request_id;
+  // Matched and decided under one policy, whatever a reload swaps in meanwhile.
+  Decisions decided = service_.DecideDescriptors(service_.policy(), checks.value());
   for (size_t i = 0; i < checks->size(); ++i) {
-    if (!matches[i].replaced) decided.push_back(checks.value()[i]);
-  }
-  // Decided under the policy matched against, whatever a reload swaps in meanwhile.
-  std::vector<CheckResult> results = service_.Decide(active, decided).results;
-  std::vector<CheckResult> all;
-  all.reserve(checks->size());
-  for (size_t i = 0, j = 0; i < checks->size(); ++i) {
-    if (matches[i].replaced) {
-      CheckResult unlimited;
-      unlimited.unlimited = true;
-      unlimited.rule = "replaced";
-      all.push_back(std::move(unlimited));
-      continue;
+    const DescriptorRequest& check = checks.value()[i];
+    const DescriptorNode* node = decided.descriptor_matches[i].node;  // the config's limit
+    if (!check.own_limit && !decided.descriptor_matches[i].replaced && node != nullptr &&
+        !node->limit->unlimited) {
+      stats_.Record(check.domain, DescriptorStatKey(*node, check.entries), decided.results[i],
+                    check.check.cost);
     }
-    const CheckRequest& check = checks.value()[i];
-    const DescriptorNode* node = matches[i].node;
-    if (node != nullptr && node->limit && !node->limit->unlimited) {
-      stats_.Record(check.domain, DescriptorStatKey(*node, check.descriptor), results[j],
-                    check.cost);
-    }
-    all.push_back(std::move(results[j++]));
   }
-  return RlsResponse(all);
+  return RlsResponse(decided.results);
 }
 
 }  // namespace rl::limiter

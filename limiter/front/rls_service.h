@@ -36,19 +36,10 @@ struct RlsOptions {
   std::vector<std::string> user_keys = {"user_id", "remote_address"};
 };
 
-// Validates a request and maps it to one check per descriptor, in order. Errors say what is wrong
-// (the gRPC answer is INVALID_ARGUMENT). Pure.
-common::Result<std::vector<CheckRequest>> RlsChecks(const RateLimitRequest& request,
-                                                    const RlsOptions& options);
-
-// The config node that decides each of one request's checks (nullptr: no config limit applies, or
-// the descriptor brings its own limit), and whether another descriptor's limit `replaces` it (by
-// the limit's name, within the domain's config): a replaced one is answered OK without a limit.
-struct RlsMatch {
-  const DescriptorNode* node = nullptr;
-  bool replaced = false;
-};
-std::vector<RlsMatch> MatchChecks(const Policy& policy, const std::vector<CheckRequest>& checks);
+// Validates a request and maps it to one descriptor request per descriptor, in order. Errors say
+// what is wrong (the gRPC answer is INVALID_ARGUMENT). Pure.
+common::Result<std::vector<DescriptorRequest>> RlsChecks(const RateLimitRequest& request,
+                                                         const RlsOptions& options);
 
 // The answer for the checks' results, in order: a DescriptorStatus each, the overall code, and the
 // RateLimit headers of the most restrictive one. Pure.

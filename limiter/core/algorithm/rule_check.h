@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "limiter/core/algorithm/algorithms.h"
+#include "limiter/core/algorithm/rate_limit_unit.h"
 
 namespace rl::limiter {
 
@@ -26,6 +27,7 @@ struct RuleCheck {
   int64_t cost = 1;
   bool shadow = false;  // would-be blocks are reported, never enforced nor charged
   Penalty penalty;
+  RateLimitUnit unit = RateLimitUnit::kUnknown;  // a descriptor limit's unit, for Envoy's answer
 };
 
 struct RuleAnswer {

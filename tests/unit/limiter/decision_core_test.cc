@@ -177,16 +177,16 @@ TEST_F(DecisionCoreTest, ABatchAnswersWhatThePolicyCanAndLooksUpEveryUnknownKeyI
 TEST_F(DecisionCoreTest, DescriptorChecksArePlannedFromTheDomainAndHitsAboveTheLimitAreDecisions) {
   DecisionCore core = Core();
   const auto policy = Active(kEnvoyDomain);
-  CheckRequest check;
-  check.user_id = "edge";
-  check.action = "edge";
+  DescriptorRequest check;
+  check.check.user_id = "edge";
+  check.check.action = "edge";
   check.domain = "edge";
-  check.descriptor = {{"path", "/a"}};
-  check.cost = 6;  // hits_addend above the limit of 5
-  CheckRequest unmatched = check;
-  unmatched.descriptor = {{"other", "x"}};
-  const std::vector<CheckRequest> requests = {check, unmatched};
-  DecisionPlan plan = core.Plan(policy, requests);
+  check.entries = {{"path", "/a"}};
+  check.check.cost = 6;  // hits_addend above the limit of 5
+  DescriptorRequest unmatched = check;
+  unmatched.entries = {{"other", "x"}};
+  const std::vector<DescriptorRequest> requests = {check, unmatched};
+  DecisionPlan plan = core.PlanDescriptors(policy, requests);
   ASSERT_EQ(plan.rule_checks().size(), 1u);  // no limit for the unmatched descriptor
   ASSERT_EQ(plan.rule_checks()[0].size(), 1u);
   EXPECT_EQ(plan.rule_checks()[0][0].params.limit, 5);
@@ -199,6 +199,54 @@ TEST_F(DecisionCoreTest, DescriptorChecksArePlannedFromTheDomainAndHitsAboveTheL
   EXPECT_EQ(decided.results[1].verdict, Verdict::kAllowed);
   EXPECT_TRUE(decided.results[1].unlimited);
   EXPECT_EQ(decided.events.size(), 2u);
+}
+
+constexpr char kReplacingDomain[] = R"(
+domain: edge
+descriptors:
+  - key: user
+    rate_limit: {name: per-user, unit: hour, requests_per_unit: 100}
+  - key: premium
+    rate_limit: {unit: day, requests_per_unit: 1000, replaces: [{name: per-user}]}
+)";
+
+// One match per descriptor serves everything after it: the descriptor another one `replaces` is
+// answered unlimited without a decision (no event), the replacing one is decided with its unit
+// carried to the result, and a descriptor's own limit (Envoy's override) is decided in its unit.
+TEST_F(DecisionCoreTest, ReplacedDescriptorsAreNoDecisionAndEveryLimitKeepsItsUnit) {
+  DecisionCore core = Core();
+  const auto policy = Active(kReplacingDomain);
+  auto descriptor = [](DescriptorEntries entries) {
+    DescriptorRequest r;
+    r.check = User("u1", "edge");
+    r.domain = "edge";
+    r.entries = std::move(entries);
+    return r;
+  };
+  DescriptorRequest own = descriptor({{"other", "x"}});
+  own.own_limit.emplace();
+  own.own_limit->unit = RateLimitUnit::kMinute;
+  own.own_limit->requests_per_unit = 7;
+  own.own_limit->name = "override";
+  const std::vector<DescriptorRequest> requests = {descriptor({{"user", "u1"}}),
+                                                   descriptor({{"premium", "yes"}}), own};
+  DecisionPlan plan = core.PlanDescriptors(policy, requests);
+  ASSERT_EQ(plan.rule_checks().size(), 2u);  // the replaced one needs no store work
+  EXPECT_EQ(plan.rule_checks()[0][0].params.limit, 1000);
+  EXPECT_EQ(plan.rule_checks()[1][0].params.window_ms, 60'000);
+
+  Decisions decided = core.Complete(std::move(plan), {Answer(5, {999}), Answer(5, {6})});
+  ASSERT_EQ(decided.results.size(), 3u);
+  EXPECT_TRUE(decided.results[0].unlimited);
+  EXPECT_EQ(decided.results[0].rule, "replaced");
+  EXPECT_EQ(decided.results[1].unit, RateLimitUnit::kDay);
+  EXPECT_EQ(decided.results[1].limit, 1000);
+  EXPECT_EQ(decided.results[2].unit, RateLimitUnit::kMinute);
+  EXPECT_EQ(decided.results[2].rule, "override");
+  EXPECT_EQ(decided.events.size(), 2u);  // no event for the replaced descriptor
+  ASSERT_EQ(decided.descriptor_matches.size(), 3u);
+  EXPECT_TRUE(decided.descriptor_matches[0].replaced);
+  EXPECT_EQ(decided.descriptor_matches[2].node, nullptr);  // matched nothing in the config
 }
 
 TEST_F(DecisionCoreTest, APlanIsCompletedOnlyWithItsOwnStoreWork) {

@@ -499,13 +499,13 @@ TEST_F(DecisionServiceTest, AZeroLimitBlocksEveryRequestAsADecisionWithoutRetryA
   Use(
       Yaml("domain: edge\ndescriptors:\n  - key: block\n    rate_limit: {unit: second, "
            "requests_per_unit: 0}\n"));
-  CheckRequest request;
-  request.user_id = "u0";
-  request.action = "edge";
+  DescriptorRequest request;
+  request.check.user_id = "u0";
+  request.check.action = "edge";
   request.domain = "edge";
-  request.descriptor = {{"block", "x"}};
+  request.entries = {{"block", "x"}};
   for (int i = 0; i < 2; ++i) {
-    CheckResult r = service_->Check(request);
+    CheckResult r = service_->DecideDescriptors(holder_.Current(), {request}).results.front();
     EXPECT_EQ(r.verdict, Verdict::kBlocked) << r.error_message;
     EXPECT_FALSE(r.allowed());
     EXPECT_EQ(r.limit, 0);

@@ -22,7 +22,7 @@ std::string Limit(const DescriptorDomain& d, const DescriptorEntries& entries) {
   const DescriptorNode* node = MatchDescriptor(d, entries);
   if (node == nullptr) return "none";
   if (node->limit->unlimited) return "unlimited";
-  return std::to_string(node->limit->requests_per_unit) + "/" + node->limit->unit;
+  return std::to_string(node->limit->requests_per_unit) + "/" + std::string(UnitName(node->limit->unit));
 }
 
 const char* kNested = R"(
@@ -204,19 +204,24 @@ TEST(DescriptorConfig, TheFormatIsToldApartFromTheProjectsOwn) {
 namespace rl::limiter {
 namespace {
 
-CheckRequest Descriptor(const std::string& domain, DescriptorEntries entries) {
-  CheckRequest r;
-  r.user_id = "someone";
+DescriptorRequest Descriptor(const std::string& domain, DescriptorEntries entries) {
+  DescriptorRequest r;
+  r.check.user_id = "someone";
   r.domain = domain;
-  r.descriptor = std::move(entries);
+  r.entries = std::move(entries);
   return r;
+}
+
+// One request descriptor matched and resolved, as the decision core plans it.
+Resolution ResolveOne(const Policy& policy, const DescriptorRequest& request) {
+  return ResolveDescriptor(policy, request, MatchDescriptors(policy, {request}).front());
 }
 
 TEST(DescriptorPolicy, AReferenceFormatFileIsAPolicyWhoseDomainDecidesDescriptors) {
   auto policy = ParsePolicyYaml(kNested, "envoy.yaml");
   ASSERT_TRUE(policy.ok()) << policy.status().message();
   EXPECT_TRUE(policy->rules.empty());
-  Resolution r = Resolve(policy.value(), Descriptor("test-domain", {{"key2", "value2"}}), nullptr);
+  Resolution r = ResolveOne(policy.value(), Descriptor("test-domain", {{"key2", "value2"}}));
   ASSERT_EQ(r.checks.size(), 1u);
   EXPECT_EQ(r.checks[0].rule, "key2");
   EXPECT_EQ(r.checks[0].key, "rl:d:{test-domain|key2=value2}:s:key2/fw3600000");
@@ -224,7 +229,7 @@ TEST(DescriptorPolicy, AReferenceFormatFileIsAPolicyWhoseDomainDecidesDescriptor
   EXPECT_EQ(r.checks[0].params.limit, 30);
   EXPECT_EQ(r.checks[0].params.window_ms, 3600000);
   // A key-only match still counts per value, as the reference does.
-  Resolution other = Resolve(policy.value(), Descriptor("test-domain", {{"key2", "x"}}), nullptr);
+  Resolution other = ResolveOne(policy.value(), Descriptor("test-domain", {{"key2", "x"}}));
   ASSERT_EQ(other.checks.size(), 1u);
   EXPECT_EQ(other.checks[0].key, "rl:d:{test-domain|key2=x}:s:key2/fw60000");
 }
@@ -251,7 +256,7 @@ descriptors:
                                 "d.yaml");
   ASSERT_TRUE(policy.ok()) << policy.status().message();
   auto key = [&](DescriptorEntries entries) {
-    Resolution r = Resolve(policy.value(), Descriptor("d", std::move(entries)), nullptr);
+    Resolution r = ResolveOne(policy.value(), Descriptor("d", std::move(entries)));
     return r.checks.size() == 1 ? r.checks[0].key : std::string("none");
   };
   EXPECT_EQ(key({{"files", "files/a.pdf"}}), key({{"files", "files/b.pdf"}}));
@@ -276,11 +281,11 @@ TEST(DescriptorPolicy, NoLimitGivesNoCheck) {
   auto policy = ParsePolicyYaml(kNested, "envoy.yaml");
   ASSERT_TRUE(policy.ok());
   EXPECT_TRUE(
-      Resolve(policy.value(), Descriptor("test-domain", {{"key3", "x"}}), nullptr).checks.empty());
+      ResolveOne(policy.value(), Descriptor("test-domain", {{"key3", "x"}})).checks.empty());
   EXPECT_TRUE(
-      Resolve(policy.value(), Descriptor("test-domain", {{"nope", "x"}}), nullptr).checks.empty());
+      ResolveOne(policy.value(), Descriptor("test-domain", {{"nope", "x"}})).checks.empty());
   EXPECT_TRUE(
-      Resolve(policy.value(), Descriptor("other-domain", {{"key2", "x"}}), nullptr).checks.empty());
+      ResolveOne(policy.value(), Descriptor("other-domain", {{"key2", "x"}})).checks.empty());
 }
 
 TEST(DescriptorPolicy, DescriptorsThatDifferGiveDifferentKeysWhateverTheirCharacters) {
