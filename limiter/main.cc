@@ -25,7 +25,6 @@
 #include "limiter/core/blocked_cache.h"
 #include "limiter/store/cache_invalidation.h"
 #include "limiter/core/decision_service.h"
-#include "limiter/store/guarded_decision_store.h"
 #include "limiter/front/decision_events.h"
 #include "limiter/front/http_api.h"
 #include "limiter/limiter_settings.h"
@@ -130,6 +129,8 @@ int main(int argc, char** argv) {
   common::RegisterProcessMetrics(metrics, clock);
   common::Counter& script_reloads = metrics.AddCounter(
       "rl_redis_script_reloads_total", "EVALSHA answered NOSCRIPT and the script was sent again");
+  // One circuit breaker per Redis server: the standalone one, or each primary of a cluster.
+  const common::RedisBreakerMetrics breaker_metrics = common::RegisterRedisBreakerMetrics(metrics);
   std::unique_ptr<common::RedisClient> redis;
   if (s.redis_mode == "cluster") {
     const char* redirect_help = "Redis Cluster redirections followed, by kind";
@@ -147,12 +148,7 @@ int main(int argc, char** argv) {
             .refreshes = &metrics.AddCounter("rl_redis_cluster_slot_map_loads_total",
                                              "Redis Cluster slot maps loaded (CLUSTER SLOTS)"),
             .breaker = s.breaker,
-            .circuit_opened = &metrics.AddCounter(
-                "rl_redis_circuit_opened_total",
-                "Times a Redis circuit breaker opened (one per primary in a cluster)"),
-            .circuit_rejected = &metrics.AddCounter(
-                "rl_redis_circuit_rejected_total",
-                "Calls refused without calling Redis because a circuit was open")},
+            .breaker_metrics = breaker_metrics},
         clock);
     // Unreachable now is not fatal: calls fail by the fail mode and reload the map later.
     if (auto st = cluster->Refresh(); !st.ok()) spdlog::warn("{}", st.message());
@@ -162,21 +158,19 @@ int main(int argc, char** argv) {
         .endpoint = s.redis,
         .timeout_ms = s.redis_timeout_ms,
         .script_reloads = &script_reloads,
-        .stale_retries = &common::StaleRetriesCounter(metrics, "limits")});
+        .stale_retries = &common::StaleRetriesCounter(metrics, "limits"),
+        .breaker = s.breaker,
+        .clock = &clock,
+        .breaker_metrics = breaker_metrics});
   }
+  metrics.AddGaugeFn("rl_redis_circuit_state",
+                     "Redis circuit breakers: 0 closed, 1 open (any server), 2 half-open", {},
+                     [&redis] { return static_cast<double>(redis->BreakerState()); });
   limiter::RedisDecisionStore redis_store(
       *redis, clock,
       &metrics.AddCounter("rl_cross_slot_refunds_failed_total",
                           "Cross-slot refunds Redis did not take (the charge stays until it "
                           "expires)"));
-  // One circuit breaker for one Redis; a cluster has one per primary inside RedisCluster, so a
-  // dead primary fails only its own slots.
-  std::optional<limiter::GuardedDecisionStore> guarded;
-  if (s.redis_mode != "cluster") guarded.emplace(redis_store, redis_store, s.breaker, clock, metrics);
-  limiter::DecisionStore& store =
-      guarded ? static_cast<limiter::DecisionStore&>(*guarded) : redis_store;
-  limiter::ApiKeyStore& api_keys =
-      guarded ? static_cast<limiter::ApiKeyStore&>(*guarded) : redis_store;
 
   const common::KafkaProducerMetrics producer_metrics =
       common::RegisterKafkaProducerMetrics(metrics);
@@ -199,8 +193,8 @@ int main(int argc, char** argv) {
       *redis, s.redis_mode == "cluster" ? s.redis_seeds : std::vector{s.redis}, blocked_cache,
       metrics, s.options.limiter_id);
   limiter::PublishedDecisionEvents events(publisher);
-  limiter::DecisionService service(store, api_keys, events, clock, metrics, policies, s.options,
-                                   &blocked_cache);
+  limiter::DecisionService service(redis_store, redis_store, events, clock, metrics, policies,
+                                   s.options, &blocked_cache);
   common::RedisPool analytics_redis(
       {.endpoint = s.analytics_redis,
        .timeout_ms = s.analytics_redis_timeout_ms,
@@ -218,7 +212,7 @@ int main(int argc, char** argv) {
   limiter::LimiterApi api{service,
                           rls,
                           admin,
-                          api_keys,
+                          redis_store,
                           [&] { return CheckHealth(redis_store, kafka, s.health_kafka_timeout_ms); },
                           [&] { return CheckReady(redis_store, s.options.fail_mode); },
                           metrics,

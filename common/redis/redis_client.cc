@@ -139,7 +139,47 @@ bool IsIdempotentCommand(std::string_view verb) {
   return std::find(kIdempotent.begin(), kIdempotent.end(), upper) != kIdempotent.end();
 }
 
-RedisPool::RedisPool(RedisPoolOptions options) : options_(std::move(options)) {}
+RedisPool::RedisPool(RedisPoolOptions options) : options_(std::move(options)) {
+  if (options_.breaker) {
+    breaker_ = std::make_unique<RedisBreaker>(*options_.breaker, *options_.clock,
+                                              options_.breaker_metrics,
+                                              options_.endpoint.Describe());
+  }
+}
+
+bool IsServerErrorReply(std::string_view error) {
+  constexpr std::string_view kServerErrors[] = {"OOM",        "LOADING",     "BUSY",
+                                                "READONLY",   "NOAUTH",      "WRONGPASS",
+                                                "MASTERDOWN", "CLUSTERDOWN", "MISCONF",
+                                                "NOREPLICAS"};
+  for (std::string_view prefix : kServerErrors) {
+    if (error.substr(0, prefix.size()) == prefix &&
+        (error.size() == prefix.size() || error[prefix.size()] == ' ')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+// How a call that returned `replies` went, for the circuit breaker: a failure if a reply says the
+// server cannot serve; *error_reply if a reply is any other error (the server answered).
+Status BreakerOutcome(const std::vector<const RedisValue*>& replies, bool* error_reply) {
+  for (const RedisValue* r : replies) {
+    if (!r->is_error()) continue;
+    if (IsServerErrorReply(r->str)) return Status::Unavailable(r->str);
+    *error_reply = true;
+  }
+  return Status::Ok();
+}
+std::vector<const RedisValue*> RepliesOf(const RedisValue& reply) { return {&reply}; }
+std::vector<const RedisValue*> RepliesOf(const std::vector<RedisValue>& replies) {
+  std::vector<const RedisValue*> out;
+  out.reserve(replies.size());
+  for (const RedisValue& r : replies) out.push_back(&r);
+  return out;
+}
+}  // namespace
 
 RedisPool::~RedisPool() {
   for (redisContext* c : idle_) redisFree(c);
@@ -235,7 +275,20 @@ void RedisPool::DropIdle() {
 
 template <typename T>
 Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)>& run,
-                                    Idempotence idempotence) {
+                                    Idempotence idempotence, bool guarded) {
+  if (!guarded || !breaker_) return WithConnectionUnguarded(run, idempotence);
+  if (Status admitted = breaker_->Admit(); !admitted.ok()) return admitted;
+  Result<T> result = WithConnectionUnguarded(run, idempotence);
+  bool error_reply = false;
+  const Status outcome =
+      result.ok() ? BreakerOutcome(RepliesOf(result.value()), &error_reply) : result.status();
+  breaker_->Report(outcome, error_reply);
+  return result;
+}
+
+template <typename T>
+Result<T> RedisPool::WithConnectionUnguarded(const std::function<Result<T>(redisContext*)>& run,
+                                             Idempotence idempotence) {
   bool reused = false;
   auto c = Acquire(&reused);
   if (!c.ok()) return c.status();
@@ -354,7 +407,9 @@ Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<st
 
 Status RedisPool::Ping(const Clock& clock, int64_t* latency_us) {
   int64_t start = clock.MonotonicUs();
-  auto reply = Command({"PING"});
+  auto reply = WithConnection<RedisValue>(
+      [&](redisContext* c) { return Run(c, {"PING"}); }, Idempotence::kIdempotent,
+      /*guarded=*/false);
   *latency_us = clock.MonotonicUs() - start;
   if (!reply.ok()) return reply.status();
   return reply->is_error() ? Status::Unavailable(reply->str) : Status::Ok();

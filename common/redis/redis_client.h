@@ -4,13 +4,16 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/base/circuit_breaker.h"
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
 #include "common/base/status.h"
+#include "common/redis/redis_breaker.h"
 
 struct redisContext;
 
@@ -59,6 +62,12 @@ class LuaScript {
   Idempotence idempotence_;
 };
 
+// Whether an error reply says the server cannot serve now (OOM, LOADING, BUSY, READONLY, NOAUTH,
+// WRONGPASS, MASTERDOWN, CLUSTERDOWN, MISCONF, NOREPLICAS) rather than something about the call
+// (WRONGTYPE, a script error, NOSCRIPT, MOVED, ASK, TRYAGAIN): the former counts against the
+// server's circuit breaker like a timeout, the latter means it answered.
+bool IsServerErrorReply(std::string_view error);
+
 // True for the commands that read, or write the same state however often they run (GET, HGETALL,
 // PING, HSET, DEL, ...): safe to send again on a fresh connection.
 bool IsIdempotentCommand(std::string_view verb);
@@ -98,8 +107,12 @@ class RedisClient {
   // means its connection failed or timed out (other commands of the pipeline may have run).
   virtual std::vector<Result<RedisValue>> CommandPipelined(
       const std::vector<std::vector<std::string>>& argvs) = 0;
-  // PING (every primary in a cluster); ok with the slowest round-trip time in *latency_us.
+  // PING (every primary in a cluster); ok with the slowest round-trip time in *latency_us. Never
+  // refused by a circuit breaker: it tells how Redis is, not how the breaker is.
   virtual Status Ping(const Clock& clock, int64_t* latency_us) = 0;
+  // The circuit breakers' state (RedisPoolOptions::breaker): a server's own; in a cluster, open
+  // if any primary's is, else half-open if any is. Closed without breakers.
+  virtual CircuitBreaker::State BreakerState() const = 0;
   // Keys with different shards can never be used in one call: 0 for every key on one server,
   // the hash slot in a cluster.
   virtual int ShardOf(std::string_view key) const = 0;
@@ -117,6 +130,11 @@ struct RedisPoolOptions {
   size_t max_idle = 256;              // idle connections kept for reuse
   Counter* script_reloads = nullptr;  // optional: NOSCRIPT fallbacks taken
   Counter* stale_retries = nullptr;   // optional: calls sent again after a dead pooled connection
+  // Optional: the server's circuit breaker (RedisBreaker), which every call but Ping goes
+  // through; `clock` must be set with it.
+  std::optional<CircuitBreakerOptions> breaker;
+  const Clock* clock = nullptr;
+  RedisBreakerMetrics breaker_metrics;
 };
 
 // A pool of synchronous hiredis connections. Thread-safe: each call borrows one connection,
@@ -144,6 +162,9 @@ class RedisPool final : public RedisClient {
   std::vector<Result<RedisValue>> CommandPipelined(
       const std::vector<std::vector<std::string>>& argvs) override;
   Status Ping(const Clock& clock, int64_t* latency_us) override;
+  CircuitBreaker::State BreakerState() const override {
+    return breaker_ ? breaker_->state() : CircuitBreaker::State::kClosed;
+  }
   int ShardOf(std::string_view) const override { return 0; }
   std::string Describe() const override { return options_.endpoint.Describe(); }
 
@@ -162,12 +183,16 @@ class RedisPool final : public RedisClient {
   Result<std::vector<RedisValue>> RunPipelined(redisContext* context,
                                                const std::vector<std::vector<std::string>>& argvs);
   // Borrows a connection for `run`; a failed run closes it. See the class comment for when it runs
-  // again.
+  // again. Through the breaker, if there is one, unless `guarded` is false.
   template <typename T>
   Result<T> WithConnection(const std::function<Result<T>(redisContext*)>& run,
-                           Idempotence idempotence);
+                           Idempotence idempotence, bool guarded = true);
+  template <typename T>
+  Result<T> WithConnectionUnguarded(const std::function<Result<T>(redisContext*)>& run,
+                                    Idempotence idempotence);
 
   const RedisPoolOptions options_;
+  std::unique_ptr<RedisBreaker> breaker_;  // null without options_.breaker
   std::mutex mu_;
   std::vector<redisContext*> idle_;
 };

@@ -107,36 +107,24 @@ RedisPool& RedisCluster::PoolAt(const std::string& host, int port) {
     endpoint.db = 0;  // a cluster has only database 0
     pool = std::make_unique<RedisPool>(RedisPoolOptions{.endpoint = endpoint,
                                                         .timeout_ms = options_.timeout_ms,
-                                                        .script_reloads = options_.script_reloads});
-    breakers_[pool.get()] = std::make_unique<CircuitBreaker>(options_.breaker, clock_);
+                                                        .script_reloads = options_.script_reloads,
+                                                        .breaker = options_.breaker,
+                                                        .clock = &clock_,
+                                                        .breaker_metrics =
+                                                            options_.breaker_metrics});
   }
   return *pool;
 }
 
-CircuitBreaker& RedisCluster::BreakerOf(const RedisPool* pool) {
+CircuitBreaker::State RedisCluster::BreakerState() const {
   std::lock_guard lock(mu_);
-  return *breakers_.at(pool);
-}
-
-bool RedisCluster::Admit(RedisPool& pool) {
-  if (BreakerOf(&pool).Allow()) return true;
-  Inc(options_.circuit_rejected);
-  RefreshSoon();  // a promoted replica may serve the slot already
-  return false;
-}
-
-void RedisCluster::Report(RedisPool& pool, bool reached, const Status& why) {
-  CircuitBreaker& breaker = BreakerOf(&pool);
-  if (reached) {
-    breaker.OnSuccess();
-    return;
+  bool half_open = false;
+  for (const auto& [name, pool] : pools_) {
+    const CircuitBreaker::State state = pool->BreakerState();
+    if (state == CircuitBreaker::State::kOpen) return state;
+    half_open = half_open || state == CircuitBreaker::State::kHalfOpen;
   }
-  if (breaker.OnFailure()) {
-    Inc(options_.circuit_opened);
-    spdlog::warn("redis cluster: circuit breaker of {} opened after repeated failures ({})",
-                 pool.Describe(), why.message());
-  }
-  RefreshSoon();  // the node may be gone: a promoted replica serves its slots soon
+  return half_open ? CircuitBreaker::State::kHalfOpen : CircuitBreaker::State::kClosed;
 }
 
 Status RedisCluster::Refresh() {
@@ -218,12 +206,11 @@ Result<RedisValue> RedisCluster::Routed(int slot, const Send& send) {
       return Status::Unavailable("redis cluster: no primary known for slot " +
                                  std::to_string(slot));
     }
-    if (!Admit(*pool)) {
-      return Status::Unavailable("redis cluster: circuit open for " + pool->Describe());
+    Result<RedisValue> reply = send(*pool, asking);  // through the node's breaker
+    if (!reply.ok()) {
+      RefreshSoon();  // the node may be gone: a promoted replica serves its slots soon
+      return reply;
     }
-    Result<RedisValue> reply = send(*pool, asking);
-    Report(*pool, reply.ok(), reply.status());
-    if (!reply.ok()) return reply;
     if (!reply->is_error()) return reply;
     Redirection to;
     if (ParseRedirection(reply->str, &to)) {
@@ -288,19 +275,12 @@ std::vector<Result<RedisValue>> RedisCluster::EvalPipelined(const LuaScript& scr
       for (size_t i : indices) answers[i] = Eval(script, calls[i].keys, calls[i].args);
       continue;
     }
-    if (!Admit(*pool)) {
-      for (size_t i : indices) {
-        answers[i] = Status::Unavailable("redis cluster: circuit open for " + pool->Describe());
-      }
-      continue;
-    }
     std::vector<ScriptCall> batch;
     batch.reserve(indices.size());
     for (size_t i : indices) batch.push_back(calls[i]);
-    auto replies = pool->EvalPipelined(script, batch);
-    // The pipeline failed or succeeded as a whole (one connection): one outcome for the breaker.
-    Report(*pool, replies.empty() || replies.front().ok(),
-           replies.empty() ? Status::Ok() : replies.front().status());
+    auto replies = pool->EvalPipelined(script, batch);  // through the node's breaker
+    // The pipeline failed or succeeded as a whole (one connection).
+    if (!replies.empty() && !replies.front().ok()) RefreshSoon();
     for (size_t j = 0; j < indices.size(); ++j) {
       const size_t i = indices[j];
       if (Redirected(replies[j])) {
@@ -326,19 +306,12 @@ std::vector<Result<RedisValue>> RedisCluster::CommandPipelined(
       for (size_t i : indices) answers[i] = Command(argvs[i]);
       continue;
     }
-    if (!Admit(*pool)) {
-      for (size_t i : indices) {
-        answers[i] = Status::Unavailable("redis cluster: circuit open for " + pool->Describe());
-      }
-      continue;
-    }
     std::vector<std::vector<std::string>> batch;
     batch.reserve(indices.size());
     for (size_t i : indices) batch.push_back(argvs[i]);
-    auto replies = pool->CommandPipelined(batch);
-    // The pipeline failed or succeeded as a whole (one connection): one outcome for the breaker.
-    Report(*pool, replies.empty() || replies.front().ok(),
-           replies.empty() ? Status::Ok() : replies.front().status());
+    auto replies = pool->CommandPipelined(batch);  // through the node's breaker
+    // The pipeline failed or succeeded as a whole (one connection).
+    if (!replies.empty() && !replies.front().ok()) RefreshSoon();
     for (size_t j = 0; j < indices.size(); ++j) {
       const size_t i = indices[j];
       answers[i] = Redirected(replies[j]) ? Command(argvs[i]) : std::move(replies[j]);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,13 +33,12 @@ struct RedisClusterOptions {
   Counter* ask = nullptr;        // ASK redirections followed
   Counter* try_again = nullptr;  // TRYAGAIN answers retried
   Counter* refreshes = nullptr;  // slot map reloads
-  // A breaker per primary: after `failure_threshold` failed calls in a row (unreachable, timed
-  // out) its slots fail at once for `open_ms`, then one call probes it. A reply of any kind,
-  // error replies included, means the node answered. Other primaries are not affected, and a
-  // slot that moves to a promoted replica is served at once.
-  CircuitBreakerOptions breaker;
-  Counter* circuit_opened = nullptr;    // a node's breaker opened
-  Counter* circuit_rejected = nullptr;  // calls refused by an open breaker
+  // Optional: a breaker per primary (RedisBreaker, the same as a standalone server's): after
+  // `failure_threshold` failed calls in a row its slots fail at once for `open_ms`, then one call
+  // probes it. Other primaries are not affected, and a slot that moves to a promoted replica is
+  // served at once.
+  std::optional<CircuitBreakerOptions> breaker;
+  RedisBreakerMetrics breaker_metrics;
 };
 
 // "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>", parsed; false for anything else.
@@ -81,6 +81,7 @@ class RedisCluster final : public RedisClient {
   std::vector<Result<RedisValue>> CommandPipelined(
       const std::vector<std::vector<std::string>>& argvs) override;
   Status Ping(const Clock& clock, int64_t* latency_us) override;
+  CircuitBreaker::State BreakerState() const override;
   int ShardOf(std::string_view key) const override { return HashSlot(key); }
   std::string Describe() const override;
 
@@ -93,19 +94,13 @@ class RedisCluster final : public RedisClient {
   // Sends to the slot's primary and follows redirections until an answer or the timeout.
   Result<RedisValue> Routed(int slot, const Send& send);
   RedisPool* PoolFor(int slot);
-  CircuitBreaker& BreakerOf(const RedisPool* pool);
-  // Whether `pool`'s breaker lets a call through now (counts a refusal).
-  bool Admit(RedisPool& pool);
-  // Reports a call's outcome to `pool`'s breaker: `reached` = the node answered.
-  void Report(RedisPool& pool, bool reached, const Status& why);
   RedisPool& PoolAt(const std::string& host, int port);
   void RefreshSoon();
 
   const RedisClusterOptions options_;
   const Clock& clock_;
-  std::mutex mu_;                                            // guards pools_ and slots_
+  mutable std::mutex mu_;  // guards pools_ and slots_
   std::map<std::string, std::unique_ptr<RedisPool>> pools_;  // by host:port; only grows
-  std::map<const RedisPool*, std::unique_ptr<CircuitBreaker>> breakers_;  // one per pool
   std::array<RedisPool*, kRedisClusterSlots> slots_{};
   std::mutex refresh_mu_;  // one reload at a time
   std::atomic<int64_t> last_refresh_us_{0};
