@@ -16,8 +16,9 @@ std::optional<ApiKey> ParseApiKeyEntry(const Policy& policy, const std::string& 
 }
 
 bool NeedsApiKeyLookup(const Policy& policy, const std::string& api_key) {
-  return !policy.api_keys.count(api_key) && !policy.allow_api_keys.count(api_key) &&
-         !policy.deny_api_keys.count(api_key) && !policy.api_keys_redis_hash.empty();
+  // A listed key is answered by its list (Resolve), known or not: never looked up.
+  return !policy.api_keys_redis_hash.empty() && !policy.api_keys.count(api_key) &&
+         !ApiKeyListed(policy, api_key);
 }
 
 std::optional<ApiKey> ApiKeyFromPolicy(const Policy& policy, const std::string& api_key) {

@@ -325,6 +325,12 @@ bool ResolveByUserLists(const Policy& policy, Resolution& out) {
 
 }  // namespace
 
+std::optional<Resolution::Kind> ApiKeyListed(const Policy& policy, const std::string& api_key) {
+  if (policy.deny_api_keys.count(api_key)) return Resolution::Kind::kDenyListed;
+  if (policy.allow_api_keys.count(api_key)) return Resolution::Kind::kAllowListed;
+  return std::nullopt;
+}
+
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key) {
   Resolution out;
   const bool has_key = !request.api_key.empty();
@@ -333,12 +339,8 @@ Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiK
                                                        : ApiKeyLabel(request.api_key);
   out.tier = key ? key->tier : policy.default_tier;
   // Listed keys need not be known keys: the lists name keys, whoever they belong to.
-  if (has_key && policy.deny_api_keys.count(request.api_key)) {
-    out.kind = Resolution::Kind::kDenyListed;
-    return out;
-  }
-  if (has_key && policy.allow_api_keys.count(request.api_key)) {
-    out.kind = Resolution::Kind::kAllowListed;
+  if (auto listed = has_key ? ApiKeyListed(policy, request.api_key) : std::nullopt) {
+    out.kind = *listed;
     return out;
   }
   if (has_key && key == nullptr) {

@@ -78,6 +78,10 @@ struct Resolution {
   std::vector<RuleCheck> checks;  // for kCheck
 };
 
+// Whether `api_key` is on the deny list (kDenyListed) or the allow list (kAllowListed): decided
+// by the lists alone, whether the key is known or not. Pure.
+std::optional<Resolution::Kind> ApiKeyListed(const Policy& policy, const std::string& api_key);
+
 // Resolves `request` against `policy`. `key` is the API key's entry when the request carried one
 // that is known (from the file or the Redis hash; see ResolveApiKey). In this order: a key on the
 // deny list is denied and one on the allow list allowed, known or not; an unknown key is refused;
