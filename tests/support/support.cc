@@ -239,16 +239,17 @@ common::RedisValue RedisServer::Must(const std::vector<std::string>& argv) {
 RedisClusterNodes::RedisClusterNodes(int primaries, int replicas, int node_timeout_ms) {
   const int count = primaries * (1 + replicas);
   std::string dir = MakeTempDir("redis-cluster");
-  std::vector<std::string> create = {"/usr/bin/redis-cli", "--cluster", "create"};
+  // Formed as scripts/up forms the stack's cluster: one script for both.
+  std::vector<std::string> form = {SourcePath("scripts/redis-cluster-form"),
+                                   std::to_string(replicas)};
   for (int i = 0; i < count; ++i) {
     nodes_.push_back(std::make_unique<RedisServer>(node_timeout_ms));
-    create.push_back("127.0.0.1:" + std::to_string(nodes_.back()->port()));
+    form.push_back("127.0.0.1:" + std::to_string(nodes_.back()->port()));
   }
-  create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
-  ChildProcess creator(create, Env{}, dir + "/create.log");
-  auto code = creator.WaitExit(60s);
+  ChildProcess former(form, Env{{"FORM_WAIT_S", "60"}}, dir + "/form.log");
+  auto code = former.WaitExit(90s);
   if (code != 0)
-    throw std::runtime_error("redis-cli --cluster create failed: " + creator.LogTail());
+    throw std::runtime_error("scripts/redis-cluster-form failed: " + former.LogTail());
   if (!WaitHealthy(30s)) throw std::runtime_error("the Redis Cluster did not become healthy");
   // A replica can take over only once it has synchronised with its primary.
   bool synced = Eventually(

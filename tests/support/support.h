@@ -88,8 +88,9 @@ class RedisServer {
   std::unique_ptr<common::RedisPool> client_;
 };
 
-// A Redis Cluster on loopback: `primaries` primaries with `replicas` replicas each (created by
-// `redis-cli --cluster create`), every slot assigned and cluster_state ok when the constructor
+// A Redis Cluster on loopback: `primaries` primaries with `replicas` replicas each (formed by
+// scripts/redis-cluster-form, as scripts/up forms one), every slot assigned and cluster_state ok
+// when the constructor
 // returns. Small node timeout, so a killed primary's replica takes over within a few seconds.
 class RedisClusterNodes {
  public:
