@@ -71,62 +71,38 @@ limiter::HealthReport CheckReady(limiter::AdminStore& store, limiter::FailMode m
   return {redis.ok() ? 200 : 503, body};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (common::WantsHelp(argc, argv)) {
-    std::cout << limiter::LimiterHelp();
-    return 0;
-  }
-  if (argc >= 2 && std::string(argv[1]) == "--check-config") {
-    // limiter --check-config [FILE]: FILE, else LIMITS_FILE, else config/limits.yaml.
-    const char* env_file = std::getenv("LIMITS_FILE");
-    const std::string file = argc >= 3                               ? argv[2]
-                             : env_file != nullptr && *env_file != 0 ? env_file
-                                                                     : "config/limits.yaml";
-    return limiter::CheckConfig(file, std::cout, std::cerr);
-  }
-  common::BlockTerminationSignals();
-  auto env = common::EnvSource::FromProcess();
-  if (!env.ok()) return common::ReportBadConfiguration("limiter", env.status());
-  auto settings = limiter::LoadLimiterSettings(env.value());
-  if (!settings.ok()) return common::ReportBadConfiguration("limiter", settings.status());
-  const limiter::LimiterSettings& s = settings.value();
-  if (auto st = common::SetupLogging("limiter", s.service.log_level, s.service.log_format);
-      !st.ok()) {
-    return common::ReportBadConfiguration("limiter", st);
-  }
-
-  common::SystemClock clock;
-  // The limits file first, before anything connects: a bad one stops the start with every error
-  // (file, place, bad value), not after a burst of connection errors. Without a file (and
-  // LIMITS_FILE unset): one rule from DEFAULT_*. The file is watched either way: one that
-  // appears later is loaded.
-  std::shared_ptr<const limiter::ActivePolicy> initial;
+// The policy to start with: the limits file, checked before anything connects (a bad one stops
+// the start with every error: file, place, bad value, not after a burst of connection errors).
+// Without a file (and LIMITS_FILE unset): one rule from DEFAULT_*. The file is watched either way:
+// one that appears later is loaded.
+common::Result<std::shared_ptr<const limiter::ActivePolicy>> InitialPolicy(
+    const limiter::LimiterSettings& s, const common::Clock& clock) {
   if (s.limits_file_required || std::ifstream(s.limits_file).good()) {
     auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
     if (!loaded.ok()) {
-      return common::ReportBadConfiguration(
-          "limiter", common::Status::InvalidArgument("LIMITS_FILE " + s.limits_file +
-                                                     " is invalid:\n" + loaded.status().message()));
+      return common::Status::InvalidArgument("LIMITS_FILE " + s.limits_file + " is invalid:\n" +
+                                             loaded.status().message());
     }
-    initial = loaded.value();
     if (s.defaults_set) {
       spdlog::warn(
           "DEFAULT_CAPACITY / DEFAULT_REFILL_PER_SEC are set but ignored: the limits file {} is "
           "in force (they apply only when there is no limits file)",
           s.limits_file);
     }
-  } else {
-    auto defaults = std::make_shared<limiter::ActivePolicy>();
-    defaults->policy = limiter::DefaultPolicy(s.default_capacity, s.default_refill_per_sec);
-    defaults->hash = "defaults";
-    defaults->loaded_at_ms = clock.NowMs();
-    initial = defaults;
+    return std::shared_ptr<const limiter::ActivePolicy>(loaded.value());
   }
+  auto defaults = std::make_shared<limiter::ActivePolicy>();
+  defaults->policy = limiter::DefaultPolicy(s.default_capacity, s.default_refill_per_sec);
+  defaults->hash = "defaults";
+  defaults->loaded_at_ms = clock.NowMs();
+  return std::shared_ptr<const limiter::ActivePolicy>(defaults);
+}
 
-  common::MetricsRegistry metrics;
-  common::RegisterProcessMetrics(metrics, clock);
+// The Redis of the limit state (REDIS_MODE): one server or a cluster, each server behind its
+// circuit breaker (one type for both, its counters registered once).
+std::unique_ptr<common::RedisClient> LimitStateRedis(const limiter::LimiterSettings& s,
+                                                     const common::Clock& clock,
+                                                     common::MetricsRegistry& metrics) {
   common::Counter& script_reloads = metrics.AddCounter(
       "rl_redis_script_reloads_total", "EVALSHA answered NOSCRIPT and the script was sent again");
   // One circuit breaker per Redis server: the standalone one, or each primary of a cluster.
@@ -163,6 +139,110 @@ int main(int argc, char** argv) {
         .clock = &clock,
         .breaker_metrics = breaker_metrics});
   }
+  return redis;
+}
+
+// Events produced while the broker is still creating the topic can be lost although the broker
+// acknowledged them (seen once in LimiterFaults.SigtermUnderLoadLosesNoEvent: the first two events
+// of one partition). So serving waits for the topic, but never long: with Kafka down the limiter
+// must still answer.
+void WaitForTopic(common::KafkaProducer& kafka, const limiter::LimiterSettings& s,
+                  const common::Clock& clock) {
+  const int64_t wait_until_us = clock.MonotonicUs() + int64_t{s.kafka_startup_wait_ms} * 1000;
+  while (!kafka.topic_ready() && clock.MonotonicUs() < wait_until_us) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!kafka.topic_ready()) {
+    spdlog::warn(
+        "kafka: topic {} not ready after KAFKA_STARTUP_WAIT_MS={}; serving anyway, events "
+        "are buffered",
+        s.kafka.topic, s.kafka_startup_wait_ms);
+  }
+}
+
+// Envoy's rate limit service over gRPC on GRPC_PORT, with grpc.health.v1 and reflection; null
+// when GRPC_PORT is 0; an error when the port cannot be had.
+common::Result<std::unique_ptr<grpc::Server>> ServeRls(const limiter::LimiterSettings& s,
+                                                       limiter::RlsService& rls) {
+  if (s.grpc_port <= 0) return std::unique_ptr<grpc::Server>();
+  grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1
+  // Its descriptors, linked in and registered, so reflection describes the health service too.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  // Server reflection: grpcurl and other tools list and call the service without .proto files.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(s.service.host + ":" + std::to_string(s.grpc_port),
+                           grpc::InsecureServerCredentials(), &bound);
+  builder.SetMaxReceiveMessageSize(limiter::kMaxRlsMessageBytes);
+  // grpc++ sets SO_REUSEPORT by default: a second process could then bind this port and take
+  // part of Envoy's traffic. The port is this process's alone, as the HTTP port is.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, s.grpc_max_concurrent_streams);
+  builder.RegisterService(&rls);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || bound == 0) {
+    return common::Status::Unavailable("cannot listen on " + s.service.host + ":" +
+                                       std::to_string(s.grpc_port) +
+                                       " (GRPC_PORT): in use by another process?");
+  }
+  spdlog::info("grpc: envoy.service.ratelimit.v3.RateLimitService on {}:{}", s.service.host,
+               bound);
+  return server;
+}
+
+// At shutdown: the events still queued, delivered within `timeout_ms`; says what was lost.
+void FlushEvents(common::KafkaProducer& kafka, const common::Counter& delivery_failed,
+                 int timeout_ms) {
+  const int64_t left = kafka.Flush(timeout_ms);
+  const uint64_t failed = delivery_failed.Value();
+  if (left > 0) {
+    spdlog::warn("events: {} events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are lost", left,
+                 timeout_ms);
+  } else if (failed > 0) {
+    spdlog::warn(
+        "events: the queue is empty, but {} events were never delivered "
+        "(rl_events_delivery_failed_total)",
+        failed);
+  } else {
+    spdlog::info("events: all events delivered");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (common::WantsHelp(argc, argv)) {
+    std::cout << limiter::LimiterHelp();
+    return 0;
+  }
+  if (argc >= 2 && std::string(argv[1]) == "--check-config") {
+    // limiter --check-config [FILE]: FILE, else LIMITS_FILE, else config/limits.yaml.
+    const char* env_file = std::getenv("LIMITS_FILE");
+    const std::string file = argc >= 3                               ? argv[2]
+                             : env_file != nullptr && *env_file != 0 ? env_file
+                                                                     : "config/limits.yaml";
+    return limiter::CheckConfig(file, std::cout, std::cerr);
+  }
+  common::BlockTerminationSignals();
+  auto env = common::EnvSource::FromProcess();
+  if (!env.ok()) return common::ReportBadConfiguration("limiter", env.status());
+  auto settings = limiter::LoadLimiterSettings(env.value());
+  if (!settings.ok()) return common::ReportBadConfiguration("limiter", settings.status());
+  const limiter::LimiterSettings& s = settings.value();
+  if (auto st = common::SetupLogging("limiter", s.service.log_level, s.service.log_format);
+      !st.ok()) {
+    return common::ReportBadConfiguration("limiter", st);
+  }
+
+  common::SystemClock clock;
+  auto loaded = InitialPolicy(s, clock);  // before anything connects
+  if (!loaded.ok()) return common::ReportBadConfiguration("limiter", loaded.status());
+  const std::shared_ptr<const limiter::ActivePolicy> initial = loaded.value();
+
+  common::MetricsRegistry metrics;
+  common::RegisterProcessMetrics(metrics, clock);
+  std::unique_ptr<common::RedisClient> redis = LimitStateRedis(s, clock, metrics);
   metrics.AddGaugeFn("rl_redis_circuit_state",
                      "Redis circuit breakers: 0 closed, 1 open (any server), 2 half-open", {},
                      [&redis] { return static_cast<double>(redis->BreakerState()); });
@@ -225,66 +305,20 @@ int main(int argc, char** argv) {
                   redis->Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
                   initial->policy.source, initial->policy.version, s.options.limiter_id);
   auto on_hangup = [&watcher] { watcher.Reload(); };
-  // Events produced while the broker is still creating the topic can be lost although the broker
-  // acknowledged them (seen once in LimiterFaults.SigtermUnderLoadLosesNoEvent: the first two
-  // events of one partition). So serving waits for the topic, but never long: with Kafka down
-  // the limiter must still answer.
-  const int64_t wait_until_us = clock.MonotonicUs() + int64_t{s.kafka_startup_wait_ms} * 1000;
-  while (!kafka.topic_ready() && clock.MonotonicUs() < wait_until_us) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!kafka.topic_ready()) {
-    spdlog::warn(
-        "kafka: topic {} not ready after KAFKA_STARTUP_WAIT_MS={}; serving anyway, events "
-        "are buffered",
-        s.kafka.topic, s.kafka_startup_wait_ms);
-  }
+  WaitForTopic(kafka, s, clock);
   // Envoy's rate limit service over gRPC, on GRPC_PORT (0: off), beside the HTTP API.
-  std::unique_ptr<grpc::Server> grpc_server;
-  if (s.grpc_port > 0) {
-    grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1
-    // Its descriptors, linked in and registered, so reflection describes the health service too.
-    (void)grpc::health::v1::HealthCheckRequest::descriptor();
-    // Server reflection: grpcurl and other tools list and call the service without .proto files.
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    grpc::ServerBuilder builder;
-    int bound = 0;
-    builder.AddListeningPort(s.service.host + ":" + std::to_string(s.grpc_port),
-                             grpc::InsecureServerCredentials(), &bound);
-    builder.SetMaxReceiveMessageSize(limiter::kMaxRlsMessageBytes);
-    // grpc++ sets SO_REUSEPORT by default: a second process could then bind this port and take
-    // part of Envoy's traffic. The port is this process's alone, as the HTTP port is.
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, s.grpc_max_concurrent_streams);
-    builder.RegisterService(&rls);
-    grpc_server = builder.BuildAndStart();
-    if (!grpc_server || bound == 0) {
-      // As a taken HTTP port: exit 1 (the setting is valid; the port is not free).
-      spdlog::error("cannot listen on {}:{} (GRPC_PORT): in use by another process?",
-                    s.service.host, s.grpc_port);
-      return 1;
-    }
-    spdlog::info("grpc: envoy.service.ratelimit.v3.RateLimitService on {}:{}", s.service.host,
-                 bound);
+  auto grpc_server = ServeRls(s, rls);
+  if (!grpc_server.ok()) {
+    // As a taken HTTP port: exit 1 (the setting is valid; the port is not free).
+    spdlog::error("{}", grpc_server.status().message());
+    return 1;
   }
   const bool served =
       common::ServeUntilSignal(server, s.service.host, s.service.port, banner, on_hangup);
-  if (grpc_server)
-    grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (grpc_server.value())
+    grpc_server.value()->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (!served) return 1;
-  int64_t left = kafka.Flush(s.kafka_flush_timeout_ms);
-  const uint64_t failed = delivery_failed.Value();
-  if (left > 0) {
-    spdlog::warn("events: {} events not delivered within KAFKA_FLUSH_TIMEOUT_MS={} are lost", left,
-                 s.kafka_flush_timeout_ms);
-  } else if (failed > 0) {
-    spdlog::warn(
-        "events: the queue is empty, but {} events were never delivered "
-        "(rl_events_delivery_failed_total)",
-        failed);
-  } else {
-    spdlog::info("events: all events delivered");
-  }
+  FlushEvents(kafka, delivery_failed, s.kafka_flush_timeout_ms);
   record_progress.Stop();
   if (progress.Finish()) {
     spdlog::info("progress: recorded {} events decided, stopped cleanly", service.events_decided());
