@@ -1,6 +1,5 @@
 #include "common/http/http.h"
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,6 +16,20 @@ std::string TakeRequestId(const httplib::Request& req, httplib::Response& res) {
   res.set_header(kRequestIdHeader, id);
   return id;
 }
+
+HttpRequestView ViewOf(const httplib::Request& req) {
+  return {.body = req.body,
+          .content_type = req.get_header_value("Content-Type"),
+          .authorization = req.get_header_value("Authorization"),
+          .request_id = req.get_header_value(kRequestIdHeader)};
+}
+
+void Send(const HttpAnswer& answer, httplib::Response& res) {
+  res.status = answer.status;
+  for (const auto& [name, value] : answer.headers) res.set_header(name, value);
+  res.set_content(answer.body, answer.content_type);
+}
+
 namespace {
 
 std::string_view ErrorCodeFor(int status) {
@@ -44,8 +57,7 @@ std::string_view ErrorCodeFor(int status) {
 
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(JsonText(body), "application/json");
 }
 
 void SendError(httplib::Response& res, int status, std::string_view code,
@@ -54,29 +66,19 @@ void SendError(httplib::Response& res, int status, std::string_view code,
 }
 
 bool HasBearerToken(const httplib::Request& req, const std::string& token) {
-  const std::string header = req.get_header_value("Authorization");
-  const std::string expected = "Bearer " + token;
-  return !token.empty() && header.size() == expected.size() &&
-         CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
+  return HasBearerToken(req.get_header_value("Authorization"), token);
 }
 
 bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
                         const std::string& token) {
-  if (token.empty() || HasBearerToken(req, token)) return true;
-  res.set_header("WWW-Authenticate", "Bearer");
-  SendError(res, 401, "unauthenticated", "Authorization: Bearer <token> required");
+  HttpAnswer refused;
+  if (RequireBearerToken(req.get_header_value("Authorization"), token, refused)) return true;
+  Send(refused, res);
   return false;
 }
 
 bool IsJsonContentType(const httplib::Request& req) {
-  std::string type = req.get_header_value("Content-Type");
-  type = type.substr(0, type.find(';'));
-  type.erase(
-      std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
-      type.end());
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return type == "application/json";
+  return IsJsonContentType(req.get_header_value("Content-Type"));
 }
 
 void Routes::Remember(const std::string& pattern, const std::string& method) {

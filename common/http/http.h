@@ -11,6 +11,7 @@
 
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
+#include "common/http/http_exchange.h"
 
 namespace rl::common {
 
@@ -59,6 +60,12 @@ bool RequireBearerToken(const httplib::Request& req, httplib::Response& res,
 
 // True if the Content-Type is application/json, parameters such as charset allowed.
 bool IsJsonContentType(const httplib::Request& req);
+
+// A cpp-httplib request as route handlers read it (common/http/http_exchange.h); it refers to
+// `req`'s body.
+HttpRequestView ViewOf(const httplib::Request& req);
+// Writes a handler's answer.
+void Send(const HttpAnswer& answer, httplib::Response& res);
 
 // Registers a service's routes and remembers which methods each path serves, so that Finish()
 // makes every other method of a known path answer 405 with an `Allow` header and a JSON error

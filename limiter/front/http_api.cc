@@ -12,61 +12,6 @@ namespace rl::limiter {
 
 using nlohmann::json;
 
-int HttpStatusOf(Verdict verdict, int ban_status) {
-  switch (verdict) {
-    case Verdict::kAllowed:
-    case Verdict::kShadowBlocked:
-    case Verdict::kAllowlisted:
-    case Verdict::kFailOpen:
-      return 200;
-    case Verdict::kBlocked:
-      return 429;
-    case Verdict::kBanned:
-      return ban_status;
-    case Verdict::kDenied:
-      return 403;
-    case Verdict::kFailClosed:
-      return 503;
-    case Verdict::kInvalid:
-      return 400;
-    case Verdict::kUnauthenticated:
-      return 401;
-  }
-  return 500;
-}
-
-json CheckResultJson(const CheckResult& r) {
-  switch (r.verdict) {
-    case Verdict::kInvalid:
-      return {{"error", {{"code", "invalid_argument"}, {"message", r.error_message}}}};
-    case Verdict::kUnauthenticated:
-      return {{"error", {{"code", "unauthenticated"}, {"message", r.error_message}}}};
-    case Verdict::kAllowed:
-    case Verdict::kShadowBlocked:
-    case Verdict::kAllowlisted:
-    case Verdict::kFailOpen:
-    case Verdict::kBlocked:
-    case Verdict::kBanned:
-    case Verdict::kDenied:
-    case Verdict::kFailClosed:
-      break;
-  }
-  if (r.unlimited) {
-    return {{"allowed", r.allowed()},
-            {"unlimited", true},
-            {"retry_after_ms", r.retry_after_ms},
-            {"rule", r.rule},
-            {"outcome", VerdictName(r.verdict)}};
-  }
-  return common::CheckAnswerJson({.allowed = r.allowed(),
-                                  .limit = r.limit,
-                                  .remaining = r.remaining,
-                                  .reset_ms = r.reset_ms,
-                                  .retry_after_ms = r.retry_after_ms,
-                                  .rule = r.rule,
-                                  .outcome = VerdictName(r.verdict)});
-}
-
 json PolicyJson(const ActivePolicy& active) {
   const Policy& p = active.policy;
   json rules = json::array();
@@ -120,118 +65,21 @@ json PolicyJson(const ActivePolicy& active) {
 }
 
 void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api) {
-  common::Histogram& latency = api.metrics.AddHistogram(
-      "rl_check_duration_seconds", "Time to answer POST /check, parsing included",
-      common::LatencyBuckets());
-  auto rejected = [&api](const char* code) -> common::Counter& {
-    return api.metrics.AddCounter("rl_check_rejected_total",
-                                  "POST /check requests refused before any Redis call",
-                                  {{"code", code}});
+  // The decision routes, in no server's types: mounted here, called as they are by unit tests.
+  auto checks = std::make_shared<CheckRoutes>(api.service, api.rls, api.metrics, api.clock,
+                                              api.check_token);
+  auto mount = [checks](void (CheckRoutes::*handler)(const common::HttpRequestView&,
+                                                     common::HttpAnswer&)) {
+    return [checks, handler](const httplib::Request& req, httplib::Response& res) {
+      common::HttpAnswer answer;
+      ((*checks).*handler)(common::ViewOf(req), answer);
+      common::Send(answer, res);
+    };
   };
-  common::Counter& rejected_type = rejected("415");
-  common::Counter& rejected_size = rejected("413");
-  common::Counter& rejected_invalid = rejected("400");
-
-  // What no check body can be, for /check and /check/batch alike: without the token (401), of
-  // another content type (415), over `max_bytes` (413). True if the body may be parsed.
-  auto admit = [&api, &rejected_type, &rejected_size](const httplib::Request& req,
-                                                      httplib::Response& res, size_t max_bytes) {
-    if (!common::RequireBearerToken(req, res, api.check_token)) return false;
-    auto refused =
-        common::RefuseCheckBody(common::IsJsonContentType(req), req.body.size(), max_bytes);
-    if (!refused) return true;
-    (refused->status == 415 ? rejected_type : rejected_size).Inc();
-    common::SendError(res, refused->status, refused->code, refused->message);
-    return false;
-  };
-
   common::Routes routes(server);
-  routes.Post("/check", [&api, &latency, admit, &rejected_invalid](const httplib::Request& req,
-                                                                   httplib::Response& res) {
-    const int64_t start_us = api.clock.MonotonicUs();
-    if (!admit(req, res, kMaxCheckBodyBytes)) return;
-    auto request = ParseCheckRequest(req.body, kMaxCost);
-    if (!request.ok()) {
-      rejected_invalid.Inc();
-      return common::SendError(res, 400, "invalid_argument", request.status().message());
-    }
-    request->request_id = common::TakeRequestId(req, res);
-    const common::RequestIdScope in_request(request->request_id);
-    const std::vector<CheckRequest> one = {std::move(request.value())};
-    Decisions decided = api.service.Decide(one);  // one policy, through to the status code
-    const CheckResult& result = decided.results.front();
-    for (auto& [name, value] : RateLimitHeaders(result)) res.set_header(name, value);
-    common::SendJson(res, HttpStatusOf(result.verdict, decided.policy->policy.ban_status),
-                     CheckResultJson(result));
-    latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
-  });
-  // Up to kMaxBatchChecks checks, each decided like POST /check (all or nothing on its own),
-  // the store's part in one round trip; one result per check, in order, each with its "status"
-  // (what /check would have answered) and a bad check an error of its own.
-  common::Histogram& batch_latency = api.metrics.AddHistogram(
-      "rl_check_batch_duration_seconds", "Time to answer POST /check/batch, parsing included",
-      common::LatencyBuckets());
-  routes.Post("/json", [&api, admit, &rejected_invalid](const httplib::Request& req,
-                                                        httplib::Response& res) {
-    if (!admit(req, res, kMaxBatchBodyBytes)) return;
-    RateLimitRequest request;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;  // as the reference service's protojson
-    if (!google::protobuf::util::JsonStringToMessage(req.body, &request, options).ok()) {
-      rejected_invalid.Inc();
-      return common::SendError(res, 400, "invalid_json",
-                               "the body is not a RateLimitRequest in proto3 JSON");
-    }
-    const std::string request_id = common::TakeRequestId(req, res);
-    const common::RequestIdScope in_request(request_id);
-    auto answer = api.rls.Decide(request, request_id);
-    if (!answer.ok()) {
-      rejected_invalid.Inc();
-      return common::SendError(res, 400, "invalid_argument", answer.status().message());
-    }
-    std::string out;
-    (void)google::protobuf::util::MessageToJsonString(answer.value(), &out);
-    res.status = answer->overall_code() == RateLimitResponse::OVER_LIMIT ? 429 : 200;
-    res.set_content(out, "application/json");
-  });
-  routes.Post("/check/batch", [&api, &batch_latency, admit, &rejected_invalid](
-                                  const httplib::Request& req, httplib::Response& res) {
-    const int64_t start_us = api.clock.MonotonicUs();
-    if (!admit(req, res, kMaxBatchBodyBytes)) return;
-    auto batch = ParseBatchRequest(req.body, kMaxCost);
-    if (!batch.ok()) {
-      rejected_invalid.Inc();
-      return common::SendError(res, 400, "invalid_argument", batch.status().message());
-    }
-    const std::string request_id = common::TakeRequestId(req, res);
-    const common::RequestIdScope in_request(request_id);
-    std::vector<CheckRequest> valid;
-    for (const auto& item : batch->items) {
-      if (item.ok()) {
-        valid.push_back(item.value());
-        valid.back().request_id = request_id;
-      }
-    }
-    const Decisions decided = api.service.Decide(valid);
-    const int ban_status = decided.policy->policy.ban_status;
-    json results = json::array();
-    size_t next = 0;
-    for (const auto& item : batch->items) {
-      if (!item.ok()) {
-        rejected_invalid.Inc();
-        results.push_back(
-            {{"status", 400},
-             {"error", {{"code", "invalid_argument"}, {"message", item.status().message()}}}});
-        continue;
-      }
-      const CheckResult& r = decided.results[next++];
-      json entry = CheckResultJson(r);
-      entry["status"] = HttpStatusOf(r.verdict, ban_status);
-      results.push_back(std::move(entry));
-    }
-    common::SendJson(res, 200, {{"results", results}});
-    batch_latency.Observe(static_cast<double>(api.clock.MonotonicUs() - start_us) / 1e6);
-  });
+  routes.Post("/check", mount(&CheckRoutes::Check));
+  routes.Post("/check/batch", mount(&CheckRoutes::CheckBatch));
+  routes.Post("/json", mount(&CheckRoutes::Json));
   routes.Get("/health", [&api](const httplib::Request&, httplib::Response& res) {
     HealthReport report = api.health();
     common::SendJson(res, report.status, report.body);

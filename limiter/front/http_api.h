@@ -12,17 +12,11 @@
 #include "common/base/metrics.h"
 #include "limiter/core/decision_service.h"
 #include "limiter/core/decision_store.h"
+#include "limiter/front/check_routes.h"
 #include "limiter/front/rate_limit_headers.h"
 #include "limiter/front/rls_service.h"
 
 namespace rl::limiter {
-
-// The HTTP status of a verdict: 200 for the ones that admit, 429 blocked, `ban_status` (429 or
-// 403, the policy's) banned, 403 denied, 503 fail_closed, 400 invalid, 401 unauthenticated. Pure.
-int HttpStatusOf(Verdict verdict, int ban_status);
-
-// The JSON body of a /check answer (an error body for kInvalid and kUnauthenticated). Pure.
-nlohmann::json CheckResultJson(const CheckResult& result);
 
 // The active policy as GET /config shows it (API keys are counted, never listed). Pure.
 nlohmann::json PolicyJson(const ActivePolicy& active);
