@@ -156,17 +156,8 @@ std::optional<Rule> ReadRule(Reader& r, const YAML::Node& n, const std::string& 
 
 namespace {
 
-Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string& source) {
-  auto loaded = LoadYamlMapping(text);
-  if (!loaded.ok()) return loaded.status();
-  const YAML::Node root = loaded.value();
-  Reader r;
-  r.OnlyKeys(root, "",
-             {"version", "shadow_mode", "ban_status", "rules", "tiers", "default_tier", "api_keys",
-              "api_keys_redis_hash", "allow", "deny"});
-  Policy p;
-  p.source = source;
-  p.version = "unversioned";
+// version, shadow_mode, ban_status.
+void ReadHeader(Reader& r, const YAML::Node& root, Policy& p) {
   if (root["version"]) {
     if (auto v = r.Str(root["version"], "version")) p.version = *v;
   }
@@ -179,6 +170,10 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
       p.ban_status = static_cast<int>(*v);
     }
   }
+}
+
+// `rules`, then `tiers` (rule names) and `default_tier`.
+void ReadRulesAndTiers(Reader& r, const YAML::Node& root, Policy& p) {
   const YAML::Node& rules = root["rules"];
   if (!rules || !rules.IsSequence()) {
     r.Fail("rules",
@@ -224,6 +219,10 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
       r.Fail("default_tier", "unknown tier \"" + p.default_tier + "\"");
     }
   }
+}
+
+// `api_keys` (each names a user and a tier of `p`) and `api_keys_redis_hash`.
+void ReadApiKeys(Reader& r, const YAML::Node& root, Policy& p) {
   if (const YAML::Node& keys = root["api_keys"]) {
     if (!keys.IsMap()) r.Fail("api_keys", "must map keys to {user, tier}");
     for (const auto& kv : keys) {
@@ -254,6 +253,10 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
     if (auto h = r.Str(root["api_keys_redis_hash"], "api_keys_redis_hash"))
       p.api_keys_redis_hash = *h;
   }
+}
+
+// The `allow` and `deny` lists of users and API keys.
+void ReadLists(Reader& r, const YAML::Node& root, Policy& p) {
   for (const char* list : {"allow", "deny"}) {
     const YAML::Node& n = root[list];
     if (!n) continue;
@@ -265,6 +268,23 @@ Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string
     (std::string(list) == "allow" ? p.allow_api_keys : p.deny_api_keys)
         .insert(keys.begin(), keys.end());
   }
+}
+
+Result<Policy> ParsePolicyYamlOrThrow(const std::string& text, const std::string& source) {
+  auto loaded = LoadYamlMapping(text);
+  if (!loaded.ok()) return loaded.status();
+  const YAML::Node root = loaded.value();
+  Reader r;
+  r.OnlyKeys(root, "",
+             {"version", "shadow_mode", "ban_status", "rules", "tiers", "default_tier", "api_keys",
+              "api_keys_redis_hash", "allow", "deny"});
+  Policy p;
+  p.source = source;
+  p.version = "unversioned";
+  ReadHeader(r, root, p);
+  ReadRulesAndTiers(r, root, p);
+  ReadApiKeys(r, root, p);
+  ReadLists(r, root, p);
   if (!r.ok()) return r.error;
   if (p.shadow_mode) {
     for (Rule& rule : p.rules) rule.shadow = true;
