@@ -45,16 +45,21 @@ DecisionCore::DecisionCore(const common::Clock& clock, common::MetricsRegistry& 
   }
 }
 
-DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
-                                const std::vector<CheckRequest>& requests) const {
+DecisionPlan DecisionCore::NewPlan(std::shared_ptr<const ActivePolicy> policy, size_t n) const {
   DecisionPlan plan;
   plan.policy_ = std::move(policy);
-  plan.items_.resize(requests.size());
-  const Policy& p = plan.policy_->policy;
+  plan.items_.resize(n);
   const int64_t now_ms = clock_.NowMs();
+  for (DecisionPlan::Item& item : plan.items_) item.ts_ms = now_ms;
+  return plan;
+}
+
+DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
+                                const std::vector<CheckRequest>& requests) const {
+  DecisionPlan plan = NewPlan(std::move(policy), requests.size());
+  const Policy& p = plan.policy_->policy;
   for (size_t i = 0; i < requests.size(); ++i) {
     DecisionPlan::Item& item = plan.items_[i];
-    item.ts_ms = now_ms;
     const CheckRequest& request = requests[i];
     item.request = &request;
     if (!request.api_key.empty() && NeedsApiKeyLookup(p, request.api_key)) {
@@ -72,15 +77,11 @@ DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
 
 DecisionPlan DecisionCore::PlanDescriptors(std::shared_ptr<const ActivePolicy> policy,
                                            const std::vector<DescriptorRequest>& requests) const {
-  DecisionPlan plan;
-  plan.policy_ = std::move(policy);
-  plan.items_.resize(requests.size());
+  DecisionPlan plan = NewPlan(std::move(policy), requests.size());
   const Policy& p = plan.policy_->policy;
   plan.descriptor_matches_ = MatchDescriptors(p, requests);
-  const int64_t now_ms = clock_.NowMs();
   for (size_t i = 0; i < requests.size(); ++i) {
     DecisionPlan::Item& item = plan.items_[i];
-    item.ts_ms = now_ms;
     item.request = &requests[i].check;
     if (plan.descriptor_matches_[i].replaced) {  // another descriptor's limit replaces its own
       item.answered = true;

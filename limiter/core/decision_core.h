@@ -153,6 +153,8 @@ class DecisionCore {
   uint64_t events_decided() const { return sequence_.load(std::memory_order_relaxed); }
 
  private:
+  // A plan under `policy` for `n` requests, each stamped with the time it is planned at.
+  DecisionPlan NewPlan(std::shared_ptr<const ActivePolicy> policy, size_t n) const;
   // Answers a resolved request, or leaves its checks for the store. A cost above a rule's
   // capacity is a client error where `cost_errors` (/check), a decision otherwise (descriptors).
   void ResolveItem(Resolution resolution, bool cost_errors, DecisionPlan::Item& item) const;

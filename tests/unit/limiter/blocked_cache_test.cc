@@ -6,20 +6,12 @@
 
 #include "limiter/core/decision_service.h"
 #include "limiter/front/decision_events.h"
+#include "tests/support/active_policy.h"
 #include "tests/support/memory_decision_store.h"
 #include "tests/support/recording_event_publisher.h"
 
 namespace rl::limiter {
 namespace {
-
-std::shared_ptr<const ActivePolicy> Active(const std::string& yaml) {
-  auto policy = ParsePolicyYaml(yaml, "test.yaml");
-  EXPECT_TRUE(policy.ok()) << policy.status().message();
-  auto active = std::make_shared<ActivePolicy>();
-  if (policy.ok()) active->policy = std::move(policy.value());
-  active->hash = "test";
-  return active;
-}
 
 constexpr char kOnePerMinute[] = R"(
 rules:
@@ -51,7 +43,7 @@ class InterruptedStore final : public DecisionStore {
 // answers when it completes, reset through the admin store.
 class BlockedCacheTest : public ::testing::Test {
  protected:
-  void Use(const std::string& yaml) { policies_.Replace(Active(yaml)); }
+  void Use(const std::string& yaml) { policies_.Replace(ActivePolicyFromYaml(yaml)); }
   CheckResult Check(const std::string& user, int64_t cost = 1) {
     return service_.Check({.user_id = user, .action = "default", .cost = cost});
   }
@@ -73,7 +65,7 @@ class BlockedCacheTest : public ::testing::Test {
   CacheResettingAdminStore admin_{memory_, cache_};
   common::RecordingEventPublisher publisher_;
   PublishedDecisionEvents events_{publisher_};
-  PolicyHolder policies_{Active(kOnePerMinute)};
+  PolicyHolder policies_{ActivePolicyFromYaml(kOnePerMinute)};
   DecisionService service_{memory_, memory_, events_, clock_, metrics_,
                            policies_, {},      &cache_};
 };

@@ -5,6 +5,7 @@
 
 #include "limiter/front/decision_events.h"
 #include "limiter/front/descriptor_stats.h"
+#include "tests/support/active_policy.h"
 #include "tests/support/memory_decision_store.h"
 #include "tests/support/recording_event_publisher.h"
 
@@ -12,15 +13,6 @@ namespace rl::limiter {
 namespace {
 
 using nlohmann::json;
-
-std::shared_ptr<const ActivePolicy> Active(const std::string& yaml) {
-  auto policy = ParsePolicyYaml(yaml, "test.yaml");
-  EXPECT_TRUE(policy.ok()) << policy.status().message();
-  auto active = std::make_shared<ActivePolicy>();
-  if (policy.ok()) active->policy = std::move(policy.value());
-  active->hash = "test";
-  return active;
-}
 
 constexpr char kOnePerMinute[] = R"(
 ban_status: 403
@@ -65,7 +57,7 @@ class CheckRoutesTest : public ::testing::Test {
   common::MetricsRegistry metrics_;
   common::RecordingEventPublisher publisher_;
   PublishedDecisionEvents events_{publisher_};
-  PolicyHolder policies_{Active(kOnePerMinute)};
+  PolicyHolder policies_{ActivePolicyFromYaml(kOnePerMinute)};
   DecisionService service_{store_, store_, events_, clock_, metrics_, policies_, {}};
   DescriptorStats stats_{metrics_, clock_};
   RlsService rls_{service_, stats_, {}};
@@ -135,7 +127,7 @@ TEST_F(CheckRoutesTest, ABatchAnswersEachCheckWithItsOwnStatusABadOneAnErrorOfIt
 }
 
 TEST_F(CheckRoutesTest, JsonIsTheReferencesShouldRateLimitOverHttp) {
-  policies_.Replace(Active(kEdge));
+  policies_.Replace(ActivePolicyFromYaml(kEdge));
   const std::string request =
       R"({"domain":"edge","descriptors":[{"entries":[{"key":"path","value":"/a"}]}]})";
   const auto ok = Call(&CheckRoutes::Json, request);

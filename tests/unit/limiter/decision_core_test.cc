@@ -6,6 +6,8 @@
 
 #include <memory>
 
+#include "tests/support/active_policy.h"
+
 namespace rl::limiter {
 namespace {
 
@@ -29,15 +31,6 @@ descriptors:
   - key: path
     rate_limit: {unit: minute, requests_per_unit: 5}
 )";
-
-std::shared_ptr<const ActivePolicy> Active(const std::string& yaml) {
-  auto parsed = ParsePolicyYaml(yaml, "test.yaml");
-  EXPECT_TRUE(parsed.ok()) << parsed.status().message();
-  auto active = std::make_shared<ActivePolicy>();
-  if (parsed.ok()) active->policy = std::move(parsed.value());
-  active->hash = "test";
-  return active;
-}
 
 CheckRequest User(const std::string& user, const std::string& action = "default",
                   int64_t cost = 1) {
@@ -76,7 +69,7 @@ class DecisionCoreTest : public ::testing::Test {
 
 TEST_F(DecisionCoreTest, ASingleCheckIsPlannedAsTheStoreWorkAndCompletedFromItsAnswer) {
   DecisionCore core = Core();
-  const auto policy = Active(kPolicy);
+  const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {User("u1", "login")};
   DecisionPlan plan = core.Plan(policy, requests);
   EXPECT_TRUE(plan.key_lookups().empty());
@@ -102,7 +95,7 @@ TEST_F(DecisionCoreTest, ASingleCheckIsPlannedAsTheStoreWorkAndCompletedFromItsA
 
 TEST_F(DecisionCoreTest, ABlockedAnswerAndAFailedOneAreDecisionsWithTheirEvents) {
   DecisionCore core = Core(FailMode::kClosed);
-  const auto policy = Active(kPolicy);
+  const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {User("u1", "login"), User("u2", "login")};
   DecisionPlan plan = core.Plan(policy, requests);
   ASSERT_EQ(plan.rule_checks().size(), 2u);
@@ -124,7 +117,7 @@ TEST_F(DecisionCoreTest, ABlockedAnswerAndAFailedOneAreDecisionsWithTheirEvents)
 // order, so that the store charges them in the order they came.
 TEST_F(DecisionCoreTest, ABatchAnswersWhatThePolicyCanAndLooksUpEveryUnknownKeyInOneStep) {
   DecisionCore core = Core();
-  const auto policy = Active(kPolicy);
+  const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {
       Key("key-carol"),       // 0: only the hash knows it
       User("ops"),            // 1: allow list
@@ -176,7 +169,7 @@ TEST_F(DecisionCoreTest, ABatchAnswersWhatThePolicyCanAndLooksUpEveryUnknownKeyI
 // reference answers them, not a client error.
 TEST_F(DecisionCoreTest, DescriptorChecksArePlannedFromTheDomainAndHitsAboveTheLimitAreDecisions) {
   DecisionCore core = Core();
-  const auto policy = Active(kEnvoyDomain);
+  const auto policy = ActivePolicyFromYaml(kEnvoyDomain);
   DescriptorRequest check;
   check.check.user_id = "edge";
   check.check.action = "edge";
@@ -215,7 +208,7 @@ descriptors:
 // carried to the result, and a descriptor's own limit (Envoy's override) is decided in its unit.
 TEST_F(DecisionCoreTest, ReplacedDescriptorsAreNoDecisionAndEveryLimitKeepsItsUnit) {
   DecisionCore core = Core();
-  const auto policy = Active(kReplacingDomain);
+  const auto policy = ActivePolicyFromYaml(kReplacingDomain);
   auto descriptor = [](DescriptorEntries entries) {
     DescriptorRequest r;
     r.check = User("u1", "edge");
@@ -251,7 +244,7 @@ TEST_F(DecisionCoreTest, ReplacedDescriptorsAreNoDecisionAndEveryLimitKeepsItsUn
 
 TEST_F(DecisionCoreTest, APlanIsCompletedOnlyWithItsOwnStoreWork) {
   DecisionCore core = Core();
-  const auto policy = Active(kPolicy);
+  const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {Key("key-carol")};
   DecisionPlan waiting = core.Plan(policy, requests);
   EXPECT_THROW(core.Complete(std::move(waiting), {}), std::logic_error);  // keys first
