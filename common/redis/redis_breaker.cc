@@ -37,6 +37,7 @@ void RedisBreaker::Report(const Status& status, bool error_reply) {
   } else {
     breaker_.OnSuccess();
   }
+  // Only a breaker that was not closed can have closed now: the usual call locks no more.
   if (!was_closed && breaker_.state() == CircuitBreaker::State::kClosed) {
     spdlog::info("redis {}: circuit breaker closed: Redis answers again", server_);
   }

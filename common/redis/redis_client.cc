@@ -162,22 +162,20 @@ bool IsServerErrorReply(std::string_view error) {
 }
 
 namespace {
-// How a call that returned `replies` went, for the circuit breaker: a failure if a reply says the
-// server cannot serve; *error_reply if a reply is any other error (the server answered).
-Status BreakerOutcome(const std::vector<const RedisValue*>& replies, bool* error_reply) {
-  for (const RedisValue* r : replies) {
-    if (!r->is_error()) continue;
-    if (IsServerErrorReply(r->str)) return Status::Unavailable(r->str);
-    *error_reply = true;
-  }
+// How a call that returned `reply` went, for the circuit breaker: a failure if the reply says the
+// server cannot serve; *error_reply if it is any other error (the server answered).
+Status BreakerOutcome(const RedisValue& reply, bool* error_reply) {
+  if (!reply.is_error()) return Status::Ok();
+  if (IsServerErrorReply(reply.str)) return Status::Unavailable(reply.str);
+  *error_reply = true;
   return Status::Ok();
 }
-std::vector<const RedisValue*> RepliesOf(const RedisValue& reply) { return {&reply}; }
-std::vector<const RedisValue*> RepliesOf(const std::vector<RedisValue>& replies) {
-  std::vector<const RedisValue*> out;
-  out.reserve(replies.size());
-  for (const RedisValue& r : replies) out.push_back(&r);
-  return out;
+// The same for a pipeline's replies: a failure if any says so.
+Status BreakerOutcome(const std::vector<RedisValue>& replies, bool* error_reply) {
+  for (const RedisValue& reply : replies) {
+    if (Status s = BreakerOutcome(reply, error_reply); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 }  // namespace
 
@@ -281,7 +279,7 @@ Result<T> RedisPool::WithConnection(const std::function<Result<T>(redisContext*)
   Result<T> result = WithConnectionUnguarded(run, idempotence);
   bool error_reply = false;
   const Status outcome =
-      result.ok() ? BreakerOutcome(RepliesOf(result.value()), &error_reply) : result.status();
+      result.ok() ? BreakerOutcome(result.value(), &error_reply) : result.status();
   breaker_->Report(outcome, error_reply);
   return result;
 }
