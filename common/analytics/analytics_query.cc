@@ -56,7 +56,6 @@ Counts ReadCounts(const RedisValue& flat, std::map<std::string, ActionCounts>* b
 }  // namespace
 
 Result<UserAnalytics> ParseUserAnalytics(const std::string& user_id, const RedisValue& reply) {
-  if (reply.is_error()) return Status::Internal("read_user.lua: " + reply.str);
   if (reply.type != RedisValue::Type::kArray || reply.elements.size() != 2) {
     return Status::DataError("read_user.lua: unexpected reply");
   }
@@ -90,7 +89,6 @@ Result<UserAnalytics> AnalyticsQuery::User(const std::string& user_id) {
 Result<Counts> AnalyticsQuery::Global() {
   auto reply = redis_.Command({"HGETALL", kGlobalKey});
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Internal(reply->str);
   return ReadCounts(reply.value(), nullptr);
 }
 
@@ -98,7 +96,6 @@ Result<std::vector<std::pair<std::string, int64_t>>> AnalyticsQuery::Top(const c
                                                                          int limit) {
   auto reply = redis_.Command({"ZREVRANGE", key, "0", std::to_string(limit - 1), "WITHSCORES"});
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Internal(reply->str);
   std::vector<std::pair<std::string, int64_t>> top;
   for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
     top.emplace_back(reply->elements[i].str, ToInt(reply->elements[i + 1]));
@@ -129,12 +126,11 @@ Result<std::vector<SecondCounts>> AnalyticsQuery::Series(int seconds) {
   for (int64_t s = last - seconds + 1; s <= last; ++s) {
     commands.push_back({"HGETALL", GlobalSecondKey(s)});
   }
-  auto replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
+  auto replies = redis_.CommandPipelined(commands);
   std::vector<SecondCounts> out;
-  for (size_t i = 0; i < replies->size(); ++i) {
-    const RedisValue& flat = replies.value()[i];
-    if (flat.is_error()) return Status::Internal(flat.str);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].ok()) return replies[i].status();
+    const RedisValue& flat = replies[i].value();
     SecondCounts c;
     c.second = last - seconds + 1 + static_cast<int64_t>(i);
     for (size_t f = 0; f + 1 < flat.elements.size(); f += 2) {
@@ -157,7 +153,6 @@ std::string LimiterState(const std::string& recorded_state, std::optional<int64_
 Result<std::vector<LimiterRecord>> AnalyticsQuery::Limiters() {
   auto ids = redis_.Command({"SRANDMEMBER", kLimitersKey, "1000"});
   if (!ids.ok()) return ids.status();
-  if (ids->is_error()) return Status::Internal(ids->str);
   const int64_t now_ms = clock_.NowMs();
   std::vector<LimiterRecord> limiters;
   for (const auto& id : ids->elements) {

@@ -41,7 +41,6 @@ Result<ApplyResult> RedisAnalyticsSink::ApplyBatch(int32_t partition, int64_t fi
   }
   auto reply = redis_.Eval(script_, keys, args);
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return Status::Internal("apply_batch.lua: " + reply->str);
   if (reply->type != RedisValue::Type::kArray || reply->elements.size() != 2 ||
       reply->elements[0].type != RedisValue::Type::kInteger ||
       reply->elements[1].type != RedisValue::Type::kInteger) {

@@ -12,14 +12,12 @@ common::Status RedisLimiterLedger::Record(std::string_view limiter_id, uint64_t 
                       "recorded_at_ms", std::to_string(recorded_at_ms), "state", std::string(state),
                       "interval_ms", std::to_string(interval_ms_)});
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return common::Status::Internal(reply->str);
   {
     std::lock_guard lock(mu_);
     if (registered_.count(id)) return common::Status::Ok();
   }
   reply = redis_.Command({"SADD", common::kLimitersKey, id});
   if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return common::Status::Internal(reply->str);
   std::lock_guard lock(mu_);
   registered_.insert(id);
   return common::Status::Ok();

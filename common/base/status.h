@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace rl::common {
@@ -13,7 +14,17 @@ class Status {
  public:
   // kDataError: a dependency answered, but about bad data (a Redis key of the wrong type, a
   // malformed stored value or reply): an error of one request, not an outage.
-  enum class Code { kOk, kInvalidArgument, kUnavailable, kTimeout, kInternal, kDataError };
+  // kErrorReply: Redis answered the call with an error reply; the message is the reply verbatim
+  // (WRONGTYPE ..., OOM ..., MOVED 3999 host:port, ...).
+  enum class Code {
+    kOk,
+    kInvalidArgument,
+    kUnavailable,
+    kTimeout,
+    kInternal,
+    kDataError,
+    kErrorReply
+  };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -24,10 +35,17 @@ class Status {
   static Status Timeout(std::string m) { return Status(Code::kTimeout, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
   static Status DataError(std::string m) { return Status(Code::kDataError, std::move(m)); }
+  static Status ErrorReply(std::string reply) {
+    return Status(Code::kErrorReply, std::move(reply));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // True for an error reply (kErrorReply) that starts with `prefix` ("NOSCRIPT", "MOVED ", ...).
+  bool IsErrorReply(std::string_view prefix) const {
+    return code_ == Code::kErrorReply && message_.compare(0, prefix.size(), prefix) == 0;
+  }
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}

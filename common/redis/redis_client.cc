@@ -56,6 +56,25 @@ struct CArgv {
   std::vector<size_t> lens;
 };
 
+bool IsErrorValue(const RedisValue& value) { return value.type == RedisValue::Type::kError; }
+
+// The one channel: an error reply becomes a failed Result (kErrorReply), the reply its message.
+Result<RedisValue> Answered(Result<RedisValue> reply) {
+  if (reply.ok() && IsErrorValue(reply.value())) return Status::ErrorReply(std::move(reply->str));
+  return reply;
+}
+
+// One answer per command of a pipeline that ran as a whole (`all`) or failed as a whole.
+std::vector<Result<RedisValue>> AnswersOf(Result<std::vector<RedisValue>> all, size_t count) {
+  std::vector<Result<RedisValue>> answers;
+  answers.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    answers.push_back(all.ok() ? Answered(std::move(all.value()[i]))
+                               : Result<RedisValue>(all.status()));
+  }
+  return answers;
+}
+
 Status ContextError(const redisContext* c, const char* what) {
   std::string message = std::string(what) + ": " + c->errstr;
   if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)) {
@@ -165,7 +184,7 @@ namespace {
 // How a call that returned `reply` went, for the circuit breaker: a failure if the reply says the
 // server cannot serve; *error_reply if it is any other error (the server answered).
 Status BreakerOutcome(const RedisValue& reply, bool* error_reply) {
-  if (!reply.is_error()) return Status::Ok();
+  if (!IsErrorValue(reply)) return Status::Ok();
   if (IsServerErrorReply(reply.str)) return Status::Unavailable(reply.str);
   *error_reply = true;
   return Status::Ok();
@@ -212,7 +231,7 @@ Result<redisContext*> RedisPool::Acquire(bool* reused) {
   if (ep.db != 0) setup.push_back({"SELECT", std::to_string(ep.db)});
   for (const auto& argv : setup) {
     auto reply = Run(c, argv);
-    if (!reply.ok() || reply->is_error()) {
+    if (!reply.ok() || IsErrorValue(reply.value())) {
       std::string why = reply.ok() ? reply->str : reply.status().message();
       redisFree(c);
       return Status::Unavailable("redis " + argv[0] + " failed: " + why);
@@ -332,7 +351,7 @@ std::vector<Result<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
         std::vector<size_t> missing;
         for (size_t i = 0; i < replies->size(); ++i) {
           const RedisValue& r = replies.value()[i];
-          if (r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) missing.push_back(i);
+          if (IsErrorValue(r) && r.str.rfind("NOSCRIPT", 0) == 0) missing.push_back(i);
         }
         if (missing.empty()) return replies;
         if (options_.script_reloads) options_.script_reloads->Inc();
@@ -346,16 +365,10 @@ std::vector<Result<RedisValue>> RedisPool::EvalPipelined(const LuaScript& script
         return replies;
       },
       script.idempotent() ? Idempotence::kIdempotent : Idempotence::kNotIdempotent);
-  std::vector<Result<RedisValue>> answers;
-  answers.reserve(calls.size());
-  for (size_t i = 0; i < calls.size(); ++i) {
-    answers.push_back(all.ok() ? Result<RedisValue>(std::move(all.value()[i]))
-                               : Result<RedisValue>(all.status()));
-  }
-  return answers;
+  return AnswersOf(std::move(all), calls.size());
 }
 
-Result<std::vector<RedisValue>> RedisPool::Pipeline(
+Result<std::vector<RedisValue>> RedisPool::RawPipeline(
     const std::vector<std::vector<std::string>>& argvs) {
   const bool idempotent = std::all_of(argvs.begin(), argvs.end(), [](const auto& argv) {
     return !argv.empty() && IsIdempotentCommand(argv[0]);
@@ -367,20 +380,13 @@ Result<std::vector<RedisValue>> RedisPool::Pipeline(
 
 std::vector<Result<RedisValue>> RedisPool::CommandPipelined(
     const std::vector<std::vector<std::string>>& argvs) {
-  auto all = Pipeline(argvs);
-  std::vector<Result<RedisValue>> answers;
-  answers.reserve(argvs.size());
-  for (size_t i = 0; i < argvs.size(); ++i) {
-    answers.push_back(all.ok() ? Result<RedisValue>(std::move(all.value()[i]))
-                               : Result<RedisValue>(all.status()));
-  }
-  return answers;
+  return AnswersOf(RawPipeline(argvs), argvs.size());
 }
 
 Result<RedisValue> RedisPool::Command(const std::vector<std::string>& argv) {
-  return CommandOnce(argv, !argv.empty() && IsIdempotentCommand(argv[0])
-                               ? Idempotence::kIdempotent
-                               : Idempotence::kNotIdempotent);
+  return Answered(CommandOnce(argv, !argv.empty() && IsIdempotentCommand(argv[0])
+                                        ? Idempotence::kIdempotent
+                                        : Idempotence::kNotIdempotent));
 }
 
 Result<RedisValue> RedisPool::CommandOnce(const std::vector<std::string>& argv,
@@ -394,13 +400,13 @@ Result<RedisValue> RedisPool::Eval(const LuaScript& script, const std::vector<st
   const Idempotence idempotence =
       script.idempotent() ? Idempotence::kIdempotent : Idempotence::kNotIdempotent;
   auto reply = CommandOnce(argv, idempotence);
-  if (reply.ok() && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+  if (reply.ok() && IsErrorValue(reply.value()) && reply->str.rfind("NOSCRIPT", 0) == 0) {
     if (options_.script_reloads) options_.script_reloads->Inc();
     argv[0] = "EVAL";
     argv[1] = script.body();  // EVAL also caches the script for the next EVALSHA
     reply = CommandOnce(argv, idempotence);
   }
-  return reply;
+  return Answered(std::move(reply));
 }
 
 Status RedisPool::Ping(const Clock& clock, int64_t* latency_us) {
@@ -410,7 +416,7 @@ Status RedisPool::Ping(const Clock& clock, int64_t* latency_us) {
       /*guarded=*/false);
   *latency_us = clock.MonotonicUs() - start;
   if (!reply.ok()) return reply.status();
-  return reply->is_error() ? Status::Unavailable(reply->str) : Status::Ok();
+  return IsErrorValue(reply.value()) ? Status::Unavailable(reply->str) : Status::Ok();
 }
 
 Counter& StaleRetriesCounter(MetricsRegistry& metrics, const std::string& label) {

@@ -19,15 +19,16 @@ struct redisContext;
 
 namespace rl::common {
 
-// A Redis reply, converted once from hiredis so nothing else depends on hiredis types.
+// A Redis reply, converted once from hiredis so nothing else depends on hiredis types. A reply
+// that is an error is never a RedisValue: RedisClient answers it as a failed Result of code
+// kErrorReply (common/base/status.h), the one channel for every error. Only an element inside an
+// array reply can be of type kError.
 struct RedisValue {
   enum class Type { kNil, kInteger, kString, kStatus, kError, kArray };
   Type type = Type::kNil;
   int64_t integer = 0;
   std::string str;  // kString, kStatus, kError
   std::vector<RedisValue> elements;
-
-  bool is_error() const { return type == Type::kError; }
 };
 
 // redis://[[user]:password@]host[:port][/db]
@@ -84,9 +85,9 @@ struct ScriptCall {
 };
 
 // Redis as the limiter's decision store uses it: one server (RedisPool) or a Redis Cluster
-// (RedisCluster, common/redis/redis_cluster.h). Thread-safe. A Redis error reply is a value of
-// type kError, not a failed Result; a failed Result means Redis was unreachable (kUnavailable) or
-// too slow (kTimeout).
+// (RedisCluster, common/redis/redis_cluster.h). Thread-safe. Every error is a failed Result, read
+// one way: Redis unreachable (kUnavailable), too slow (kTimeout), or its error reply (kErrorReply,
+// the reply as the message).
 class RedisClient {
  public:
   virtual ~RedisClient() = default;
@@ -168,9 +169,6 @@ class RedisPool final : public RedisClient {
   int ShardOf(std::string_view) const override { return 0; }
   std::string Describe() const override { return options_.endpoint.Describe(); }
 
-  // Several commands on one connection, one round trip; replies in order.
-  Result<std::vector<RedisValue>> Pipeline(const std::vector<std::vector<std::string>>& argvs);
-
   const RedisEndpoint& endpoint() const { return options_.endpoint; }
 
  private:
@@ -182,6 +180,9 @@ class RedisPool final : public RedisClient {
   Result<RedisValue> Run(redisContext* context, const std::vector<std::string>& argv);
   Result<std::vector<RedisValue>> RunPipelined(redisContext* context,
                                                const std::vector<std::vector<std::string>>& argvs);
+  // Several commands on one connection, one round trip; replies in order, error replies as
+  // values of type kError (the breaker reads them before they become failed Results).
+  Result<std::vector<RedisValue>> RawPipeline(const std::vector<std::vector<std::string>>& argvs);
   // Borrows a connection for `run`; a failed run closes it. See the class comment for when it runs
   // again. Through the breaker, if there is one, unless `guarded` is false.
   template <typename T>

@@ -22,15 +22,15 @@ void Inc(Counter* counter) {
 
 // The second reply of ASKING + command, sent as one pipeline on one connection.
 Result<RedisValue> Asking(RedisPool& pool, std::vector<std::string> argv) {
-  auto replies = pool.Pipeline({{"ASKING"}, std::move(argv)});
-  if (!replies.ok()) return replies.status();
-  return std::move(replies.value()[1]);
+  auto replies = pool.CommandPipelined({{"ASKING"}, std::move(argv)});
+  return std::move(replies[1]);
 }
 
 bool Redirected(const Result<RedisValue>& reply) {
-  if (!reply.ok() || !reply->is_error()) return false;
+  if (reply.ok() || reply.status().code() != Status::Code::kErrorReply) return false;
   Redirection unused;
-  return ParseRedirection(reply->str, &unused) || reply->str.rfind("TRYAGAIN", 0) == 0;
+  return ParseRedirection(reply.status().message(), &unused) ||
+         reply.status().IsErrorReply("TRYAGAIN");
 }
 
 }  // namespace
@@ -64,7 +64,7 @@ bool ParseRedirection(const std::string& error, Redirection* out) {
 Result<std::vector<SlotRange>> ParseClusterSlots(const RedisValue& reply,
                                                  const std::string& fallback_host) {
   if (reply.type != RedisValue::Type::kArray) {
-    return Status::Internal("CLUSTER SLOTS: " + (reply.is_error() ? reply.str : "not an array"));
+    return Status::Internal("CLUSTER SLOTS: not an array");
   }
   std::vector<SlotRange> ranges;
   for (const RedisValue& entry : reply.elements) {
@@ -207,13 +207,14 @@ Result<RedisValue> RedisCluster::Routed(int slot, const Send& send) {
                                  std::to_string(slot));
     }
     Result<RedisValue> reply = send(*pool, asking);  // through the node's breaker
-    if (!reply.ok()) {
+    if (reply.ok()) return reply;
+    const Status& error = reply.status();
+    if (error.code() != Status::Code::kErrorReply) {
       RefreshSoon();  // the node may be gone: a promoted replica serves its slots soon
       return reply;
     }
-    if (!reply->is_error()) return reply;
     Redirection to;
-    if (ParseRedirection(reply->str, &to)) {
+    if (ParseRedirection(error.message(), &to)) {
       if (++redirections > kMaxRedirections) return reply;
       RedisPool& next = PoolAt(to.host.empty() ? pool->endpoint().host : to.host, to.port);
       if (to.ask) {
@@ -231,7 +232,7 @@ Result<RedisValue> RedisCluster::Routed(int slot, const Send& send) {
       pool = &next;
       continue;
     }
-    if (reply->str.rfind("TRYAGAIN", 0) == 0 && clock_.MonotonicUs() < deadline) {
+    if (error.IsErrorReply("TRYAGAIN") && clock_.MonotonicUs() < deadline) {
       // The slot is being migrated and its keys are split between two nodes for a moment.
       Inc(options_.try_again);
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -240,7 +241,7 @@ Result<RedisValue> RedisCluster::Routed(int slot, const Send& send) {
       redirections = 0;
       continue;
     }
-    if (reply->str.rfind("CLUSTERDOWN", 0) == 0) RefreshSoon();
+    if (error.IsErrorReply("CLUSTERDOWN")) RefreshSoon();
     return reply;
   }
 }

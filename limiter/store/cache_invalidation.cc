@@ -15,12 +15,12 @@ RedisCacheInvalidation::RedisCacheInvalidation(common::RedisClient& redis,
       "Admin resets other limiters were not told of (their caches hold until the retry time)");
   cache.OnReset([&redis, &unannounced, id = std::move(limiter_id)] {
     auto published = redis.Command({"PUBLISH", kCacheInvalidationChannel, id});
-    if (!published.ok() || published->is_error()) {
+    if (!published.ok()) {
       unannounced.Inc();
       spdlog::warn(
           "blocked cache: could not tell the other limiters of a reset ({}); theirs may answer "
           "blocked until the retry time",
-          published.ok() ? published->str : published.status().message());
+          published.status().message());
     }
   });
   subscriber_ = std::make_unique<common::RedisSubscriber>(

@@ -16,13 +16,6 @@ using common::Status;
 
 namespace {
 
-// An error reply about the data of this request (a key of the wrong type, a value the script
-// cannot read) rather than about the server (OOM, LOADING, BUSY, READONLY, NOAUTH, ...).
-bool IsDataError(const std::string& error) {
-  return error.rfind("WRONGTYPE", 0) == 0 ||
-         (error.rfind("ERR", 0) == 0 && error.find("script") != std::string::npos);
-}
-
 // A rule's refill rate as the scripts take it: every digit a double holds.
 std::string RateArg(const LimitParams& params) {
   char rate[64];
@@ -33,10 +26,6 @@ std::string RateArg(const LimitParams& params) {
 }  // namespace
 
 Result<StoreAnswer> ParsePolicyReply(const RedisValue& reply, size_t rules) {
-  if (reply.is_error()) {
-    return IsDataError(reply.str) ? Status::DataError("redis script error: " + reply.str)
-                                  : Status::Internal("redis error: " + reply.str);
-  }
   if (reply.type != RedisValue::Type::kArray || reply.elements.size() != 2 + 5 * rules) {
     return Status::DataError("unexpected reply from policy.lua");
   }
@@ -174,10 +163,10 @@ void RedisDecisionStore::Refund(const std::vector<RuleCheck>& checks,
   }
   if (call.keys.empty()) return;
   auto reply = redis_.Eval(refund_script_, call.keys, call.args);
-  if (reply.ok() && !reply->is_error()) return;
+  if (reply.ok()) return;
   if (refunds_failed_) refunds_failed_->Inc();
   spdlog::warn("cross-slot refund of {} not taken (the charge stays until it expires): {}",
-               call.keys.front(), reply.ok() ? reply->str : reply.status().message());
+               call.keys.front(), reply.status().message());
 }
 
 std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
@@ -218,9 +207,6 @@ std::vector<Result<std::optional<std::string>>> RedisDecisionStore::LookupApiKey
   for (auto& reply : replies) {
     if (!reply.ok()) {
       entries.push_back(reply.status());
-    } else if (reply->is_error()) {
-      entries.push_back(IsDataError(reply->str) ? Status::DataError(reply->str)
-                                                : Status::Internal(reply->str));
     } else if (reply->type != RedisValue::Type::kString) {
       entries.push_back(std::optional<std::string>());
     } else {
@@ -265,7 +251,6 @@ Result<int64_t> RedisDecisionStore::Delete(const std::vector<std::string>& keys)
     argv.insert(argv.end(), shard_keys.begin(), shard_keys.end());
     auto reply = redis_.Command(argv);
     if (!reply.ok()) return reply.status();
-    if (reply->is_error()) return Status::Internal(reply->str);
     deleted += reply->integer;
   }
   return deleted;

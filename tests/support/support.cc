@@ -277,7 +277,7 @@ std::string RedisClusterNodes::seeds() const {
 int RedisClusterNodes::PrimaryOf(int slot) {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto reply = nodes_[i]->client().Command({"CLUSTER", "SLOTS"});
-    if (!reply.ok() || reply->is_error()) continue;
+    if (!reply.ok()) continue;
     for (const auto& range : reply->elements) {
       if (range.elements.size() < 3) continue;
       if (range.elements[0].integer <= slot && slot <= range.elements[1].integer) {
