@@ -78,6 +78,8 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   if (!analytics_redis.ok()) return analytics_redis.status();
   s.analytics_redis = analytics_redis.value();
   s.options.fail_mode = s.fail_mode == "closed" ? FailMode::kClosed : FailMode::kOpen;
+  // No store step of a request starts later than one Redis timeout after it arrived.
+  s.options.request_deadline_ms = s.redis_timeout_ms;
   // The largest body: a batch; POST /check refuses more than kMaxCheckBodyBytes itself.
   s.service.http.max_body_bytes = kMaxBatchBodyBytes;
   return s;

@@ -17,7 +17,10 @@ std::string NewRequestId();
 // `offered` if it is a valid request id, else a new one.
 std::string RequestIdOr(std::string_view offered);
 
-// The request id of the request this thread is handling ("" outside one).
+// The request id log lines carry (LOG_FORMAT=json: "request_id"): the one of the request whose
+// code this thread runs now, "" outside one. Only the log formatter reads it; code that needs a
+// request's id is passed it (the limiter's core: limiter/core/request_context.h), so an event loop
+// that interleaves requests on one thread sets it around each request's callback.
 const std::string& CurrentRequestId();
 // Sets the thread's current request id for its lifetime.
 class RequestIdScope {

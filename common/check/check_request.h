@@ -24,8 +24,6 @@ struct CheckRequest {
   std::string action = "default";
   int64_t cost = 1;
   std::string api_key;  // optional; when given it names the user and tier (limits file)
-  // The request's id (X-Request-Id, common/base/request_id.h), recorded in its event.
-  std::string request_id;
 };
 
 // A POST /check/batch body, {"checks": [ {...}, ... ]}: each item parsed like a /check body, a

@@ -45,8 +45,18 @@ DecisionCore::DecisionCore(const common::Clock& clock, common::MetricsRegistry& 
   }
 }
 
-DecisionPlan DecisionCore::NewPlan(std::shared_ptr<const ActivePolicy> policy, size_t n) const {
+RequestContext DecisionCore::NewContext(std::string request_id) const {
+  RequestContext context{.request_id = std::move(request_id)};
+  if (options_.request_deadline_ms > 0) {
+    context.deadline_us = clock_.MonotonicUs() + options_.request_deadline_ms * 1000;
+  }
+  return context;
+}
+
+DecisionPlan DecisionCore::NewPlan(RequestContext context,
+                                   std::shared_ptr<const ActivePolicy> policy, size_t n) const {
   DecisionPlan plan;
+  plan.context_ = std::move(context);
   plan.policy_ = std::move(policy);
   plan.items_.resize(n);
   const int64_t now_ms = clock_.NowMs();
@@ -54,9 +64,9 @@ DecisionPlan DecisionCore::NewPlan(std::shared_ptr<const ActivePolicy> policy, s
   return plan;
 }
 
-DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
+DecisionPlan DecisionCore::Plan(RequestContext context, std::shared_ptr<const ActivePolicy> policy,
                                 const std::vector<CheckRequest>& requests) const {
-  DecisionPlan plan = NewPlan(std::move(policy), requests.size());
+  DecisionPlan plan = NewPlan(std::move(context), std::move(policy), requests.size());
   const Policy& p = plan.policy_->policy;
   for (size_t i = 0; i < requests.size(); ++i) {
     DecisionPlan::Item& item = plan.items_[i];
@@ -75,9 +85,10 @@ DecisionPlan DecisionCore::Plan(std::shared_ptr<const ActivePolicy> policy,
   return plan;
 }
 
-DecisionPlan DecisionCore::PlanDescriptors(std::shared_ptr<const ActivePolicy> policy,
+DecisionPlan DecisionCore::PlanDescriptors(RequestContext context,
+                                           std::shared_ptr<const ActivePolicy> policy,
                                            const std::vector<DescriptorRequest>& requests) const {
-  DecisionPlan plan = NewPlan(std::move(policy), requests.size());
+  DecisionPlan plan = NewPlan(std::move(context), std::move(policy), requests.size());
   const Policy& p = plan.policy_->policy;
   plan.descriptor_matches_ = MatchDescriptors(p, requests);
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -108,7 +119,7 @@ void DecisionCore::ResolveKeys(
     const CheckRequest& request = *item.request;
     const auto& entry = entries[static_cast<size_t>(item.lookup)];
     if (!entry.ok()) {
-      item.result = FailModeResult(entry.status());
+      item.result = FailModeResult(entry.status(), plan.context_);
       item.answered = true;
       // The key's user is unknown; the key itself is a secret and never published.
       item.user_id = request.user_id.empty() ? ApiKeyLabel(request.api_key) : request.user_id;
@@ -197,13 +208,14 @@ Decisions DecisionCore::Complete(DecisionPlan plan,
                                    item.cache_ticket);
         }
       } else {
-        item.result = FailModeResult(answers[j].status());
+        item.result = FailModeResult(answers[j].status(), plan.context_);
       }
     }
     // Refused before any decision, or replaced: no event.
     if (item.decided && IsDecision(item.result.verdict)) {
       decisions_[static_cast<size_t>(item.result.verdict)]->Inc();
-      out.events.push_back(EventOf(item.user_id, *item.request, item.result, item.ts_ms));
+      out.events.push_back(
+          EventOf(item.user_id, *item.request, item.result, item.ts_ms, plan.context_));
     }
     out.results.push_back(std::move(item.result));
   }
@@ -212,7 +224,8 @@ Decisions DecisionCore::Complete(DecisionPlan plan,
   return out;
 }
 
-CheckResult DecisionCore::FailModeResult(const common::Status& why) {
+CheckResult DecisionCore::FailModeResult(const common::Status& why,
+                                         const RequestContext& context) {
   (why.code() == common::Status::Code::kTimeout       ? store_timeout_
    : why.code() == common::Status::Code::kUnavailable ? store_unavailable_
                                                       : store_error_)
@@ -227,8 +240,10 @@ CheckResult DecisionCore::FailModeResult(const common::Status& why) {
   }
   uint64_t suppressed = 0;
   if (store_log_.ShouldLog(&suppressed)) {
-    spdlog::warn("redis: cannot decide ({}); answering {} ({} similar answers not logged)",
-                 why.message(), VerdictName(r.verdict), suppressed);
+    spdlog::warn(
+        "redis: cannot decide request {} ({}); answering {} ({} similar answers not logged)",
+        context.request_id.empty() ? "-" : context.request_id, why.message(),
+        VerdictName(r.verdict), suppressed);
   }
   return r;
 }
@@ -312,7 +327,8 @@ std::optional<std::string> DecisionCore::CostError(int64_t cost,
 }
 
 DecisionEvent DecisionCore::EventOf(const std::string& user_id, const CheckRequest& request,
-                                    const CheckResult& result, int64_t ts_ms) {
+                                    const CheckResult& result, int64_t ts_ms,
+                                    const RequestContext& context) {
   DecisionEvent event;
   event.limiter_id = options_.limiter_id;
   event.sequence = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -326,7 +342,7 @@ DecisionEvent DecisionCore::EventOf(const std::string& user_id, const CheckReque
   event.cost = request.cost;
   event.retry_after_ms = result.retry_after_ms;
   event.reset_ms = result.reset_ms;
-  event.request_id = request.request_id;
+  event.request_id = context.request_id;
   return event;
 }
 

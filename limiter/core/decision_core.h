@@ -4,7 +4,7 @@
 // and the events to publish. A synchronous caller (DecisionService) and an asynchronous one run
 // the same phases; only who does the store work, and when, differs.
 //
-//   DecisionPlan plan = core.Plan(policies.Current(), requests);
+//   DecisionPlan plan = core.Plan(context, policies.Current(), requests);
 //   if (!plan.key_lookups().empty()) core.ResolveKeys(plan, <LookupApiKeys of them>);
 //   Decisions decided = core.Complete(std::move(plan), <DecideMany of plan.rule_checks()>);
 
@@ -25,6 +25,7 @@
 #include "limiter/core/decision_event.h"
 #include "limiter/core/decision_store.h"
 #include "limiter/core/policy_holder.h"
+#include "limiter/core/request_context.h"
 #include "limiter/core/verdict.h"
 
 namespace rl::limiter {
@@ -35,6 +36,8 @@ struct ServiceOptions {
   FailMode fail_mode = FailMode::kOpen;       // FAIL_MODE
   int64_t fail_closed_retry_after_ms = 1000;  // FAIL_CLOSED_RETRY_AFTER_MS
   std::string limiter_id;                     // LIMITER_ID, prefix of every event_id
+  // A request's deadline (RequestContext), from when it arrived: REDIS_TIMEOUT_MS. 0: none.
+  int64_t request_deadline_ms = 0;
 };
 
 // One rule that applied, for RateLimit-Policy: its configured quota per window, and the burst
@@ -93,6 +96,8 @@ struct Decisions {
 // order). Holds references to the requests, which must outlive it.
 class DecisionPlan {
  public:
+  // The request (or batch) the plan decides: its id and deadline.
+  const RequestContext& context() const { return context_; }
   const std::shared_ptr<const ActivePolicy>& policy() const { return policy_; }
   // Step 1: the keys whose entries ResolveKeys needs, in policy().policy.api_keys_redis_hash.
   const std::vector<std::string>& key_lookups() const { return key_lookups_; }
@@ -117,6 +122,7 @@ class DecisionPlan {
     BlockedCache::Ticket cache_ticket;
   };
 
+  RequestContext context_;
   std::shared_ptr<const ActivePolicy> policy_;
   std::vector<Item> items_;
   std::vector<DescriptorMatch> descriptor_matches_;
@@ -134,13 +140,16 @@ class DecisionCore {
   DecisionCore(const common::Clock& clock, common::MetricsRegistry& metrics,
                ServiceOptions options, BlockedCache* blocked_cache = nullptr);
 
-  // Resolves what `policy` alone can answer; lists the store work of the rest.
-  DecisionPlan Plan(std::shared_ptr<const ActivePolicy> policy,
+  // A context for a request arriving now: `request_id`, and the deadline the options give.
+  RequestContext NewContext(std::string request_id) const;
+  // Resolves what `policy` alone can answer; lists the store work of the rest. `context` is the
+  // request's (a batch's, for all its checks).
+  DecisionPlan Plan(RequestContext context, std::shared_ptr<const ActivePolicy> policy,
                     const std::vector<CheckRequest>& requests) const;
   // The same for the descriptors of one Envoy rate limit request (one domain), each matched once
   // against the domain's config; a descriptor another one `replaces` is answered unlimited
   // ("replaced") without a decision. No key lookups.
-  DecisionPlan PlanDescriptors(std::shared_ptr<const ActivePolicy> policy,
+  DecisionPlan PlanDescriptors(RequestContext context, std::shared_ptr<const ActivePolicy> policy,
                                const std::vector<DescriptorRequest>& requests) const;
   // The entries of plan.key_lookups(), one each, in order (a failed one: its request gets the
   // fail mode). Then plan.rule_checks() is complete.
@@ -154,18 +163,19 @@ class DecisionCore {
 
  private:
   // A plan under `policy` for `n` requests, each stamped with the time it is planned at.
-  DecisionPlan NewPlan(std::shared_ptr<const ActivePolicy> policy, size_t n) const;
+  DecisionPlan NewPlan(RequestContext context, std::shared_ptr<const ActivePolicy> policy,
+                       size_t n) const;
   // Answers a resolved request, or leaves its checks for the store. A cost above a rule's
   // capacity is a client error where `cost_errors` (/check), a decision otherwise (descriptors).
   void ResolveItem(Resolution resolution, bool cost_errors, DecisionPlan::Item& item) const;
   // Moves the pending items' checks into plan.rule_checks_, in request order.
   static void CollectRuleChecks(DecisionPlan& plan);
-  CheckResult FailModeResult(const common::Status& why);
+  CheckResult FailModeResult(const common::Status& why, const RequestContext& context);
   // Why `request` can never be admitted under `checks` (a cost above a rule's capacity), if so.
   static std::optional<std::string> CostError(int64_t cost, const std::vector<RuleCheck>& checks);
   static CheckResult FromAnswer(const std::vector<RuleCheck>& checks, const StoreAnswer& answer);
   DecisionEvent EventOf(const std::string& user_id, const CheckRequest& request,
-                        const CheckResult& result, int64_t ts_ms);
+                        const CheckResult& result, int64_t ts_ms, const RequestContext& context);
 
   const common::Clock& clock_;
   const ServiceOptions options_;

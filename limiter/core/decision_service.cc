@@ -6,30 +6,38 @@ DecisionService::DecisionService(DecisionStore& store, ApiKeyStore& api_keys,
                                  DecisionEvents& events, const common::Clock& clock,
                                  common::MetricsRegistry& metrics, const PolicyHolder& policies,
                                  ServiceOptions options, BlockedCache* blocked_cache)
-    : store_(store),
+    : clock_(clock),
+      store_(store),
       api_keys_(api_keys),
       events_(events),
       policies_(policies),
       core_(clock, metrics, std::move(options), blocked_cache) {}
 
-Decisions DecisionService::Decide(std::shared_ptr<const ActivePolicy> policy,
+Decisions DecisionService::Decide(const RequestContext& context,
+                                  std::shared_ptr<const ActivePolicy> policy,
                                   const std::vector<CheckRequest>& requests) {
-  return Run(core_.Plan(std::move(policy), requests));
+  return Run(core_.Plan(context, std::move(policy), requests));
 }
 
-Decisions DecisionService::DecideDescriptors(std::shared_ptr<const ActivePolicy> policy,
+Decisions DecisionService::DecideDescriptors(const RequestContext& context,
+                                             std::shared_ptr<const ActivePolicy> policy,
                                              const std::vector<DescriptorRequest>& requests) {
-  return Run(core_.PlanDescriptors(std::move(policy), requests));
+  return Run(core_.PlanDescriptors(context, std::move(policy), requests));
 }
 
 Decisions DecisionService::Run(DecisionPlan plan) {
-  if (!plan.key_lookups().empty()) {
-    core_.ResolveKeys(plan, api_keys_.LookupApiKeys(plan.policy()->policy.api_keys_redis_hash,
-                                                    plan.key_lookups()));
+  if (const auto& keys = plan.key_lookups(); !keys.empty()) {
+    core_.ResolveKeys(plan, plan.context().Expired(clock_)
+                                ? std::vector<common::Result<std::optional<std::string>>>(
+                                      keys.size(), PastDeadline())
+                                : api_keys_.LookupApiKeys(
+                                      plan.policy()->policy.api_keys_redis_hash, keys));
   }
   const auto& checks = plan.rule_checks();
   std::vector<common::Result<StoreAnswer>> answers;
-  if (checks.size() == 1) {
+  if (plan.context().Expired(clock_)) {
+    answers.assign(checks.size(), PastDeadline());
+  } else if (checks.size() == 1) {
     answers.push_back(store_.Decide(checks.front()));
   } else if (!checks.empty()) {
     answers = store_.DecideMany(checks);
@@ -40,11 +48,11 @@ Decisions DecisionService::Run(DecisionPlan plan) {
 }
 
 CheckResult DecisionService::Check(const CheckRequest& request) {
-  return std::move(Decide({request}).results.front());
+  return std::move(Decide(NewContext(""), {request}).results.front());
 }
 
 std::vector<CheckResult> DecisionService::CheckBatch(const std::vector<CheckRequest>& requests) {
-  return std::move(Decide(requests).results);
+  return std::move(Decide(NewContext(""), requests).results);
 }
 
 }  // namespace rl::limiter

@@ -13,8 +13,10 @@
 
 namespace rl::limiter {
 
-// The decision core (with the blocked cache, if given) run synchronously: Plan, the API-key lookups in one store round trip, the
-// rule checks in another, Complete, and the events handed to `events`. Thread-safe.
+// The decision core (with the blocked cache, if given) run synchronously: Plan, the API-key
+// lookups in one store round trip, the rule checks in another, Complete, and the events handed to
+// `events`. A store step the request's deadline has passed before is not started: its part is
+// answered by the fail mode, as a timeout. Thread-safe.
 class DecisionService {
  public:
   DecisionService(DecisionStore& store, ApiKeyStore& api_keys, DecisionEvents& events,
@@ -25,18 +27,25 @@ class DecisionService {
   // Decides several requests under `policy` (one snapshot for the whole batch, which the answer
   // carries), the store's part in one round trip (DecisionStore::DecideMany); each request
   // all-or-nothing on its own, one result each, in order.
-  Decisions Decide(std::shared_ptr<const ActivePolicy> policy,
+  Decisions Decide(const RequestContext& context, std::shared_ptr<const ActivePolicy> policy,
                    const std::vector<CheckRequest>& requests);
   // The same under the active policy.
-  Decisions Decide(const std::vector<CheckRequest>& requests) {
-    return Decide(policies_.Current(), requests);
+  Decisions Decide(const RequestContext& context, const std::vector<CheckRequest>& requests) {
+    return Decide(context, policies_.Current(), requests);
   }
   // Decides the descriptors of one Envoy rate limit request under `policy`
   // (DecisionCore::PlanDescriptors), the store's part in one round trip.
-  Decisions DecideDescriptors(std::shared_ptr<const ActivePolicy> policy,
+  Decisions DecideDescriptors(const RequestContext& context,
+                              std::shared_ptr<const ActivePolicy> policy,
                               const std::vector<DescriptorRequest>& requests);
+  // The results alone, for a request without an id (tools, tests).
   CheckResult Check(const CheckRequest& request);
   std::vector<CheckResult> CheckBatch(const std::vector<CheckRequest>& requests);
+
+  // A context for a request arriving now (DecisionCore::NewContext).
+  RequestContext NewContext(std::string request_id) const {
+    return core_.NewContext(std::move(request_id));
+  }
 
   std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }
 
@@ -47,6 +56,7 @@ class DecisionService {
   // The store work of `plan` (key lookups, then rule checks), Complete, and the events published.
   Decisions Run(DecisionPlan plan);
 
+  const common::Clock& clock_;
   DecisionStore& store_;
   ApiKeyStore& api_keys_;
   DecisionEvents& events_;

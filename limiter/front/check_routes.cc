@@ -109,10 +109,11 @@ void CheckRoutes::Check(const common::HttpRequestView& http, common::HttpAnswer&
   if (!Admit(http, kMaxCheckBodyBytes, answer)) return;
   auto request = ParseCheckRequest(http.body, kMaxCost);
   if (!request.ok()) return Invalid(answer, "invalid_argument", request.status().message());
-  request->request_id = common::TakeRequestId(http.request_id, answer);
-  const common::RequestIdScope in_request(request->request_id);
+  const RequestContext context =
+      service_.NewContext(common::TakeRequestId(http.request_id, answer));
+  const common::RequestIdScope in_request(context.request_id);
   const std::vector<CheckRequest> one = {std::move(request.value())};
-  Decisions decided = service_.Decide(one);  // one policy, through to the status code
+  Decisions decided = service_.Decide(context, one);  // one policy, through to the status code
   const CheckResult& result = decided.results.front();
   for (auto& [name, value] : RateLimitHeaders(result)) answer.SetHeader(name, value);
   answer.Json(HttpStatusOf(result.verdict, decided.policy->policy.ban_status),
@@ -125,16 +126,14 @@ void CheckRoutes::CheckBatch(const common::HttpRequestView& http, common::HttpAn
   if (!Admit(http, kMaxBatchBodyBytes, answer)) return;
   auto batch = ParseBatchRequest(http.body, kMaxCost);
   if (!batch.ok()) return Invalid(answer, "invalid_argument", batch.status().message());
-  const std::string request_id = common::TakeRequestId(http.request_id, answer);
-  const common::RequestIdScope in_request(request_id);
+  const RequestContext context =
+      service_.NewContext(common::TakeRequestId(http.request_id, answer));
+  const common::RequestIdScope in_request(context.request_id);
   std::vector<CheckRequest> valid;
   for (const auto& item : batch->items) {
-    if (item.ok()) {
-      valid.push_back(item.value());
-      valid.back().request_id = request_id;
-    }
+    if (item.ok()) valid.push_back(item.value());
   }
-  const Decisions decided = service_.Decide(valid);
+  const Decisions decided = service_.Decide(context, valid);
   const int ban_status = decided.policy->policy.ban_status;
   json results = json::array();
   size_t next = 0;
@@ -164,9 +163,10 @@ void CheckRoutes::Json(const common::HttpRequestView& http, common::HttpAnswer& 
            .ok()) {
     return Invalid(answer, "invalid_json", "the body is not a RateLimitRequest in proto3 JSON");
   }
-  const std::string request_id = common::TakeRequestId(http.request_id, answer);
-  const common::RequestIdScope in_request(request_id);
-  auto response = rls_.Decide(request, request_id);
+  const RequestContext context =
+      service_.NewContext(common::TakeRequestId(http.request_id, answer));
+  const common::RequestIdScope in_request(context.request_id);
+  auto response = rls_.Decide(context, request);
   if (!response.ok()) return Invalid(answer, "invalid_argument", response.status().message());
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(response.value(), &out);

@@ -158,10 +158,10 @@ grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext* context,
     if (it != context->client_metadata().end())
       offered.assign(it->second.data(), it->second.size());
   }
-  const std::string request_id = common::RequestIdOr(offered);
-  const common::RequestIdScope in_request(request_id);
-  if (context != nullptr) context->AddInitialMetadata("x-request-id", request_id);
-  auto answer = Decide(*request, request_id);
+  const RequestContext request_context = service_.NewContext(common::RequestIdOr(offered));
+  const common::RequestIdScope in_request(request_context.request_id);
+  if (context != nullptr) context->AddInitialMetadata("x-request-id", request_context.request_id);
+  auto answer = Decide(request_context, *request);
   if (!answer.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, answer.status().message());
   }
@@ -169,13 +169,12 @@ grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-Result<RateLimitResponse> RlsService::Decide(const RateLimitRequest& request,
-                                             const std::string& request_id) {
+Result<RateLimitResponse> RlsService::Decide(const RequestContext& context,
+                                             const RateLimitRequest& request) {
   auto checks = RlsChecks(request, options_);
   if (!checks.ok()) return checks.status();
-  for (DescriptorRequest& check : checks.value()) check.check.request_id = request_id;
   // Matched and decided under one policy, whatever a reload swaps in meanwhile.
-  Decisions decided = service_.DecideDescriptors(service_.policy(), checks.value());
+  Decisions decided = service_.DecideDescriptors(context, service_.policy(), checks.value());
   for (size_t i = 0; i < checks->size(); ++i) {
     const DescriptorRequest& check = checks.value()[i];
     const DescriptorNode* node = decided.descriptor_matches[i].node;  // the config's limit

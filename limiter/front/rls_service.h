@@ -52,9 +52,9 @@ class RlsService final : public envoy::service::ratelimit::v3::RateLimitService:
   grpc::Status ShouldRateLimit(grpc::ServerContext* context, const RateLimitRequest* request,
                                RateLimitResponse* response) override;
   // The answer to one request, or why it is invalid (INVALID_ARGUMENT over gRPC, 400 over HTTP).
-  // `request_id` goes into each descriptor's event.
-  common::Result<RateLimitResponse> Decide(const RateLimitRequest& request,
-                                           const std::string& request_id);
+  // The context's request id goes into each descriptor's event.
+  common::Result<RateLimitResponse> Decide(const RequestContext& context,
+                                           const RateLimitRequest& request);
 
  private:
   DecisionService& service_;

@@ -71,7 +71,7 @@ TEST_F(DecisionCoreTest, ASingleCheckIsPlannedAsTheStoreWorkAndCompletedFromItsA
   DecisionCore core = Core();
   const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {User("u1", "login")};
-  DecisionPlan plan = core.Plan(policy, requests);
+  DecisionPlan plan = core.Plan({.request_id = "req-1"}, policy, requests);
   EXPECT_TRUE(plan.key_lookups().empty());
   ASSERT_EQ(plan.rule_checks().size(), 1u);
   ASSERT_EQ(plan.rule_checks()[0].size(), 2u);  // per-user and logins, in the policy's order
@@ -97,7 +97,7 @@ TEST_F(DecisionCoreTest, ABlockedAnswerAndAFailedOneAreDecisionsWithTheirEvents)
   DecisionCore core = Core(FailMode::kClosed);
   const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {User("u1", "login"), User("u2", "login")};
-  DecisionPlan plan = core.Plan(policy, requests);
+  DecisionPlan plan = core.Plan({.request_id = "req-1"}, policy, requests);
   ASSERT_EQ(plan.rule_checks().size(), 2u);
   Decisions decided = core.Complete(
       std::move(plan), {Answer(5, {9, -1}, 4'000), common::Status::Timeout("slow")});
@@ -128,7 +128,7 @@ TEST_F(DecisionCoreTest, ABatchAnswersWhatThePolicyCanAndLooksUpEveryUnknownKeyI
       Key("key-broken"),      // 6: its lookup fails
       User("u2"),             // 7: an ordinary check
   };
-  DecisionPlan plan = core.Plan(policy, requests);
+  DecisionPlan plan = core.Plan({.request_id = "req-1"}, policy, requests);
   EXPECT_EQ(plan.key_lookups(),
             (std::vector<std::string>{"key-carol", "key-nobody", "key-broken"}));
   EXPECT_TRUE(plan.rule_checks().empty());  // not before the keys are known
@@ -179,7 +179,7 @@ TEST_F(DecisionCoreTest, DescriptorChecksArePlannedFromTheDomainAndHitsAboveTheL
   DescriptorRequest unmatched = check;
   unmatched.entries = {{"other", "x"}};
   const std::vector<DescriptorRequest> requests = {check, unmatched};
-  DecisionPlan plan = core.PlanDescriptors(policy, requests);
+  DecisionPlan plan = core.PlanDescriptors({.request_id = "req-1"}, policy, requests);
   ASSERT_EQ(plan.rule_checks().size(), 1u);  // no limit for the unmatched descriptor
   ASSERT_EQ(plan.rule_checks()[0].size(), 1u);
   EXPECT_EQ(plan.rule_checks()[0][0].params.limit, 5);
@@ -223,7 +223,7 @@ TEST_F(DecisionCoreTest, ReplacedDescriptorsAreNoDecisionAndEveryLimitKeepsItsUn
   own.own_limit->name = "override";
   const std::vector<DescriptorRequest> requests = {descriptor({{"user", "u1"}}),
                                                    descriptor({{"premium", "yes"}}), own};
-  DecisionPlan plan = core.PlanDescriptors(policy, requests);
+  DecisionPlan plan = core.PlanDescriptors({.request_id = "req-1"}, policy, requests);
   ASSERT_EQ(plan.rule_checks().size(), 2u);  // the replaced one needs no store work
   EXPECT_EQ(plan.rule_checks()[0][0].params.limit, 1000);
   EXPECT_EQ(plan.rule_checks()[1][0].params.window_ms, 60'000);
@@ -246,9 +246,9 @@ TEST_F(DecisionCoreTest, APlanIsCompletedOnlyWithItsOwnStoreWork) {
   DecisionCore core = Core();
   const auto policy = ActivePolicyFromYaml(kPolicy);
   const std::vector<CheckRequest> requests = {Key("key-carol")};
-  DecisionPlan waiting = core.Plan(policy, requests);
+  DecisionPlan waiting = core.Plan({.request_id = "req-1"}, policy, requests);
   EXPECT_THROW(core.Complete(std::move(waiting), {}), std::logic_error);  // keys first
-  DecisionPlan plan = core.Plan(policy, requests);
+  DecisionPlan plan = core.Plan({.request_id = "req-1"}, policy, requests);
   EXPECT_THROW(core.ResolveKeys(plan, {}), std::logic_error);  // one entry per lookup
   core.ResolveKeys(plan, {std::optional<std::string>("free:carol")});
   EXPECT_THROW(core.Complete(std::move(plan), {}), std::logic_error);  // one answer per check

@@ -312,6 +312,47 @@ TEST_F(DecisionServiceTest, ApiKeysComeFromTheFileOrTheRedisHashAndUnknownOnesGe
   EXPECT_EQ(unknown.verdict, Verdict::kUnauthenticated);
 }
 
+// API-key lookups that take longer than the request's deadline: the rule checks after them are
+// never started, and every check of the request gets the fail mode as a timeout, under its id.
+TEST_F(DecisionServiceTest, NoStoreStepStartsAfterTheRequestsDeadline) {
+  struct SlowApiKeys final : ApiKeyStore {
+    SlowApiKeys(ApiKeyStore& inner, common::ManualClock& clock) : inner(inner), clock(clock) {}
+    std::vector<common::Result<std::optional<std::string>>> LookupApiKeys(
+        const std::string& hash, const std::vector<std::string>& keys) override {
+      clock.AdvanceMs(delay_ms);
+      return inner.LookupApiKeys(hash, keys);
+    }
+    ApiKeyStore& inner;
+    common::ManualClock& clock;
+    int64_t delay_ms = 0;
+  } slow(store_, clock_);
+  holder_.Replace(Active(Yaml(kTiers)));
+  ServiceOptions options;
+  options.request_deadline_ms = 50;
+  DecisionService service(store_, slow, events_, clock_, metrics_, holder_, options);
+  store_.SetApiKey("rl:api_keys", "key-carol", "premium:carol");
+  const std::vector<CheckRequest> batch = {{.action = "default", .api_key = "key-carol"},
+                                           {.user_id = "bob"}};
+
+  slow.delay_ms = 49;  // within the deadline: decided
+  Decisions in_time = service.Decide(service.NewContext("req-in-time"), batch);
+  EXPECT_EQ(in_time.results[0].verdict, Verdict::kAllowed);
+  EXPECT_EQ(in_time.results[1].verdict, Verdict::kAllowed);
+
+  slow.delay_ms = 50;  // the deadline passes during the lookups
+  Decisions late = service.Decide(service.NewContext("req-late"), batch);
+  EXPECT_EQ(late.results[0].verdict, Verdict::kFailOpen);
+  EXPECT_EQ(late.results[1].verdict, Verdict::kFailOpen);
+  EXPECT_EQ(metrics_.AddCounter("rl_redis_errors_total", "", {{"kind", "timeout"}}).Value(), 2u);
+  ASSERT_EQ(publisher_.events().size(), 4u);
+  EXPECT_EQ(publisher_.events()[0].request_id(), "req-in-time");
+  EXPECT_EQ(publisher_.events()[3].request_id(), "req-late");
+  // bob's second check never reached the store: one more of his two a minute is left.
+  slow.delay_ms = 0;
+  EXPECT_TRUE(service.Check({.user_id = "bob"}).allowed());
+  EXPECT_FALSE(service.Check({.user_id = "bob"}).allowed());
+}
+
 // A batch's API keys were looked up one HGET after another; now they are one pipelined step.
 TEST_F(DecisionServiceTest, TheApiKeysOfABatchAreLookedUpInOneRoundTrip) {
   Use(Yaml(kTiers));
@@ -505,7 +546,7 @@ TEST_F(DecisionServiceTest, AZeroLimitBlocksEveryRequestAsADecisionWithoutRetryA
   request.domain = "edge";
   request.entries = {{"block", "x"}};
   for (int i = 0; i < 2; ++i) {
-    CheckResult r = service_->DecideDescriptors(holder_.Current(), {request}).results.front();
+    CheckResult r = service_->DecideDescriptors({}, holder_.Current(), {request}).results.front();
     EXPECT_EQ(r.verdict, Verdict::kBlocked) << r.error_message;
     EXPECT_FALSE(r.allowed());
     EXPECT_EQ(r.limit, 0);
