@@ -8,6 +8,7 @@
 
 #include "analytics-worker/consumer_loop.h"
 #include "analytics-worker/group_lag.h"
+#include "analytics-worker/worker_routes.h"
 #include "analytics-worker/worker_settings.h"
 #include "common/analytics/analytics_sink.h"
 #include "common/base/clock.h"
@@ -81,37 +82,16 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
-  common::Routes routes(server);
-  routes.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-    int64_t latency_us = 0;
-    common::Status redis_status = sink.Ping(&latency_us);
-    // Degraded (still 200: the worker itself serves) while the group's analytics are not
-    // progressing: a broker out of reach, a partition nobody owns, one that stalled, a
-    // rebalance, or no recent measurement.
-    const auto group = group_lag.Last();
-    const int64_t now_ms = clock.NowMs();
-    const bool group_fresh =
-        group && now_ms - group->measured_at_ms <= 3 * int64_t{s.group_lag_interval_ms} + 2000;
-    const bool group_ok = group_fresh && group->healthy();
-    nlohmann::json body = {
-        {"status", !redis_status.ok() ? "unavailable"
-                   : group_ok         ? "ok"
-                                      : "degraded"},
-        {"redis", {{"ok", redis_status.ok()}, {"latency_ms", latency_us / 1000.0}}},
-        {"assigned_partitions", loop.assigned_partitions()}};
-    body["group"] = group ? group->ToJson(now_ms)
-                          : nlohmann::json{{"healthy", false}, {"error", "not measured yet"}};
-    if (group && !group_fresh) body["group"]["error"] = "measurement is stale";
-    nlohmann::json partitions = nlohmann::json::array();
-    for (const auto& [partition, lag] : loop.Lags()) {
-      partitions.push_back({{"partition", partition}, {"lag", lag}});
-    }
-    body["partitions"] = partitions;
-    if (!redis_status.ok()) body["redis"]["error"] = redis_status.message();
-    common::SendJson(res, redis_status.ok() ? 200 : 503, body);
-  });
-  common::ServeMetricsAndLiveness(routes, metrics);
-  routes.Finish();
+  auto health = [&] {
+    analytics::WorkerHealth now{.group = group_lag.Last(),
+                     .now_ms = clock.NowMs(),
+                     .group_lag_interval_ms = s.group_lag_interval_ms,
+                     .assigned_partitions = loop.assigned_partitions(),
+                     .partition_lags = loop.Lags()};
+    now.redis = sink.Ping(&now.redis_latency_us);
+    return now;
+  };
+  common::MountRoutes(server, analytics::WorkerRoutes(health, metrics));
   const std::string banner =
       fmt::format("analytics redis {}, kafka {}, topic {}, group {}", s.redis.Describe(),
                   s.kafka.brokers, s.kafka.topic, s.kafka.group);

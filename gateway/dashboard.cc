@@ -28,28 +28,29 @@ constexpr Asset kAssets[] = {
     {"uPlot.LICENSE", kUplotLicense, "text/plain; charset=utf-8"},
 };
 
-void Send(httplib::Response& res, std::string_view content, const char* type) {
+void Send(std::string_view content, const char* type, common::HttpAnswer& answer) {
   // Everything the page loads comes from here: no inline script, no other origin.
-  res.set_header("Content-Security-Policy",
-                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'");
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Cache-Control", "no-cache");
-  res.set_content(std::string(content), type);
+  answer.SetHeader("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'");
+  answer.SetHeader("X-Content-Type-Options", "nosniff");
+  answer.SetHeader("Cache-Control", "no-cache");
+  answer.body = std::string(content);
+  answer.content_type = type;
 }
 
 }  // namespace
 
-void RegisterDashboardRoutes(common::Routes& routes) {
-  routes.Get("/dashboard", [](const httplib::Request&, httplib::Response& res) {
-    Send(res, kDashboardHtml, "text/html; charset=utf-8");
+void AddDashboardRoutes(common::RouteTable& routes) {
+  routes.Get("/dashboard", [](const common::HttpRequestView&, common::HttpAnswer& answer) {
+    Send(kDashboardHtml, "text/html; charset=utf-8", answer);
   });
   routes.Get(R"(/dashboard/assets/([A-Za-z0-9._-]{1,64}))",
-             [](const httplib::Request& req, httplib::Response& res) {
-               const std::string name = req.matches[1];
+             [](const common::HttpRequestView& request, common::HttpAnswer& answer) {
+               const std::string& name = request.path_params.front();
                for (const Asset& asset : kAssets) {
-                 if (asset.name == name) return Send(res, asset.content, asset.type);
+                 if (asset.name == name) return Send(asset.content, asset.type, answer);
                }
-               common::SendError(res, 404, "not_found", "no such dashboard asset");
+               answer.Error(404, "not_found", "no such dashboard asset");
              });
 }
 

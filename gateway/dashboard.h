@@ -3,10 +3,10 @@
 // and the vendored chart library, uPlot), served from memory. The page holds no data: it reads
 // the /analytics endpoints, which keep their ANALYTICS_TOKEN rule (the page asks for the token).
 
-#include "common/http/http.h"
+#include "common/http/http_exchange.h"
 
 namespace rl::gateway {
 
-void RegisterDashboardRoutes(common::Routes& routes);
+void AddDashboardRoutes(common::RouteTable& routes);
 
 }  // namespace rl::gateway

@@ -14,14 +14,14 @@
 #include "common/base/outcomes.h"
 #include "common/base/request_id.h"
 #include "common/check/check_request.h"
-#include "common/http/http.h"
-#include "common/http/service.h"
+#include "common/http/http_exchange.h"
 #include "common/base/strict_json.h"
 #include "gateway/dashboard.h"
 #include "gateway/worker_status.h"
 
 namespace rl::gateway {
 
+using common::HttpRequestView;
 using common::Result;
 using common::Status;
 using nlohmann::json;
@@ -32,10 +32,10 @@ constexpr const char* kForwardedHeaders[] = {"RateLimit-Policy",  "RateLimit",
                                              "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                              "X-RateLimit-Reset", "Retry-After"};
 
-void CopyRateLimitHeaders(const LimiterAnswer& answer, httplib::Response& res) {
+void CopyRateLimitHeaders(const LimiterAnswer& from, common::HttpAnswer& answer) {
   for (const char* name : kForwardedHeaders) {
-    auto it = answer.headers.find(name);
-    if (it != answer.headers.end()) res.set_header(name, it->second);
+    auto it = from.headers.find(name);
+    if (it != from.headers.end()) answer.SetHeader(name, it->second);
   }
 }
 
@@ -48,19 +48,19 @@ json FailModeBody(const GatewayOptions& options) {
        .outcome = options.fail_open ? "fail_open" : "fail_closed"});
 }
 
-void SendFailMode(const GatewayOptions& options, httplib::Response& res) {
+void AnswerFailMode(const GatewayOptions& options, common::HttpAnswer& answer) {
   if (!options.fail_open) {
-    res.set_header("Retry-After",
-                   std::to_string(common::RetryAfterSeconds(options.fail_closed_retry_after_ms)));
+    answer.SetHeader("Retry-After",
+                     std::to_string(common::RetryAfterSeconds(options.fail_closed_retry_after_ms)));
   }
-  common::SendJson(res, options.fail_open ? 200 : 503, FailModeBody(options));
+  answer.Json(options.fail_open ? 200 : 503, FailModeBody(options));
 }
 
 // A batch no limiter answered: per item, the fail mode (a decision, published) or the item's own
 // error, as the limiter would have answered it.
-void SendBatchFailMode(const GatewayOptions& options, const common::BatchRequest& batch,
-                       FailModeEvents* events, const std::string& request_id,
-                       httplib::Response& res) {
+void AnswerBatchFailMode(const GatewayOptions& options, const common::BatchRequest& batch,
+                         FailModeEvents* events, const std::string& request_id,
+                         common::HttpAnswer& answer) {
   json fail_mode = FailModeBody(options);
   fail_mode["status"] = options.fail_open ? 200 : 503;
   json results = json::array();
@@ -74,37 +74,46 @@ void SendBatchFailMode(const GatewayOptions& options, const common::BatchRequest
     if (events) events->Publish(item.value(), request_id);
     results.push_back(fail_mode);
   }
-  common::SendJson(res, 200, {{"results", results}});
+  answer.Json(200, {{"results", results}});
 }
 
 // Refuses a /check or /check/batch body the limiters would refuse (the same contract,
-// common/check), whatever their state: true if `res` holds the refusal.
-bool RefuseBody(const httplib::Request& req, size_t max_bytes, httplib::Response& res) {
-  auto refused =
-      common::RefuseCheckBody(common::IsJsonContentType(req), req.body.size(), max_bytes);
+// common/check), whatever their state: true if `answer` holds the refusal.
+bool RefuseBody(const HttpRequestView& request, size_t max_bytes, common::HttpAnswer& answer) {
+  auto refused = common::RefuseCheckBody(common::IsJsonContentType(request.content_type),
+                                         request.body.size(), max_bytes);
   if (!refused) return false;
-  common::SendError(res, refused->status, refused->code, refused->message);
+  answer.Error(refused->status, refused->code, refused->message);
   return true;
 }
 
+// The limiter's answer as it came: status, body and the rate limit headers.
+void Relay(const LimiterAnswer& from, common::HttpAnswer& answer) {
+  CopyRateLimitHeaders(from, answer);
+  answer.status = from.status;
+  answer.body = from.body;
+}
+
 template <typename T>
-void SendResult(const Result<T>& result, json (*to_json)(const T&), httplib::Response& res) {
-  if (result.ok()) return common::SendJson(res, 200, to_json(result.value()));
+void AnswerResult(const Result<T>& result, json (*to_json)(const T&), common::HttpAnswer& answer) {
+  if (result.ok()) return answer.Json(200, to_json(result.value()));
   spdlog::warn("gateway: analytics query failed: {}", result.status().message());
-  common::SendError(res, 503, "unavailable", "analytics store unavailable");
+  answer.Error(503, "unavailable", "analytics store unavailable");
 }
 
 // A client's text as an error message quotes it: at most 64 bytes, in JSON quotes; bytes that are
 // not UTF-8 become U+FFFD (a plain dump would throw on them).
-std::string QuoteForError(const std::string& text) {
-  return json(text.substr(0, 64)).dump(-1, ' ', false, json::error_handler_t::replace);
+std::string QuoteForError(std::string_view text) {
+  return json(std::string(text.substr(0, 64)))
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // An integer query parameter from `min` to `max`, `fallback` when absent.
-Result<int> IntParam(const httplib::Request& req, const char* name, int fallback, int64_t min,
+Result<int> IntParam(const HttpRequestView& request, const char* name, int fallback, int64_t min,
                      int64_t max) {
-  if (!req.has_param(name)) return fallback;
-  const std::string v = req.get_param_value(name);
+  const auto given = request.Param(name);
+  if (!given) return fallback;
+  const std::string v(*given);
   char* end = nullptr;
   errno = 0;
   const long long parsed = std::strtoll(v.c_str(), &end, 10);
@@ -114,6 +123,203 @@ Result<int> IntParam(const httplib::Request& req, const char* name, int fallback
                                    QuoteForError(v));
   }
   return static_cast<int>(parsed);
+}
+
+// POST /check, /check/batch and /api: forwarded to a limiter, with the fail mode when none
+// answers. Bad input is refused here, as the limiter would refuse it, never answered by the fail
+// mode.
+class ForwardRoutes {
+ public:
+  explicit ForwardRoutes(GatewayDeps& deps)
+      : deps_(deps),
+        fail_mode_answers_(deps.metrics.AddCounter(
+            "rl_gateway_fail_mode_total", "Answers given by FAIL_MODE because no limiter answered",
+            {{"outcome", deps.options.fail_open ? "fail_open" : "fail_closed"}})) {}
+
+  void Check(const HttpRequestView& request, common::HttpAnswer& answer) {
+    const std::string request_id = common::TakeRequestId(request.request_id, answer);
+    const common::RequestIdScope in_request(request_id);
+    if (!common::RequireBearerToken(request.authorization, deps_.options.check_token, answer))
+      return;
+    if (RefuseBody(request, common::kMaxCheckBodyBytes, answer)) return;
+    auto check = common::ParseCheckRequest(request.body, common::kMaxCost);
+    if (!check.ok()) return answer.Error(400, "invalid_argument", check.status().message());
+    auto from = deps_.limiters.Check("/check", std::string(request.body), request.content_type,
+                                     request_id);
+    if (!from) return NoLimiter(check.value(), request_id, answer);
+    Relay(*from, answer);
+  }
+
+  // Forwarded unchanged like /check; if no limiter answers, every item gets the fail mode.
+  void CheckBatch(const HttpRequestView& request, common::HttpAnswer& answer) {
+    const std::string request_id = common::TakeRequestId(request.request_id, answer);
+    const common::RequestIdScope in_request(request_id);
+    if (!common::RequireBearerToken(request.authorization, deps_.options.check_token, answer))
+      return;
+    if (RefuseBody(request, common::kMaxBatchBodyBytes, answer)) return;
+    auto batch = common::ParseBatchRequest(request.body, common::kMaxCost);
+    if (!batch.ok()) return answer.Error(400, "invalid_argument", batch.status().message());
+    auto from = deps_.limiters.Check("/check/batch", std::string(request.body),
+                                     request.content_type, request_id);
+    if (!from) {
+      fail_mode_answers_.Inc();
+      spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
+                   deps_.options.fail_open ? "fail_open" : "fail_closed");
+      return AnswerBatchFailMode(deps_.options, batch.value(), deps_.fail_mode_events, request_id,
+                                 answer);
+    }
+    answer.status = from->status;
+    answer.body = from->body;
+  }
+
+  // POST /api: the caller's request, checked as `api_action` for its user (ApiCheckBody).
+  void Api(const HttpRequestView& request, common::HttpAnswer& answer) {
+    const std::string request_id = common::TakeRequestId(request.request_id, answer);
+    const common::RequestIdScope in_request(request_id);
+    if (request.body.size() > kMaxApiBodyBytes) {
+      return answer.Error(413, "payload_too_large", "request body is too large");
+    }
+    auto check = ApiCheckBody(request, deps_.options.api_action, deps_.options.trusted_proxies);
+    if (!check.ok()) return answer.Error(400, "invalid_argument", check.status().message());
+    auto from = deps_.limiters.Check("/check", check.value(), "application/json", request_id);
+    if (!from) {
+      auto parsed = common::ParseCheckRequest(check.value(), common::kMaxCost);  // valid: ours
+      return NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
+    }
+    CopyRateLimitHeaders(*from, answer);
+    json decision = json::parse(from->body, nullptr, false);
+    if (from->status == 200) return answer.Json(200, {{"ok", true}, {"rate_limit", decision}});
+    if (from->status == 429) {
+      return answer.Json(
+          429,
+          {{"error", {{"code", "rate_limited"}, {"message", "too many requests; retry later"}}},
+           {"rate_limit", decision}});
+    }
+    answer.status = from->status;  // 4xx from the limiter, or 503 fail_closed
+    answer.body = from->body;
+  }
+
+ private:
+  // The fail mode's answer to a valid request no limiter answered: a decision of the gateway's
+  // own, counted, logged and published.
+  void NoLimiter(const common::CheckRequest& request, const std::string& request_id,
+                 common::HttpAnswer& answer) {
+    fail_mode_answers_.Inc();
+    spdlog::warn("gateway: no limiter answered; answering {}",
+                 deps_.options.fail_open ? "fail_open" : "fail_closed");
+    if (deps_.fail_mode_events) deps_.fail_mode_events->Publish(request, request_id);
+    AnswerFailMode(deps_.options, answer);
+  }
+
+  GatewayDeps& deps_;
+  common::Counter& fail_mode_answers_;
+};
+
+// GET /analytics and below, each behind ANALYTICS_TOKEN when it is set.
+class AnalyticsRoutes {
+ public:
+  explicit AnalyticsRoutes(GatewayDeps& deps) : deps_(deps) {}
+
+  void Global(const HttpRequestView& request, common::HttpAnswer& answer) {
+    if (!Authorized(request, answer)) return;
+    AnswerResult(deps_.analytics.Global(), &CountsJson, answer);
+  }
+
+  void Top(const HttpRequestView& request, common::HttpAnswer& answer) {
+    if (!Authorized(request, answer)) return;
+    const std::string by(request.Param("by").value_or("blocked"));
+    if (by != "blocked" && by != "rule") {
+      return answer.Error(400, "invalid_argument",
+                          "by must be blocked (users) or rule (rules), not " + QuoteForError(by));
+    }
+    auto limit = IntParam(request, "limit", 10, 1, 100);
+    if (!limit.ok()) return answer.Error(400, "invalid_argument", limit.status().message());
+    if (by == "rule") return AnswerResult(deps_.analytics.TopRules(limit.value()), &TopRulesJson, answer);
+    AnswerResult(deps_.analytics.TopBlocked(limit.value()), &TopBlockedJson, answer);
+  }
+
+  void Series(const HttpRequestView& request, common::HttpAnswer& answer) {
+    if (!Authorized(request, answer)) return;
+    auto seconds = IntParam(request, "seconds", 300, 1, analytics::kSeriesRetentionSeconds);
+    if (!seconds.ok()) return answer.Error(400, "invalid_argument", seconds.status().message());
+    AnswerResult(deps_.analytics.Series(seconds.value()), &SeriesJson, answer);
+  }
+
+  // The workers are asked at most once a second, whoever asks how often: no request fans out
+  // into more than one round of health checks a second.
+  void Workers(const HttpRequestView& request, common::HttpAnswer& answer) {
+    if (!Authorized(request, answer)) return;
+    std::lock_guard lock(workers_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (workers_body_.is_null() || now - workers_at_ > std::chrono::seconds(1)) {
+      workers_body_ = WorkersJson(FetchWorkerStatus(deps_.options.worker_urls, 500));
+      workers_at_ = now;
+    }
+    answer.Json(200, workers_body_);
+  }
+
+  void Limiters(const HttpRequestView& request, common::HttpAnswer& answer) {
+    if (!Authorized(request, answer)) return;
+    AnswerResult(deps_.analytics.Limiters(), &LimitersJson, answer);
+  }
+
+  // One user's analytics, the user the route's one group.
+  void User(const HttpRequestView& request, common::HttpAnswer& answer) {
+    if (!Authorized(request, answer)) return;
+    const std::string& user = request.path_params.front();
+    if (!common::IsValidUserId(user)) {
+      return answer.Error(400, "invalid_argument",
+                          std::string("user must be ") + common::kValidUserIdRule);
+    }
+    AnswerResult(deps_.analytics.User(user), &UserAnalyticsJson, answer);
+  }
+
+ private:
+  bool Authorized(const HttpRequestView& request, common::HttpAnswer& answer) const {
+    return common::RequireBearerToken(request.authorization, deps_.options.analytics_token,
+                                      answer);
+  }
+
+  GatewayDeps& deps_;
+  std::mutex workers_mu_;
+  std::chrono::steady_clock::time_point workers_at_;
+  json workers_body_;
+};
+
+// GET /health: the analytics Redis and every limiter, asked now.
+void AnswerHealth(GatewayDeps& deps, common::HttpAnswer& answer) {
+  int64_t latency_us = 0;
+  Status redis = deps.ping_analytics(&latency_us);
+  json limiters = json::array();
+  bool any_limiter = false;
+  for (const auto& [url, ok] : deps.limiters.Health()) {
+    limiters.push_back({{"url", url}, {"ok", ok}});
+    any_limiter = any_limiter || ok;
+  }
+  json body = {{"status", any_limiter ? (redis.ok() ? "ok" : "degraded") : "unavailable"},
+               {"analytics_redis", {{"ok", redis.ok()}, {"latency_ms", latency_us / 1000.0}}},
+               {"limiters", limiters}};
+  answer.Json(any_limiter ? 200 : 503, body);
+}
+
+// GET /ready: 200 while the gateway answers as configured: a limiter is up, or FAIL_MODE=open
+// answers without one. Asks nothing (the health checks' last word), so it answers at once.
+void AnswerReady(const GatewayDeps& deps, common::HttpAnswer& answer) {
+  const size_t up = deps.limiters.UpCount();
+  const bool ready = up > 0 || deps.options.fail_open;
+  answer.Json(ready ? 200 : 503, {{"ready", ready},
+                                  {"limiters_up", up},
+                                  {"fail_mode", deps.options.fail_open ? "open" : "closed"}});
+}
+
+// A route that calls `method` of `*routes`.
+template <typename Routes>
+common::HttpHandler Call(std::shared_ptr<Routes> routes,
+                         void (Routes::*method)(const HttpRequestView&, common::HttpAnswer&)) {
+  return [routes = std::move(routes), method](const HttpRequestView& request,
+                                              common::HttpAnswer& answer) {
+    ((*routes).*method)(request, answer);
+  };
 }
 
 }  // namespace
@@ -192,14 +398,14 @@ json LimitersJson(const std::vector<analytics::LimiterRecord>& limiters) {
   return {{"limiters", list}};
 }
 
-Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,
+Result<std::string> ApiCheckBody(const HttpRequestView& request, const std::string& action,
                                  const common::TrustedProxies& trusted) {
   json check = {{"action", action}};
-  if (!req.body.empty()) {
-    if (!common::IsJsonContentType(req)) {
+  if (!request.body.empty()) {
+    if (!common::IsJsonContentType(request.content_type)) {
       return Status::InvalidArgument("a body must be JSON (Content-Type: application/json)");
     }
-    auto parsed = common::ParseStrictJson(req.body);
+    auto parsed = common::ParseStrictJson(request.body);
     if (!parsed.ok()) return parsed.status();
     const json& doc = parsed.value();
     if (!doc.is_object()) return Status::InvalidArgument("body must be a JSON object");
@@ -208,12 +414,12 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
       check["user_id"] = *user;
     }
   }
-  if (!check.contains("user_id") && req.has_header("X-User-Id")) {
-    check["user_id"] = req.get_header_value("X-User-Id");
+  if (!check.contains("user_id") && request.HasHeader("X-User-Id")) {
+    check["user_id"] = std::string(request.Header("X-User-Id"));
   }
-  if (!check.contains("user_id") && req.has_header("X-API-Key")) {
+  if (!check.contains("user_id") && request.HasHeader("X-API-Key")) {
     // The key alone: the limiter resolves it to its user. A key is a secret and never a user id.
-    const std::string key = req.get_header_value("X-API-Key");
+    const std::string key(request.Header("X-API-Key"));
     if (!common::IsValidApiKey(key)) {
       return Status::InvalidArgument("X-API-Key must be 1.." +
                                      std::to_string(common::kMaxApiKeyBytes) +
@@ -223,10 +429,9 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
     return check.dump();
   }
   if (!check.contains("user_id")) {
-    std::vector<std::string> forwarded_for;
-    auto [first, last] = req.headers.equal_range("X-Forwarded-For");
-    for (auto it = first; it != last; ++it) forwarded_for.push_back(it->second);
-    check["user_id"] = "ip:" + common::ClientAddress(req.remote_addr, forwarded_for, trusted);
+    check["user_id"] = "ip:" + common::ClientAddress(request.remote_address,
+                                                     request.HeaderValues("X-Forwarded-For"),
+                                                     trusted);
   }
   if (!common::IsValidUserId(check["user_id"].get_ref<const std::string&>())) {
     return Status::InvalidArgument(
@@ -235,184 +440,30 @@ Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string&
   return check.dump();
 }
 
-void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps) {
-  common::Counter& fail_mode_answers = deps.metrics.AddCounter(
-      "rl_gateway_fail_mode_total", "Answers given by FAIL_MODE because no limiter answered",
-      {{"outcome", deps.options.fail_open ? "fail_open" : "fail_closed"}});
-  // The fail mode's answer to a valid request no limiter answered: a decision of the gateway's
-  // own, counted, logged and published.
-  auto no_limiter = [&deps, &fail_mode_answers](const common::CheckRequest& request,
-                                                const std::string& request_id,
-                                                httplib::Response& res) {
-    fail_mode_answers.Inc();
-    spdlog::warn("gateway: no limiter answered; answering {}",
-                 deps.options.fail_open ? "fail_open" : "fail_closed");
-    if (deps.fail_mode_events) deps.fail_mode_events->Publish(request, request_id);
-    SendFailMode(deps.options, res);
-  };
-
-  common::Routes routes(server);
-  routes.Post("/check", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
-    const std::string request_id = common::TakeRequestId(req, res);
-    const common::RequestIdScope in_request(request_id);
-    if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
-    // Bad input is refused here, as the limiter would, and never answered by the fail mode.
-    if (RefuseBody(req, common::kMaxCheckBodyBytes, res)) return;
-    auto request = common::ParseCheckRequest(req.body, common::kMaxCost);
-    if (!request.ok()) {
-      return common::SendError(res, 400, "invalid_argument", request.status().message());
-    }
-    auto answer =
-        deps.limiters.Check("/check", req.body, req.get_header_value("Content-Type"), request_id);
-    if (!answer) return no_limiter(request.value(), request_id, res);
-    CopyRateLimitHeaders(*answer, res);
-    res.status = answer->status;
-    res.set_content(answer->body, "application/json");
-  });
-
-  // Forwarded unchanged like /check; if no limiter answers, every item gets the fail mode.
-  routes.Post("/check/batch",
-              [&deps, &fail_mode_answers](const httplib::Request& req, httplib::Response& res) {
-                const std::string request_id = common::TakeRequestId(req, res);
-                const common::RequestIdScope in_request(request_id);
-                if (!common::RequireBearerToken(req, res, deps.options.check_token)) return;
-                if (RefuseBody(req, common::kMaxBatchBodyBytes, res)) return;
-                auto batch = common::ParseBatchRequest(req.body, common::kMaxCost);
-                if (!batch.ok()) {
-                  return common::SendError(res, 400, "invalid_argument", batch.status().message());
-                }
-                auto answer = deps.limiters.Check("/check/batch", req.body,
-                                                  req.get_header_value("Content-Type"), request_id);
-                if (!answer) {
-                  fail_mode_answers.Inc();
-                  spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
-                               deps.options.fail_open ? "fail_open" : "fail_closed");
-                  return SendBatchFailMode(deps.options, batch.value(), deps.fail_mode_events,
-                                           request_id, res);
-                }
-                res.status = answer->status;
-                res.set_content(answer->body, "application/json");
-              });
-
-  routes.Post("/api", [&deps, no_limiter](const httplib::Request& req, httplib::Response& res) {
-    const std::string request_id = common::TakeRequestId(req, res);
-    const common::RequestIdScope in_request(request_id);
-    if (req.body.size() > kMaxApiBodyBytes) {
-      return common::SendError(res, 413, "payload_too_large", "request body is too large");
-    }
-    auto check = ApiCheckBody(req, deps.options.api_action, deps.options.trusted_proxies);
-    if (!check.ok())
-      return common::SendError(res, 400, "invalid_argument", check.status().message());
-    auto answer = deps.limiters.Check("/check", check.value(), "application/json", request_id);
-    if (!answer) {
-      auto request = common::ParseCheckRequest(check.value(), common::kMaxCost);  // valid: ours
-      return no_limiter(request.ok() ? request.value() : common::CheckRequest{}, request_id, res);
-    }
-    CopyRateLimitHeaders(*answer, res);
-    json decision = json::parse(answer->body, nullptr, false);
-    if (answer->status == 200) {
-      return common::SendJson(res, 200, {{"ok", true}, {"rate_limit", decision}});
-    }
-    if (answer->status == 429) {
-      return common::SendJson(
-          res, 429,
-          {{"error", {{"code", "rate_limited"}, {"message", "too many requests; retry later"}}},
-           {"rate_limit", decision}});
-    }
-    res.status = answer->status;  // 4xx from the limiter, or 503 fail_closed
-    res.set_content(answer->body, "application/json");
-  });
-
-  routes.Get("/analytics", [&deps](const httplib::Request& req, httplib::Response& res) {
-    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    SendResult(deps.analytics.Global(), &CountsJson, res);
-  });
-  routes.Get("/analytics/top", [&deps](const httplib::Request& req, httplib::Response& res) {
-    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    std::string by = req.has_param("by") ? req.get_param_value("by") : "blocked";
-    if (by != "blocked" && by != "rule") {
-      return common::SendError(
-          res, 400, "invalid_argument",
-          "by must be blocked (users) or rule (rules), not " + QuoteForError(by));
-    }
-    auto limit = IntParam(req, "limit", 10, 1, 100);
-    if (!limit.ok())
-      return common::SendError(res, 400, "invalid_argument", limit.status().message());
-    if (by == "rule") return SendResult(deps.analytics.TopRules(limit.value()), &TopRulesJson, res);
-    SendResult(deps.analytics.TopBlocked(limit.value()), &TopBlockedJson, res);
-  });
-  routes.Get("/analytics/series", [&deps](const httplib::Request& req, httplib::Response& res) {
-    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    auto seconds = IntParam(req, "seconds", 300, 1, analytics::kSeriesRetentionSeconds);
-    if (!seconds.ok()) {
-      return common::SendError(res, 400, "invalid_argument", seconds.status().message());
-    }
-    SendResult(deps.analytics.Series(seconds.value()), &SeriesJson, res);
-  });
-  // The workers are asked at most once a second, whoever asks how often: no request fans out into
-  // more than one round of health checks a second.
-  struct WorkersCache {
-    std::mutex mu;
-    std::chrono::steady_clock::time_point at;
-    json body;
-  };
-  auto workers_cache = std::make_shared<WorkersCache>();
-  routes.Get("/analytics/workers", [&deps, workers_cache](const httplib::Request& req,
-                                                          httplib::Response& res) {
-    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    std::lock_guard lock(workers_cache->mu);
-    const auto now = std::chrono::steady_clock::now();
-    if (workers_cache->body.is_null() || now - workers_cache->at > std::chrono::seconds(1)) {
-      workers_cache->body = WorkersJson(FetchWorkerStatus(deps.options.worker_urls, 500));
-      workers_cache->at = now;
-    }
-    common::SendJson(res, 200, workers_cache->body);
-  });
-  routes.Get("/analytics/limiters", [&deps](const httplib::Request& req, httplib::Response& res) {
-    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    SendResult(deps.analytics.Limiters(), &LimitersJson, res);
-  });
-  // One user's analytics. /analytics/users/<user> reaches every user id, those that name another
-  // endpoint (top, series, limiters, workers) included; /analytics/<user> is kept for the others.
-  auto user_analytics = [&deps](const httplib::Request& req, httplib::Response& res) {
-    if (!common::RequireBearerToken(req, res, deps.options.analytics_token)) return;
-    const std::string user = req.matches[1];
-    if (!common::IsValidUserId(user)) {
-      return common::SendError(res, 400, "invalid_argument",
-                               std::string("user must be ") + common::kValidUserIdRule);
-    }
-    SendResult(deps.analytics.User(user), &UserAnalyticsJson, res);
-  };
-  routes.Get(R"(/analytics/users/(.+))", user_analytics);
-  routes.Get(R"(/analytics/(.+))", user_analytics);
-
-  routes.Get("/health", [&deps](const httplib::Request&, httplib::Response& res) {
-    int64_t latency_us = 0;
-    Status redis = deps.ping_analytics(&latency_us);
-    json limiters = json::array();
-    bool any_limiter = false;
-    for (const auto& [url, ok] : deps.limiters.Health()) {
-      limiters.push_back({{"url", url}, {"ok", ok}});
-      any_limiter = any_limiter || ok;
-    }
-    json body = {{"status", any_limiter ? (redis.ok() ? "ok" : "degraded") : "unavailable"},
-                 {"analytics_redis", {{"ok", redis.ok()}, {"latency_ms", latency_us / 1000.0}}},
-                 {"limiters", limiters}};
-    common::SendJson(res, any_limiter ? 200 : 503, body);
-  });
-  // Readiness: 200 while the gateway answers as configured: a limiter is up, or FAIL_MODE=open
-  // answers without one. Asks nothing (the health checks' last word), so it answers at once.
-  routes.Get("/ready", [&deps](const httplib::Request&, httplib::Response& res) {
-    const size_t up = deps.limiters.UpCount();
-    const bool ready = up > 0 || deps.options.fail_open;
-    common::SendJson(res, ready ? 200 : 503,
-                     {{"ready", ready},
-                      {"limiters_up", up},
-                      {"fail_mode", deps.options.fail_open ? "open" : "closed"}});
-  });
-  RegisterDashboardRoutes(routes);
-  common::ServeMetricsAndLiveness(routes, deps.metrics);
-  routes.Finish();
+common::RouteTable GatewayRoutes(GatewayDeps& deps) {
+  auto forward = std::make_shared<ForwardRoutes>(deps);
+  auto analytics = std::make_shared<AnalyticsRoutes>(deps);
+  common::RouteTable routes;
+  routes.Post("/check", Call(forward, &ForwardRoutes::Check))
+      .Post("/check/batch", Call(forward, &ForwardRoutes::CheckBatch))
+      .Post("/api", Call(forward, &ForwardRoutes::Api))
+      .Get("/analytics", Call(analytics, &AnalyticsRoutes::Global))
+      .Get("/analytics/top", Call(analytics, &AnalyticsRoutes::Top))
+      .Get("/analytics/series", Call(analytics, &AnalyticsRoutes::Series))
+      .Get("/analytics/workers", Call(analytics, &AnalyticsRoutes::Workers))
+      .Get("/analytics/limiters", Call(analytics, &AnalyticsRoutes::Limiters))
+      // /analytics/users/<user> reaches every user id, those that name another endpoint (top,
+      // series, limiters, workers) included; /analytics/<user> is kept for the others.
+      .Get(R"(/analytics/users/(.+))", Call(analytics, &AnalyticsRoutes::User))
+      .Get(R"(/analytics/(.+))", Call(analytics, &AnalyticsRoutes::User))
+      .Get("/health", [&deps](const HttpRequestView&,
+                              common::HttpAnswer& answer) { AnswerHealth(deps, answer); })
+      .Get("/ready", [&deps](const HttpRequestView&, common::HttpAnswer& answer) {
+        AnswerReady(deps, answer);
+      });
+  AddDashboardRoutes(routes);
+  common::AddMetricsAndLiveness(routes, deps.metrics);
+  return routes;
 }
 
 }  // namespace rl::gateway

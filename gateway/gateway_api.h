@@ -1,6 +1,6 @@
 #pragma once
-
-#include <httplib.h>
+// The gateway's routes as one table of no server's types (common/http/http_exchange.h): main.cc
+// mounts it on cpp-httplib, unit tests call it in-process (RouteTable::Serve).
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -10,6 +10,7 @@
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
 #include "common/http/client_address.h"
+#include "common/http/http_exchange.h"
 #include "gateway/fail_mode_events.h"
 #include "gateway/limiter_pool.h"
 
@@ -45,7 +46,8 @@ inline constexpr size_t kMaxForwardedBodyBytes = 64 * 1024;
 // secret), else the caller's address as "ip:<address>"
 // (common::ClientAddress: X-Forwarded-For counts only from a trusted proxy). Returns the /check
 // body to send, or why the request is invalid. Pure.
-common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action,
+common::Result<std::string> ApiCheckBody(const common::HttpRequestView& request,
+                                         const std::string& action,
                                          const common::TrustedProxies& trusted);
 
 // The JSON bodies of the /analytics endpoints (the README documents each). Pure.
@@ -66,9 +68,10 @@ nlohmann::json LimitersJson(const std::vector<analytics::LimiterRecord>& limiter
 nlohmann::json TopRulesJson(const std::vector<analytics::RuleCount>& rules);
 nlohmann::json SeriesJson(const std::vector<analytics::SecondCounts>& seconds);
 
-// Registers POST /check, POST /check/batch, POST /api, GET /analytics, GET /analytics/top, GET
-// /analytics/series, GET /analytics/limiters, GET /analytics/<user>, GET /health and GET
-// /metrics.
-void RegisterGatewayRoutes(httplib::Server& server, GatewayDeps& deps);
+// POST /check, POST /check/batch, POST /api, GET /analytics, GET /analytics/top, GET
+// /analytics/series, GET /analytics/workers, GET /analytics/limiters, GET /analytics/<user> (and
+// /analytics/users/<user>), GET /health, GET /ready, the dashboard, GET /metrics and GET /live.
+// `deps` must outlive the table's routes.
+common::RouteTable GatewayRoutes(GatewayDeps& deps);
 
 }  // namespace rl::gateway

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
-  gateway::RegisterGatewayRoutes(server, deps);
+  common::MountRoutes(server, gateway::GatewayRoutes(deps));
   std::string limiter_list;
   for (const auto& url : s.limiters.urls) limiter_list += (limiter_list.empty() ? "" : ",") + url;
   const std::string banner = fmt::format(

@@ -26,7 +26,7 @@
 #include "limiter/store/cache_invalidation.h"
 #include "limiter/core/decision_service.h"
 #include "limiter/front/decision_events.h"
-#include "limiter/front/http_api.h"
+#include "limiter/front/limiter_routes.h"
 #include "limiter/limiter_settings.h"
 #include "limiter/core/policy_holder.h"
 #include "limiter/store/redis_decision_store.h"
@@ -299,7 +299,7 @@ int main(int argc, char** argv) {
                           clock,
                           s.admin_token,
                           s.check_token};
-  limiter::RegisterLimiterRoutes(server, api);
+  common::MountRoutes(server, limiter::LimiterRoutes(api));
   const std::string banner =
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",
                   redis->Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,

@@ -18,10 +18,40 @@ std::string TakeRequestId(const httplib::Request& req, httplib::Response& res) {
 }
 
 HttpRequestView ViewOf(const httplib::Request& req) {
-  return {.body = req.body,
-          .content_type = req.get_header_value("Content-Type"),
-          .authorization = req.get_header_value("Authorization"),
-          .request_id = req.get_header_value(kRequestIdHeader)};
+  HttpRequestView view{.body = req.body,
+                       .content_type = req.get_header_value("Content-Type"),
+                       .authorization = req.get_header_value("Authorization"),
+                       .request_id = req.get_header_value(kRequestIdHeader),
+                       .remote_address = req.remote_addr};
+  view.path_params.reserve(req.matches.size());
+  for (size_t i = 1; i < req.matches.size(); ++i) view.path_params.push_back(req.matches[i]);
+  view.query.reserve(req.params.size());
+  for (const auto& [name, value] : req.params) view.query.emplace_back(name, value);
+  view.headers.reserve(req.headers.size());
+  for (const auto& [name, value] : req.headers) view.headers.emplace_back(name, value);
+  return view;
+}
+
+void MountRoutes(httplib::Server& server, const RouteTable& table) {
+  Routes routes(server);
+  for (const HttpRoute& route : table.routes()) {
+    httplib::Server::Handler handler = [handle = route.handler](const httplib::Request& req,
+                                                                 httplib::Response& res) {
+      HttpAnswer answer;
+      handle(ViewOf(req), answer);
+      Send(answer, res);
+    };
+    if (route.method == "GET") {
+      routes.Get(route.pattern, std::move(handler));
+    } else if (route.method == "POST") {
+      routes.Post(route.pattern, std::move(handler));
+    } else if (route.method == "DELETE") {
+      routes.Delete(route.pattern, std::move(handler));
+    } else {
+      throw std::logic_error("MountRoutes: no such method " + route.method);
+    }
+  }
+  routes.Finish();
 }
 
 void Send(const HttpAnswer& answer, httplib::Response& res) {

@@ -86,6 +86,10 @@ class Routes {
   std::vector<std::pair<std::string, std::vector<std::string>>> paths_;  // in registration order
 };
 
+// Mounts every route of `table` (common/http/http_exchange.h) on `server` through Routes (so every
+// other method of a known path answers 405); call once, with all of a service's routes.
+void MountRoutes(httplib::Server& server, const RouteTable& table);
+
 }  // namespace rl::common
 
 namespace rl::common {
@@ -96,5 +100,9 @@ namespace rl::common {
 // SIGHUP calls `on_hangup` (if given) and serving goes on.
 bool ServeUntilSignal(httplib::Server& server, const std::string& host, int port,
                       const std::string& banner, const std::function<void()>& on_hangup = nullptr);
+
+// Mounts every route of `table` (common/http/http_exchange.h) on `server` through Routes (so every
+// other method of a known path answers 405); call once, with all of a service's routes.
+void MountRoutes(httplib::Server& server, const RouteTable& table);
 
 }  // namespace rl::common

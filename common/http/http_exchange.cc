@@ -65,6 +65,97 @@ bool RequireBearerToken(std::string_view authorization, const std::string& token
   return false;
 }
 
+namespace {
+bool SameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+}  // namespace
+
+std::optional<std::string_view> HttpRequestView::Param(std::string_view name) const {
+  for (const auto& [n, v] : query) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+std::string_view HttpRequestView::Header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (SameName(n, name)) return v;
+  }
+  return {};
+}
+
+bool HttpRequestView::HasHeader(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& header) { return SameName(header.first, name); });
+}
+
+std::vector<std::string> HttpRequestView::HeaderValues(std::string_view name) const {
+  std::vector<std::string> values;
+  for (const auto& [n, v] : headers) {
+    if (SameName(n, name)) values.emplace_back(v);
+  }
+  return values;
+}
+
+RouteTable& RouteTable::Add(std::string method, std::string pattern, HttpHandler handler) {
+  std::regex compiled(pattern);
+  routes_.push_back(
+      {std::move(method), std::move(pattern), std::move(compiled), std::move(handler)});
+  return *this;
+}
+
+RouteTable& RouteTable::Get(std::string pattern, HttpHandler handler) {
+  return Add("GET", std::move(pattern), std::move(handler));
+}
+RouteTable& RouteTable::Post(std::string pattern, HttpHandler handler) {
+  return Add("POST", std::move(pattern), std::move(handler));
+}
+RouteTable& RouteTable::Delete(std::string pattern, HttpHandler handler) {
+  return Add("DELETE", std::move(pattern), std::move(handler));
+}
+RouteTable& RouteTable::Add(const RouteTable& other) {
+  routes_.insert(routes_.end(), other.routes_.begin(), other.routes_.end());
+  return *this;
+}
+
+void RouteTable::Serve(std::string_view method, const std::string& path, HttpRequestView request,
+                       HttpAnswer& answer) const {
+  std::vector<std::string_view> methods;  // of the routes whose pattern matches
+  for (const HttpRoute& route : routes_) {
+    std::smatch match;
+    if (!std::regex_match(path, match, route.compiled)) continue;
+    if (route.method == method || (route.method == "GET" && method == "HEAD")) {
+      request.path_params.assign(match.begin() + 1, match.end());
+      route.handler(request, answer);
+      return;
+    }
+    methods.push_back(route.method);
+  }
+  if (methods.empty()) return answer.Error(404, "not_found", "no such endpoint");
+  std::string allow;
+  for (std::string_view m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
+    const std::string_view served = m == "HEAD" ? "GET" : m;
+    if (std::find(methods.begin(), methods.end(), served) == methods.end()) continue;
+    allow += (allow.empty() ? "" : ", ") + std::string(m);
+  }
+  answer.SetHeader("Allow", allow);
+  answer.Error(405, "method_not_allowed",
+               std::string(method) + " is not allowed here; allowed: " + allow);
+}
+
+void AddMetricsAndLiveness(RouteTable& routes, const MetricsRegistry& metrics) {
+  routes.Get("/metrics", [&metrics](const HttpRequestView&, HttpAnswer& answer) {
+    answer.body = metrics.RenderPrometheus();
+    answer.content_type = "text/plain; version=0.0.4";
+  });
+  // Liveness: the process serves HTTP. Touches no dependency (GET /health does), so it answers
+  // at once even while Redis or Kafka is slow.
+  routes.Get("/live", [](const HttpRequestView&, HttpAnswer& answer) {
+    answer.body = R"({"status":"live"})";
+  });
+}
+
 std::string TakeRequestId(std::string_view offered, HttpAnswer& answer) {
   std::string id = RequestIdOr(offered);
   answer.SetHeader(kRequestIdHeader, id);

@@ -3,20 +3,39 @@
 // that the same handler runs on any server (cpp-httplib's today, an event loop's next) and in a
 // unit test with no server at all. common/http/http.h converts to and from cpp-httplib's.
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/base/metrics.h"
+
 namespace rl::common {
 
-// What route handlers read of a request.
+// What route handlers read of a request. The views refer to the server's buffers: valid while
+// the handler runs.
 struct HttpRequestView {
-  std::string_view body;  // the server's buffer: valid while the handler runs
+  std::string_view body;
   std::string content_type;
   std::string authorization;  // the Authorization header, empty if none
   std::string request_id;     // X-Request-Id as offered, empty if none
+  std::vector<std::string> path_params;  // the route pattern's groups, in order
+  std::vector<std::pair<std::string_view, std::string_view>> query;  // decoded, in order
+  // Every header as received (the three above included), names in any case.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string remote_address;  // the peer's address
+
+  // The first query parameter `name`, if given.
+  std::optional<std::string_view> Param(std::string_view name) const;
+  // The first header `name` (case-insensitive), empty if none.
+  std::string_view Header(std::string_view name) const;
+  bool HasHeader(std::string_view name) const;
+  // Every header `name`, in order.
+  std::vector<std::string> HeaderValues(std::string_view name) const;
 };
 
 // A handler's answer: status, headers and body (JSON unless said otherwise).
@@ -34,6 +53,42 @@ struct HttpAnswer {
   // The value of header `name` (case-insensitive), empty if unset.
   std::string HeaderValue(std::string_view name) const;
 };
+
+using HttpHandler = std::function<void(const HttpRequestView&, HttpAnswer&)>;
+
+struct HttpRoute {
+  std::string method;   // GET (which serves HEAD too), POST or DELETE
+  std::string pattern;  // a regular expression the whole path must match; groups: path_params
+  std::regex compiled;
+  HttpHandler handler;
+};
+
+// A service's routes in no server's types: a server mounts them (common/http/http.h: Mount), and
+// a unit test calls them through Serve with no server at all.
+class RouteTable {
+ public:
+  RouteTable& Get(std::string pattern, HttpHandler handler);
+  RouteTable& Post(std::string pattern, HttpHandler handler);
+  RouteTable& Delete(std::string pattern, HttpHandler handler);
+  // Every route of `other`, after these.
+  RouteTable& Add(const RouteTable& other);
+
+  const std::vector<HttpRoute>& routes() const { return routes_; }
+
+  // Answers `request` as a mounted server does: the first route whose method and pattern match
+  // (its groups become request.path_params); a path no route matches 404, a path with other
+  // methods only 405 with Allow; errors as JSON.
+  void Serve(std::string_view method, const std::string& path, HttpRequestView request,
+             HttpAnswer& answer) const;
+
+ private:
+  RouteTable& Add(std::string method, std::string pattern, HttpHandler handler);
+  std::vector<HttpRoute> routes_;
+};
+
+// GET /metrics in the Prometheus text format, and GET /live (200 while the process serves HTTP,
+// touching no dependency). `metrics` must outlive the routes.
+void AddMetricsAndLiveness(RouteTable& routes, const MetricsRegistry& metrics);
 
 // The JSON text of `body` as every service writes it (invalid UTF-8 replaced, never thrown on).
 std::string JsonText(const nlohmann::json& body);

@@ -38,15 +38,4 @@ void RegisterProcessMetrics(MetricsRegistry& metrics, const Clock& clock) {
                      [] { return static_cast<double>(CallbackExceptions()); });
 }
 
-void ServeMetricsAndLiveness(Routes& routes, const MetricsRegistry& metrics) {
-  routes.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics.RenderPrometheus(), "text/plain; version=0.0.4");
-  });
-  // Liveness: the process serves HTTP. Touches no dependency (GET /health does), so it answers
-  // at once even while Redis or Kafka is slow.
-  routes.Get("/live", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"live"})", "application/json");
-  });
-}
-
 }  // namespace rl::common

@@ -35,8 +35,5 @@ int ReportBadConfiguration(std::string_view service, const Status& status);
 // process_start_time_seconds, the standard Prometheus gauge every binary exports.
 void RegisterProcessMetrics(MetricsRegistry& metrics, const Clock& clock);
 
-// GET /metrics in the Prometheus text format, and GET /live (200 while the process serves HTTP,
-// touching no dependency). `metrics` must outlive the server.
-void ServeMetricsAndLiveness(Routes& routes, const MetricsRegistry& metrics);
 
 }  // namespace rl::common

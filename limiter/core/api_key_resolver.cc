@@ -42,13 +42,18 @@ std::optional<ApiKey> ApiKeyFromEntry(const Policy& policy, const std::string& a
   return key;
 }
 
-common::Result<std::optional<ApiKey>> ResolveApiKey(const Policy& policy, ApiKeyStore& store,
-                                                    const std::string& api_key,
-                                                    common::LogThrottle& throttle) {
-  if (!NeedsApiKeyLookup(policy, api_key)) return ApiKeyFromPolicy(policy, api_key);
-  auto entries = store.LookupApiKeys(policy.api_keys_redis_hash, {api_key});
-  if (!entries.front().ok()) return entries.front().status();
-  return ApiKeyFromEntry(policy, api_key, entries.front().value(), throttle);
+common::Result<Resolution> ResolveRequest(const Policy& policy, ApiKeyStore& store,
+                                          const CheckRequest& request,
+                                          common::LogThrottle& throttle) {
+  std::optional<ApiKey> key;
+  if (!request.api_key.empty() && !NeedsApiKeyLookup(policy, request.api_key)) {
+    key = ApiKeyFromPolicy(policy, request.api_key);
+  } else if (!request.api_key.empty()) {
+    auto entries = store.LookupApiKeys(policy.api_keys_redis_hash, {request.api_key});
+    if (!entries.front().ok()) return entries.front().status();
+    key = ApiKeyFromEntry(policy, request.api_key, entries.front().value(), throttle);
+  }
+  return Resolve(policy, request, key ? &*key : nullptr);
 }
 
 }  // namespace rl::limiter

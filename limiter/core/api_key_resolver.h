@@ -32,11 +32,12 @@ std::optional<ApiKey> ApiKeyFromEntry(const Policy& policy, const std::string& a
                                       const std::optional<std::string>& entry,
                                       common::LogThrottle& throttle);
 
-// Both steps with one lookup, for one key (the admin endpoints). A failed lookup is the store's
-// Status (the caller applies its fail mode).
-common::Result<std::optional<ApiKey>> ResolveApiKey(const Policy& policy, ApiKeyStore& store,
-                                                    const std::string& api_key,
-                                                    common::LogThrottle& throttle);
+// Whom and what `request` is checked as under `policy` (Resolve), its API key, if any, found as
+// POST /check finds it, the hash asked at once: the one resolver for callers outside a decision
+// (the admin endpoints). A failed lookup is the store's Status.
+common::Result<Resolution> ResolveRequest(const Policy& policy, ApiKeyStore& store,
+                                          const CheckRequest& request,
+                                          common::LogThrottle& throttle);
 
 // Parses a hash entry "<tier>:<user>" against `policy`; nullopt if it is not a valid one. Pure.
 std::optional<ApiKey> ParseApiKeyEntry(const Policy& policy, const std::string& entry);

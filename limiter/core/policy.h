@@ -83,7 +83,7 @@ struct Resolution {
 std::optional<Resolution::Kind> ApiKeyListed(const Policy& policy, const std::string& api_key);
 
 // Resolves `request` against `policy`. `key` is the API key's entry when the request carried one
-// that is known (from the file or the Redis hash; see ResolveApiKey). In this order: a key on the
+// that is known (from the file or the Redis hash; see ResolveRequest). In this order: a key on the
 // deny list is denied and one on the allow list allowed, known or not; an unknown key is refused;
 // then the user's lists; then the rules of the tier that match the action. Pure.
 Resolution Resolve(const Policy& policy, const CheckRequest& request, const ApiKey* key);

@@ -1,6 +1,6 @@
 #pragma once
 // The decision routes, POST /check, /check/batch and /json, as handlers of no server's types
-// (common/http/http_exchange.h): the HTTP server of the limiter mounts them (http_api.h), and unit
+// (common/http/http_exchange.h): the limiter's route table holds them (limiter_routes.h), and unit
 // tests call them with no server.
 
 #include <nlohmann/json.hpp>

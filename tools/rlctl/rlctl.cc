@@ -1,16 +1,7 @@
 #include "tools/rlctl/rlctl.h"
 
-#include <httplib.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -22,6 +13,8 @@
 #include "limiter/core/policy_holder.h"
 #include "proto-events/event_codec.h"
 #include "tools/rlctl/decision_tail.h"
+#include "tools/rlctl/health_report.h"
+#include "tools/rlctl/http_call.h"
 
 namespace rl::rlctl {
 
@@ -120,105 +113,6 @@ std::optional<int64_t> ToInt(const std::string& s, int64_t min, int64_t max) {
   } catch (...) {
     return std::nullopt;
   }
-}
-
-std::string Str(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "-";
-  return v.dump();
-}
-
-// Why `base` (http://host:port) did not answer, in words: the name does not resolve, nothing
-// listens (refused), no answer in time, ... httplib says only "Connection" or "Read".
-std::string WhyUnreachable(const std::string& base, httplib::Error error) {
-  if (error == httplib::Error::Read) return "no answer within 5 s (the server is hung or slow)";
-  if (error != httplib::Error::Connection) return httplib::to_string(error);
-  std::string rest = base.substr(base.find("://") == std::string::npos ? 0 : base.find("://") + 3);
-  rest = rest.substr(0, rest.find('/'));
-  const size_t colon = rest.rfind(':');
-  const std::string host = rest.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-    return "the name " + host + " does not resolve (DNS)";
-  }
-  std::string why = "connection failed";
-  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  if (fd >= 0) {
-    if (::connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
-      why = "it accepted a connection only now (try again)";
-    } else if (errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      int so_error = 0;
-      socklen_t len = sizeof(so_error);
-      if (::poll(&p, 1, 3000) == 0) {
-        why = "connection timed out after 3 s (a firewall, or a host that is down)";
-      } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 && so_error != 0) {
-        why = so_error == ECONNREFUSED ? "connection refused (nothing listens on " + rest + ")"
-                                       : std::string(std::strerror(so_error));
-      }
-    } else {
-      why = errno == ECONNREFUSED ? "connection refused (nothing listens on " + rest + ")"
-                                  : std::string(std::strerror(errno));
-    }
-    ::close(fd);
-  }
-  freeaddrinfo(found);
-  return why;
-}
-
-// One HTTP call; the JSON body and status, or a connection failure.
-struct Answer {
-  int status = 0;
-  json body;
-};
-std::optional<Answer> Call(const std::string& base, const std::string& method,
-                           const std::string& path, const std::string& token,
-                           const std::string& body, std::string* error) {
-  httplib::Client client(base);
-  client.set_connection_timeout(3, 0);
-  client.set_read_timeout(5, 0);
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  httplib::Result res = method == "POST"     ? client.Post(path, headers, body, "application/json")
-                        : method == "DELETE" ? client.Delete(path, headers)
-                                             : client.Get(path, headers);
-  if (!res) {
-    *error = "cannot reach " + base + ": " + WhyUnreachable(base, res.error());
-    return std::nullopt;
-  }
-  Answer a;
-  a.status = res->status;
-  a.body = json::parse(res->body, nullptr, false);
-  if (a.body.is_discarded()) a.body = json{{"raw", res->body}};
-  return a;
-}
-
-std::string ErrorOf(const Answer& a) {
-  if (a.body.contains("error") && a.body["error"].is_object()) {
-    return "HTTP " + std::to_string(a.status) + ": " +
-           Str(a.body["error"].value("message", json()));
-  }
-  return "HTTP " + std::to_string(a.status);
-}
-
-// Percent-encodes everything but unreserved characters (RFC 3986), for a path segment or a query
-// value.
-std::string UrlPart(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 class Rlctl {
@@ -437,99 +331,28 @@ class Rlctl {
     return code == 0 ? kExitOk : kExitNo;
   }
 
-  // A dead limiter's stale record makes health fail for this long after its last record.
-  static constexpr int64_t kStaleCountsForMs = 3'600'000;
-
   int Health(const std::vector<std::string>& in) {
     Args args;
     if (auto r = Prepare("health", in, {}, 0, &args)) return *r;
     std::string error;
     auto gateway = Call(c_.gateway, "GET", "/health", "", "", &error);
     if (!gateway) return ConnectionError(error);
-    auto workers = Call(c_.gateway, "GET", "/analytics/workers", c_.analytics_token, "", &error);
-    std::vector<std::vector<std::string>> rows;
-    bool healthy = gateway->status == 200;
-    json report = {{"gateway", {{"url", c_.gateway}, {"ok", gateway->status == 200}}},
-                   {"limiters", json::array()},
-                   {"workers", json::array()}};
-    rows.push_back({"gateway", c_.gateway, gateway->status == 200 ? "ok" : "down", ""});
-    const json& analytics = gateway->body.value("analytics_redis", json::object());
-    rows.push_back({"analytics redis", "", analytics.value("ok", false) ? "ok" : "down", ""});
-    healthy = healthy && analytics.value("ok", false);
-    for (const auto& l : gateway->body.value("limiters", json::array())) {
-      const bool ok = l.value("ok", false);
-      healthy = healthy && ok;
-      // The limiter's own health: its Redis and its Kafka broker.
-      std::string detail;
-      json entry = l;
-      std::string ignored;
-      if (auto own = Call(Str(l["url"]), "GET", "/health", "", "", &ignored)) {
-        entry["health"] = own->body;
-        const json& b = own->body;
-        const json redis = b.value("redis", json::object());
-        const json kafka = b.value("kafka", json::object());
-        healthy = healthy && redis.value("ok", false) && kafka.value("ok", false);  // degraded too
-        detail = std::string("redis ") + (redis.value("ok", false) ? "ok" : "down") + ", kafka " +
-                 (kafka.value("ok", false) ? "ok" : "down") + ", events queued " +
-                 Str(kafka.value("queued_events", json()));
-      }
-      rows.push_back({"limiter", Str(l["url"]), ok ? "ok" : "down", detail});
-      report["limiters"].push_back(entry);
+    HealthAnswers answers{.gateway_url = c_.gateway, .gateway = std::move(*gateway)};
+    for (const auto& l : answers.gateway.body.value("limiters", json::array())) {
+      std::string ignored;  // unreachable: no detail
+      answers.limiters.push_back(Call(Str(l["url"]), "GET", "/health", "", "", &ignored));
     }
-    if (!workers || workers->status != 200) {
-      healthy = false;
-      rows.push_back({"workers", "", "unknown", workers ? ErrorOf(*workers) : error});
-    } else {
-      for (const auto& w : workers->body.value("workers", json::array())) {
-        // "degraded": the worker serves, but the group's analytics are not progressing.
-        const std::string status = w.value("status", w.value("ok", false) ? "ok" : "down");
-        healthy = healthy && w.value("ok", false) && status == "ok";
-        int64_t lag = 0;
-        for (const auto& p : w.value("partitions", json::array())) lag += p.value("lag", 0);
-        std::string detail =
-            "partitions " + Str(w["assigned_partitions"]) + ", lag " + std::to_string(lag);
-        const json group = w.value("group", json::object());
-        if (group.contains("error")) detail += "; group: " + Str(group["error"]);
-        rows.push_back({"worker", Str(w["url"]), status, detail});
-        report["workers"].push_back(w);
-      }
-      // The group as a whole: every partition's lag, whoever owns it.
-      const json& body = workers->body;
-      const auto unowned = body.value("unowned_partitions", json::array());
-      const auto stalled = body.value("stalled_partitions", json::array());
-      const bool measured = body.value("group_measured", true);
-      const bool group_ok = measured && unowned.empty() && stalled.empty();
-      healthy = healthy && group_ok;
-      rows.push_back({"consumer group", "", !measured ? "unknown" : group_ok ? "ok" : "degraded",
-                      "total lag " + Str(body.value("total_lag", json(0))) + ", unowned " +
-                          unowned.dump() + ", stalled " + stalled.dump()});
-      report["group"] = {{"total_lag", body.value("total_lag", json(0))},
-                         {"unowned_partitions", unowned},
-                         {"stalled_partitions", stalled}};
-    }
-    // Limiters as their ledger records say: one that died keeps a "running" record that stopped
-    // ageing ("stale"); it counts against health for an hour, then is shown as gone.
-    auto ledger = Call(c_.gateway, "GET", "/analytics/limiters", c_.analytics_token, "", &error);
-    if (ledger && ledger->status == 200) {
-      for (const auto& r : ledger->body.value("limiters", json::array())) {
-        const std::string state = r.value("state", "unknown");
-        if (state != "stale") continue;
-        const int64_t age_ms =
-            r["record_age_ms"].is_number() ? r["record_age_ms"].get<int64_t>() : 0;
-        const bool recent = age_ms < kStaleCountsForMs;
-        healthy = healthy && !recent;
-        rows.push_back({"limiter record", Str(r["limiter_id"]), recent ? "stale" : "gone",
-                        "no progress recorded for " + std::to_string(age_ms / 1000) + " s"});
-        report["stale_limiters"].push_back(r);
-      }
-    }
-    report["healthy"] = healthy;
+    answers.workers =
+        Call(c_.gateway, "GET", "/analytics/workers", c_.analytics_token, "", &answers.workers_error);
+    std::string ignored;
+    answers.ledger = Call(c_.gateway, "GET", "/analytics/limiters", c_.analytics_token, "", &ignored);
+    const HealthVerdict verdict = JudgeHealth(answers);
     if (c_.json) {
-      out_ << report.dump() << "\n";
+      out_ << verdict.report.dump() << "\n";
     } else {
-      out_ << Table({"service", "url", "health", "detail"}, rows);
+      out_ << Table({"service", "url", "health", "detail"}, verdict.rows);
     }
-    return healthy ? kExitOk : kExitNo;
+    return verdict.healthy ? kExitOk : kExitNo;
   }
 
   int Tail(const std::vector<std::string>& in) {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/http/http.h"
 #include "gateway/limiter_pool.h"
 
 namespace rl::gateway {
@@ -22,7 +23,7 @@ httplib::Request Req(const std::string& body, const std::string& type,
 }
 
 common::Result<std::string> ApiCheckBody(const httplib::Request& req, const std::string& action) {
-  return gateway::ApiCheckBody(req, action, common::TrustedProxies());
+  return gateway::ApiCheckBody(common::ViewOf(req), action, common::TrustedProxies());
 }
 
 TEST(ApiCheckBody, TakesTheUserFromTheBodyFirst) {
@@ -48,7 +49,8 @@ TEST(ApiCheckBody, LimitsAnAnonymousCallerByItsAddress) {
   auto trusted = common::TrustedProxies::Parse("192.0.2.0/24");
   ASSERT_TRUE(trusted.ok());
   auto behind_proxy = gateway::ApiCheckBody(
-      Req("", "", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}}), "api", trusted.value());
+      common::ViewOf(Req("", "", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}})), "api",
+      trusted.value());
   ASSERT_TRUE(behind_proxy.ok());
   EXPECT_EQ(json::parse(behind_proxy.value())["user_id"], "ip:203.0.113.7");
 }

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "limiter/front/decision_events.h"
-#include "limiter/front/http_api.h"
+#include "limiter/front/limiter_routes.h"
 #include "tests/support/recording_event_publisher.h"
 #include "tests/support/memory_decision_store.h"
 

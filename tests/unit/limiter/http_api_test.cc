@@ -1,4 +1,4 @@
-#include "limiter/front/http_api.h"
+#include "limiter/front/limiter_routes.h"
 #include "limiter/front/decision_events.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 #pragma once
-
-#include <httplib.h>
+// Every route of the limiter's HTTP port as one table of no server's types
+// (common/http/http_exchange.h): main.cc mounts it on cpp-httplib, unit tests call it in-process.
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -10,6 +10,7 @@
 
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
+#include "common/http/http_exchange.h"
 #include "limiter/core/decision_service.h"
 #include "limiter/core/decision_store.h"
 #include "limiter/front/check_routes.h"
@@ -40,10 +41,10 @@ struct LimiterApi {
   std::string check_token;  // CHECK_TOKEN; set: POST /check needs it as a Bearer token
 };
 
-// Registers POST /check, POST /check/batch, POST /json (a ShouldRateLimit request in proto3 JSON,
-// as the reference service offers: 200 OK or 429 OVER_LIMIT with the response as JSON), GET
-// /health, GET /ready, GET /metrics, GET /config, and the admin endpoints GET and DELETE
-// /limits/<user>?action=&api_key=. `api` must outlive the server.
-void RegisterLimiterRoutes(httplib::Server& server, const LimiterApi& api);
+// POST /check, POST /check/batch, POST /json (a ShouldRateLimit request in proto3 JSON, as the
+// reference service offers: 200 OK or 429 OVER_LIMIT with the response as JSON), GET /health, GET
+// /ready, GET /config, GET /metrics, GET /live, and the admin endpoints GET and DELETE
+// /limits/<user>?action=&api_key= (front/admin_routes.h). `api` must outlive the table's routes.
+common::RouteTable LimiterRoutes(const LimiterApi& api);
 
 }  // namespace rl::limiter
