@@ -10,37 +10,12 @@
 #include <charconv>
 
 #include "common/base/digest.h"
+#include "common/redis/hiredis_reply.h"
 
 namespace rl::common {
 namespace {
 
 timeval ToTimeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
-
-RedisValue Convert(const redisReply* reply) {
-  RedisValue v;
-  switch (reply->type) {
-    case REDIS_REPLY_INTEGER:
-      v.type = RedisValue::Type::kInteger;
-      v.integer = reply->integer;
-      break;
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      v.type = reply->type == REDIS_REPLY_STRING   ? RedisValue::Type::kString
-               : reply->type == REDIS_REPLY_STATUS ? RedisValue::Type::kStatus
-                                                   : RedisValue::Type::kError;
-      v.str.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      v.type = RedisValue::Type::kArray;
-      v.elements.reserve(reply->elements);
-      for (size_t i = 0; i < reply->elements; ++i) v.elements.push_back(Convert(reply->element[i]));
-      break;
-    default:
-      v.type = RedisValue::Type::kNil;
-  }
-  return v;
-}
 
 // A command's arguments as hiredis takes them (pointers into `argv`, which must outlive it).
 struct CArgv {
@@ -84,6 +59,34 @@ Status ContextError(const redisContext* c, const char* what) {
 }
 
 }  // namespace
+
+RedisValue FromHiredisReply(const redisReply* reply) {
+  RedisValue v;
+  switch (reply->type) {
+    case REDIS_REPLY_INTEGER:
+      v.type = RedisValue::Type::kInteger;
+      v.integer = reply->integer;
+      break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      v.type = reply->type == REDIS_REPLY_STRING   ? RedisValue::Type::kString
+               : reply->type == REDIS_REPLY_STATUS ? RedisValue::Type::kStatus
+                                                   : RedisValue::Type::kError;
+      v.str.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = RedisValue::Type::kArray;
+      v.elements.reserve(reply->elements);
+      for (size_t i = 0; i < reply->elements; ++i) {
+        v.elements.push_back(FromHiredisReply(reply->element[i]));
+      }
+      break;
+    default:
+      v.type = RedisValue::Type::kNil;
+  }
+  return v;
+}
 
 std::string RedisEndpoint::Describe() const {
   return host + ":" + std::to_string(port) + "/" + std::to_string(db);
@@ -254,7 +257,7 @@ Result<RedisValue> RedisPool::Run(redisContext* c, const std::vector<std::string
   auto* reply = static_cast<redisReply*>(
       redisCommandArgv(c, static_cast<int>(a.args.size()), a.args.data(), a.lens.data()));
   if (reply == nullptr) return ContextError(c, "redis command");
-  RedisValue value = Convert(reply);
+  RedisValue value = FromHiredisReply(reply);
   freeReplyObject(reply);
   return value;
 }
@@ -275,7 +278,7 @@ Result<std::vector<RedisValue>> RedisPool::RunPipelined(
     if (redisGetReply(c, &reply) != REDIS_OK || reply == nullptr) {
       return ContextError(c, "redis pipeline");
     }
-    values.push_back(Convert(static_cast<redisReply*>(reply)));
+    values.push_back(FromHiredisReply(static_cast<redisReply*>(reply)));
     freeReplyObject(reply);
   }
   return values;

@@ -49,6 +49,10 @@ class DecisionService {
 
   std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }
 
+  // The core it runs, for other runners of the same process (AsyncDecisionService): one event
+  // sequence and one set of counters for all.
+  DecisionCore& core() { return core_; }
+
   // The highest event sequence handed out: how many events this instance has decided.
   uint64_t events_decided() const { return core_.events_decided(); }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +42,24 @@ class DecisionStore {
     for (const auto& checks : requests) answers.push_back(Decide(checks));
     return answers;
   }
+};
+
+// The decision store and the API-key hash asked without waiting, as an event loop asks them: each
+// call returns at once and calls `done` later, exactly once, on the thread of the loop the store
+// belongs to, with one answer per request (key), in order. The arguments are read during the call
+// only. No answer comes later than `deadline_us` (Clock::MonotonicUs(); 0: none): what is not
+// answered by then is a Timeout. Not thread-safe: one per loop.
+class AsyncDecisionStore {
+ public:
+  using Answers = std::vector<common::Result<StoreAnswer>>;
+  using Entries = std::vector<common::Result<std::optional<std::string>>>;
+  virtual ~AsyncDecisionStore() = default;
+  // Decides each request atomically on its own (DecisionStore::Decide), all in one write.
+  virtual void DecideMany(const std::vector<std::vector<RuleCheck>>& requests, int64_t deadline_us,
+                          std::function<void(Answers)> done) = 0;
+  // Each key's "<tier>:<user>" entry in `hash` (ApiKeyStore::LookupApiKeys).
+  virtual void LookupApiKeys(const std::string& hash, const std::vector<std::string>& api_keys,
+                             int64_t deadline_us, std::function<void(Entries)> done) = 0;
 };
 
 // Whom API keys name: the entries of a Redis hash (the policy's `api_keys_redis_hash`).

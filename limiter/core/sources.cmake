@@ -5,6 +5,7 @@ set(RL_LIMITER_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/api_key_resolver.cc
   ${CMAKE_CURRENT_LIST_DIR}/blocked_cache.cc
   ${CMAKE_CURRENT_LIST_DIR}/decision_core.cc
+  ${CMAKE_CURRENT_LIST_DIR}/async_decision_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/decision_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/descriptor_config.cc
   ${CMAKE_CURRENT_LIST_DIR}/keys.cc
