@@ -1,5 +1,8 @@
 #include "limiter/limiter_settings.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "common/analytics/analytics_redis.h"
 #include "common/base/identifiers.h"
 #include "common/kafka/kafka_producer.h"
@@ -38,11 +41,19 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("LIMITER_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
   load.Int("GRPC_PORT", &s.grpc_port, 0, 65535);
   load.Int("GRPC_MAX_CONCURRENT_STREAMS", &s.grpc_max_concurrent_streams, 1, 100000);
+  s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  load.Int("LIMITER_EVENT_PORT", &s.event_port, 0, 65535);
+  load.Int("LIMITER_THREADS", &s.threads, 1, 256);
   std::string user_keys = "user_id,remote_address";
   load.String("DESCRIPTOR_USER_KEYS", &user_keys);
   if (auto status = load.Finish(); !status.ok()) return status;
   s.rls.user_keys.clear();
   for (std::string_view key : common::SplitList(user_keys)) s.rls.user_keys.emplace_back(key);
+  if (s.event_port != 0 && s.redis_mode == "cluster") {
+    return common::Status::InvalidArgument(
+        "LIMITER_EVENT_PORT: needs REDIS_MODE=standalone (the event loops' store does not speak "
+        "the cross-slot protocol yet)");
+  }
   if (s.redis_mode == "cluster") {
     // Seed nodes, comma-separated; analytics stay on a standalone Redis (docs/scaling.md).
     size_t start = 0;
@@ -98,6 +109,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  LIMITER_PROGRESS_INTERVAL_MS=5
   GRPC_PORT=8081 (0: off)  GRPC_MAX_CONCURRENT_STREAMS=100  DESCRIPTOR_USER_KEYS=user_id,remote_address
+  LIMITER_EVENT_PORT=0 (0: off; POST /check and /check/batch on event loops, standalone Redis)
+  LIMITER_THREADS=<cores>  (the event loops)
     (where the limiter records how far it decided, for GET /analytics/limiters)
   LIMITS_FILE=config/limits.yaml (rules, tiers, API keys; see docs/configuration.md)
   LIMITS_RELOAD_INTERVAL_MS=1000  ADMIN_TOKEN=  (Bearer token of GET/DELETE /limits/<user>)

@@ -41,6 +41,8 @@ struct LimiterSettings {
   int progress_interval_ms = 5;           // LIMITER_PROGRESS_INTERVAL_MS
   int grpc_port = 8081;                   // GRPC_PORT (0: no gRPC server)
   int grpc_max_concurrent_streams = 100;  // GRPC_MAX_CONCURRENT_STREAMS, per connection
+  int event_port = 0;  // LIMITER_EVENT_PORT: /check on event loops (0: off; issue 22, in progress)
+  int threads = 2;     // LIMITER_THREADS: its event loops (default: the core count)
   RlsOptions rls;                         // DESCRIPTOR_USER_KEYS
 };
 

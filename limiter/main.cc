@@ -27,6 +27,10 @@
 #include "limiter/core/decision_service.h"
 #include "limiter/front/decision_events.h"
 #include "limiter/front/limiter_routes.h"
+#include "limiter/core/async_decision_service.h"
+#include "limiter/store/async_redis_decision_store.h"
+#include "common/http/event_http_server.h"
+#include "common/redis/async_redis.h"
 #include "limiter/limiter_settings.h"
 #include "limiter/core/policy_holder.h"
 #include "limiter/store/redis_decision_store.h"
@@ -209,6 +213,69 @@ void FlushEvents(common::KafkaProducer& kafka, const common::Counter& delivery_f
   }
 }
 
+// One event loop's decision path: its own Redis connection and store, the core shared with every
+// other runner of the process, and the /check routes on top.
+struct LoopDecisions {
+  LoopDecisions(event_base* loop, const limiter::LimiterSettings& s, const common::Clock& clock,
+                common::MetricsRegistry& metrics, limiter::DecisionService& service,
+                limiter::DecisionEvents& events, const limiter::PolicyHolder& policies,
+                limiter::RlsService& rls, common::RedisBreaker& breaker)
+      : redis(loop,
+              {.endpoint = s.redis,
+               .connect_timeout_ms = s.redis_timeout_ms,
+               .script_reloads = &metrics.AddCounter(
+                   "rl_redis_script_reloads_total",
+                   "EVALSHA calls answered NOSCRIPT and sent again as EVAL"),
+               .reconnects = &metrics.AddCounter(
+                   "rl_redis_reconnects_total",
+                   "Event-loop Redis connections dropped (a timeout, a lost server) and made "
+                   "again"),
+               .breaker = &breaker},
+              clock),
+        store(redis),
+        runner(service.core(), store, events, clock, policies),
+        routes(runner, rls, metrics, clock, s.check_token) {}
+  common::AsyncRedis redis;
+  limiter::AsyncRedisDecisionStore store;
+  limiter::AsyncDecisionService runner;
+  limiter::CheckRoutes routes;
+};
+
+// POST /check and /check/batch on LIMITER_THREADS event loops at LIMITER_EVENT_PORT (null: off).
+common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops(
+    const limiter::LimiterSettings& s, const common::Clock& clock,
+    common::MetricsRegistry& metrics, limiter::DecisionService& service,
+    limiter::DecisionEvents& events, const limiter::PolicyHolder& policies,
+    limiter::RlsService& rls, common::RedisBreaker& breaker) {
+  if (s.event_port == 0) return std::unique_ptr<common::EventHttpServer>();
+  auto server = std::make_unique<common::EventHttpServer>(
+      common::EventHttpOptions{.threads = s.threads,
+                               .max_body_bytes = limiter::kMaxBatchBodyBytes,
+                               .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000},
+      [&](int, event_base* loop) {
+        auto decisions = std::make_shared<LoopDecisions>(loop, s, clock, metrics, service, events,
+                                                         policies, rls, breaker);
+        common::RouteTable routes;
+        routes
+            .PostAsync("/check",
+                       [decisions](const common::HttpRequestView& request,
+                                   common::HttpResponder respond) {
+                         decisions->routes.Check(request, std::move(respond));
+                       })
+            .PostAsync("/check/batch", [decisions](const common::HttpRequestView& request,
+                                                   common::HttpResponder respond) {
+              decisions->routes.CheckBatch(request, std::move(respond));
+            });
+        common::AddMetricsAndLiveness(routes, metrics);
+        return routes;
+      });
+  auto port = server->Start(s.service.host, s.event_port);
+  if (!port.ok()) return port.status();
+  spdlog::info("listening on {}:{} (POST /check, /check/batch on {} event loops)", s.service.host,
+               port.value(), s.threads);
+  return server;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -313,8 +380,18 @@ int main(int argc, char** argv) {
     spdlog::error("{}", grpc_server.status().message());
     return 1;
   }
+  // The event-driven decision path (issue 22, in progress): its own breaker for the same server.
+  common::RedisBreaker event_breaker(s.breaker, clock, common::RegisterRedisBreakerMetrics(metrics),
+                                     s.redis.Describe() + " (event loops)");
+  auto event_server = ServeChecksOnEventLoops(s, clock, metrics, service, events, policies, rls,
+                                              event_breaker);
+  if (!event_server.ok()) {
+    spdlog::error("LIMITER_EVENT_PORT: {}", event_server.status().message());
+    return 1;
+  }
   const bool served =
       common::ServeUntilSignal(server, s.service.host, s.service.port, banner, on_hangup);
+  if (event_server.value()) event_server.value()->Stop();
   if (grpc_server.value())
     grpc_server.value()->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (!served) return 1;

@@ -35,10 +35,21 @@ HttpRequestView ViewOf(const httplib::Request& req) {
 void MountRoutes(httplib::Server& server, const RouteTable& table) {
   Routes routes(server);
   for (const HttpRoute& route : table.routes()) {
+    // cpp-httplib's thread waits for the answer: the handler must give it before it returns (a
+    // synchronous decision service does).
     httplib::Server::Handler handler = [handle = route.handler](const httplib::Request& req,
                                                                  httplib::Response& res) {
       HttpAnswer answer;
-      handle(ViewOf(req), answer);
+      bool answered = false;
+      handle(ViewOf(req), [&](HttpAnswer given) {
+        answer = std::move(given);
+        answered = true;
+      });
+      if (!answered) {
+        spdlog::error("http: the handler of {} {} did not answer before it returned", req.method,
+                      req.path);
+        answer.Error(500, "internal", "internal error");
+      }
       Send(answer, res);
     };
     if (route.method == "GET") {

@@ -98,21 +98,34 @@ std::vector<std::string> HttpRequestView::HeaderValues(std::string_view name) co
   return values;
 }
 
-RouteTable& RouteTable::Add(std::string method, std::string pattern, HttpHandler handler) {
+RouteTable& RouteTable::Add(std::string method, std::string pattern, AsyncHttpHandler handler) {
   std::regex compiled(pattern);
   routes_.push_back(
       {std::move(method), std::move(pattern), std::move(compiled), std::move(handler)});
   return *this;
 }
 
+namespace {
+AsyncHttpHandler AnsweringAtOnce(HttpHandler handler) {
+  return [handler = std::move(handler)](const HttpRequestView& request, HttpResponder respond) {
+    HttpAnswer answer;
+    handler(request, answer);
+    respond(std::move(answer));
+  };
+}
+}  // namespace
+
 RouteTable& RouteTable::Get(std::string pattern, HttpHandler handler) {
-  return Add("GET", std::move(pattern), std::move(handler));
+  return Add("GET", std::move(pattern), AnsweringAtOnce(std::move(handler)));
 }
 RouteTable& RouteTable::Post(std::string pattern, HttpHandler handler) {
-  return Add("POST", std::move(pattern), std::move(handler));
+  return Add("POST", std::move(pattern), AnsweringAtOnce(std::move(handler)));
 }
 RouteTable& RouteTable::Delete(std::string pattern, HttpHandler handler) {
-  return Add("DELETE", std::move(pattern), std::move(handler));
+  return Add("DELETE", std::move(pattern), AnsweringAtOnce(std::move(handler)));
+}
+RouteTable& RouteTable::PostAsync(std::string pattern, AsyncHttpHandler handler) {
+  return Add("POST", std::move(pattern), std::move(handler));
 }
 RouteTable& RouteTable::Add(const RouteTable& other) {
   routes_.insert(routes_.end(), other.routes_.begin(), other.routes_.end());
@@ -121,18 +134,32 @@ RouteTable& RouteTable::Add(const RouteTable& other) {
 
 void RouteTable::Serve(std::string_view method, const std::string& path, HttpRequestView request,
                        HttpAnswer& answer) const {
+  bool answered = false;
+  ServeAsync(method, path, std::move(request), [&](HttpAnswer given) {
+    answer = std::move(given);
+    answered = true;
+  });
+  if (!answered) answer.Error(500, "internal", "the handler did not answer before it returned");
+}
+
+void RouteTable::ServeAsync(std::string_view method, const std::string& path,
+                            HttpRequestView request, HttpResponder respond) const {
   std::vector<std::string_view> methods;  // of the routes whose pattern matches
   for (const HttpRoute& route : routes_) {
     std::smatch match;
     if (!std::regex_match(path, match, route.compiled)) continue;
     if (route.method == method || (route.method == "GET" && method == "HEAD")) {
       request.path_params.assign(match.begin() + 1, match.end());
-      route.handler(request, answer);
+      route.handler(request, std::move(respond));
       return;
     }
     methods.push_back(route.method);
   }
-  if (methods.empty()) return answer.Error(404, "not_found", "no such endpoint");
+  HttpAnswer answer;
+  if (methods.empty()) {
+    answer.Error(404, "not_found", "no such endpoint");
+    return respond(std::move(answer));
+  }
   std::string allow;
   for (std::string_view m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}) {
     const std::string_view served = m == "HEAD" ? "GET" : m;
@@ -142,6 +169,7 @@ void RouteTable::Serve(std::string_view method, const std::string& path, HttpReq
   answer.SetHeader("Allow", allow);
   answer.Error(405, "method_not_allowed",
                std::string(method) + " is not allowed here; allowed: " + allow);
+  respond(std::move(answer));
 }
 
 void AddMetricsAndLiveness(RouteTable& routes, const MetricsRegistry& metrics) {

@@ -54,22 +54,30 @@ struct HttpAnswer {
   std::string HeaderValue(std::string_view name) const;
 };
 
+// A handler that answers before it returns.
 using HttpHandler = std::function<void(const HttpRequestView&, HttpAnswer&)>;
+// Hands a request its answer: once, on the thread of the server that owns the request.
+using HttpResponder = std::function<void(HttpAnswer)>;
+// A handler that may answer later (an event loop's, waiting for Redis), through `respond`. What
+// it needs of the request it copies before it returns: the views are valid until then only.
+using AsyncHttpHandler = std::function<void(const HttpRequestView&, HttpResponder respond)>;
 
 struct HttpRoute {
   std::string method;   // GET (which serves HEAD too), POST or DELETE
   std::string pattern;  // a regular expression the whole path must match; groups: path_params
   std::regex compiled;
-  HttpHandler handler;
+  AsyncHttpHandler handler;
 };
 
-// A service's routes in no server's types: a server mounts them (common/http/http.h: Mount), and
-// a unit test calls them through Serve with no server at all.
+// A service's routes in no server's types: a server mounts them (common/http/http.h: MountRoutes;
+// common/http/event_http_server.h), and a unit test calls them through Serve with no server.
 class RouteTable {
  public:
   RouteTable& Get(std::string pattern, HttpHandler handler);
   RouteTable& Post(std::string pattern, HttpHandler handler);
   RouteTable& Delete(std::string pattern, HttpHandler handler);
+  // A POST route whose handler may answer later.
+  RouteTable& PostAsync(std::string pattern, AsyncHttpHandler handler);
   // Every route of `other`, after these.
   RouteTable& Add(const RouteTable& other);
 
@@ -80,9 +88,12 @@ class RouteTable {
   // methods only 405 with Allow; errors as JSON.
   void Serve(std::string_view method, const std::string& path, HttpRequestView request,
              HttpAnswer& answer) const;
+  // The same, the answer handed to `respond`, now or later.
+  void ServeAsync(std::string_view method, const std::string& path, HttpRequestView request,
+                  HttpResponder respond) const;
 
  private:
-  RouteTable& Add(std::string method, std::string pattern, HttpHandler handler);
+  RouteTable& Add(std::string method, std::string pattern, AsyncHttpHandler handler);
   std::vector<HttpRoute> routes_;
 };
 

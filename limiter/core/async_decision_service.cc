@@ -10,8 +10,9 @@ struct AsyncDecisionService::Pending {
 };
 
 AsyncDecisionService::AsyncDecisionService(DecisionCore& core, AsyncDecisionStore& store,
-                                           DecisionEvents& events, const common::Clock& clock)
-    : core_(core), store_(store), events_(events), clock_(clock) {}
+                                           DecisionEvents& events, const common::Clock& clock,
+                                           const PolicyHolder& policies)
+    : core_(core), store_(store), events_(events), clock_(clock), policies_(policies) {}
 
 void AsyncDecisionService::Decide(RequestContext context,
                                   std::shared_ptr<const ActivePolicy> policy,

@@ -11,7 +11,9 @@
 #include "limiter/core/check_request.h"
 #include "limiter/core/decision_core.h"
 #include "limiter/core/decision_event.h"
+#include "limiter/core/decision_runner.h"
 #include "limiter/core/decision_store.h"
+#include "limiter/core/policy_holder.h"
 #include "limiter/core/request_context.h"
 
 namespace rl::limiter {
@@ -20,12 +22,18 @@ namespace rl::limiter {
 // sequence, one set of counters). `done` is called exactly once, on the loop's thread: at once
 // when the policy alone answers, else when the store has. A store step the request's deadline has
 // passed before is not started: its part gets the fail mode, as a timeout. Not thread-safe.
-class AsyncDecisionService {
+class AsyncDecisionService final : public DecisionRunner {
  public:
-  using Done = std::function<void(Decisions)>;
-
   AsyncDecisionService(DecisionCore& core, AsyncDecisionStore& store, DecisionEvents& events,
-                       const common::Clock& clock);
+                       const common::Clock& clock, const PolicyHolder& policies);
+
+  RequestContext NewContext(std::string request_id) const override {
+    return core_.NewContext(std::move(request_id));
+  }
+  // Decide under the active policy.
+  void Submit(RequestContext context, std::vector<CheckRequest> requests, Done done) override {
+    Decide(std::move(context), policies_.Current(), std::move(requests), std::move(done));
+  }
 
   // As DecisionService::Decide, under `policy` (one snapshot for the batch).
   void Decide(RequestContext context, std::shared_ptr<const ActivePolicy> policy,
@@ -45,6 +53,7 @@ class AsyncDecisionService {
   AsyncDecisionStore& store_;
   DecisionEvents& events_;
   const common::Clock& clock_;
+  const PolicyHolder& policies_;
 };
 
 }  // namespace rl::limiter

@@ -8,6 +8,7 @@
 #include "limiter/core/check_request.h"
 #include "limiter/core/decision_core.h"
 #include "limiter/core/decision_event.h"
+#include "limiter/core/decision_runner.h"
 #include "limiter/core/decision_store.h"
 #include "limiter/core/policy_holder.h"
 
@@ -17,7 +18,7 @@ namespace rl::limiter {
 // lookups in one store round trip, the rule checks in another, Complete, and the events handed to
 // `events`. A store step the request's deadline has passed before is not started: its part is
 // answered by the fail mode, as a timeout. Thread-safe.
-class DecisionService {
+class DecisionService final : public DecisionRunner {
  public:
   DecisionService(DecisionStore& store, ApiKeyStore& api_keys, DecisionEvents& events,
                   const common::Clock& clock, common::MetricsRegistry& metrics,
@@ -43,8 +44,12 @@ class DecisionService {
   std::vector<CheckResult> CheckBatch(const std::vector<CheckRequest>& requests);
 
   // A context for a request arriving now (DecisionCore::NewContext).
-  RequestContext NewContext(std::string request_id) const {
+  RequestContext NewContext(std::string request_id) const override {
     return core_.NewContext(std::move(request_id));
+  }
+  // Decide under the active policy; `done` is called before Submit returns.
+  void Submit(RequestContext context, std::vector<CheckRequest> requests, Done done) override {
+    done(Decide(context, requests));
   }
 
   std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }

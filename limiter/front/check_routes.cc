@@ -64,10 +64,10 @@ json CheckResultJson(const CheckResult& r) {
                                   .outcome = VerdictName(r.verdict)});
 }
 
-CheckRoutes::CheckRoutes(DecisionService& service, RlsService& rls,
+CheckRoutes::CheckRoutes(DecisionRunner& runner, RlsService& rls,
                          common::MetricsRegistry& metrics, const common::Clock& clock,
                          std::string check_token)
-    : service_(service),
+    : runner_(runner),
       rls_(rls),
       clock_(clock),
       check_token_(std::move(check_token)),
@@ -104,54 +104,71 @@ void CheckRoutes::Invalid(common::HttpAnswer& answer, std::string_view code,
   answer.Error(400, code, message);
 }
 
-void CheckRoutes::Check(const common::HttpRequestView& http, common::HttpAnswer& answer) {
+void CheckRoutes::Check(const common::HttpRequestView& http, common::HttpResponder respond) {
   const int64_t start_us = clock_.MonotonicUs();
-  if (!Admit(http, kMaxCheckBodyBytes, answer)) return;
+  common::HttpAnswer answer;
+  if (!Admit(http, kMaxCheckBodyBytes, answer)) return respond(std::move(answer));
   auto request = ParseCheckRequest(http.body, kMaxCost);
-  if (!request.ok()) return Invalid(answer, "invalid_argument", request.status().message());
-  const RequestContext context =
-      service_.NewContext(common::TakeRequestId(http.request_id, answer));
+  if (!request.ok()) {
+    Invalid(answer, "invalid_argument", request.status().message());
+    return respond(std::move(answer));
+  }
+  RequestContext context = runner_.NewContext(common::TakeRequestId(http.request_id, answer));
   const common::RequestIdScope in_request(context.request_id);
-  const std::vector<CheckRequest> one = {std::move(request.value())};
-  Decisions decided = service_.Decide(context, one);  // one policy, through to the status code
-  const CheckResult& result = decided.results.front();
-  for (auto& [name, value] : RateLimitHeaders(result)) answer.SetHeader(name, value);
-  answer.Json(HttpStatusOf(result.verdict, decided.policy->policy.ban_status),
-              CheckResultJson(result));
-  check_latency_.Observe(static_cast<double>(clock_.MonotonicUs() - start_us) / 1e6);
+  runner_.Submit(
+      std::move(context), {std::move(request.value())},
+      [this, start_us, answer = std::move(answer), respond = std::move(respond)](
+          Decisions decided) mutable {
+        const CheckResult& result = decided.results.front();  // one policy, to the status code
+        for (auto& [name, value] : RateLimitHeaders(result)) answer.SetHeader(name, value);
+        answer.Json(HttpStatusOf(result.verdict, decided.policy->policy.ban_status),
+                    CheckResultJson(result));
+        check_latency_.Observe(static_cast<double>(clock_.MonotonicUs() - start_us) / 1e6);
+        respond(std::move(answer));
+      });
 }
 
-void CheckRoutes::CheckBatch(const common::HttpRequestView& http, common::HttpAnswer& answer) {
+void CheckRoutes::CheckBatch(const common::HttpRequestView& http,
+                             common::HttpResponder respond) {
   const int64_t start_us = clock_.MonotonicUs();
-  if (!Admit(http, kMaxBatchBodyBytes, answer)) return;
+  common::HttpAnswer answer;
+  if (!Admit(http, kMaxBatchBodyBytes, answer)) return respond(std::move(answer));
   auto batch = ParseBatchRequest(http.body, kMaxCost);
-  if (!batch.ok()) return Invalid(answer, "invalid_argument", batch.status().message());
-  const RequestContext context =
-      service_.NewContext(common::TakeRequestId(http.request_id, answer));
+  if (!batch.ok()) {
+    Invalid(answer, "invalid_argument", batch.status().message());
+    return respond(std::move(answer));
+  }
+  RequestContext context = runner_.NewContext(common::TakeRequestId(http.request_id, answer));
   const common::RequestIdScope in_request(context.request_id);
   std::vector<CheckRequest> valid;
   for (const auto& item : batch->items) {
     if (item.ok()) valid.push_back(item.value());
   }
-  const Decisions decided = service_.Decide(context, valid);
-  const int ban_status = decided.policy->policy.ban_status;
-  json results = json::array();
-  size_t next = 0;
-  for (const auto& item : batch->items) {
-    if (!item.ok()) {
-      rejected_invalid_.Inc();
-      results.push_back(
-          {{"status", 400},
-           {"error", {{"code", "invalid_argument"}, {"message", item.status().message()}}}});
-      continue;
-    }
-    const CheckResult& r = decided.results[next++];
-    json entry = CheckResultJson(r);
-    entry["status"] = HttpStatusOf(r.verdict, ban_status);
-    results.push_back(std::move(entry));
-  }
-  answer.Json(200, {{"results", results}});
-  batch_latency_.Observe(static_cast<double>(clock_.MonotonicUs() - start_us) / 1e6);
+  auto items = std::make_shared<BatchRequest>(std::move(batch.value()));
+  runner_.Submit(
+      std::move(context), std::move(valid),
+      [this, start_us, items, answer = std::move(answer), respond = std::move(respond)](
+          Decisions decided) mutable {
+        const int ban_status = decided.policy->policy.ban_status;
+        json results = json::array();
+        size_t next = 0;
+        for (const auto& item : items->items) {
+          if (!item.ok()) {
+            rejected_invalid_.Inc();
+            results.push_back(
+                {{"status", 400},
+                 {"error", {{"code", "invalid_argument"}, {"message", item.status().message()}}}});
+            continue;
+          }
+          const CheckResult& r = decided.results[next++];
+          json entry = CheckResultJson(r);
+          entry["status"] = HttpStatusOf(r.verdict, ban_status);
+          results.push_back(std::move(entry));
+        }
+        answer.Json(200, {{"results", results}});
+        batch_latency_.Observe(static_cast<double>(clock_.MonotonicUs() - start_us) / 1e6);
+        respond(std::move(answer));
+      });
 }
 
 void CheckRoutes::Json(const common::HttpRequestView& http, common::HttpAnswer& answer) {
@@ -164,7 +181,7 @@ void CheckRoutes::Json(const common::HttpRequestView& http, common::HttpAnswer& 
     return Invalid(answer, "invalid_json", "the body is not a RateLimitRequest in proto3 JSON");
   }
   const RequestContext context =
-      service_.NewContext(common::TakeRequestId(http.request_id, answer));
+      runner_.NewContext(common::TakeRequestId(http.request_id, answer));
   const common::RequestIdScope in_request(context.request_id);
   auto response = rls_.Decide(context, request);
   if (!response.ok()) return Invalid(answer, "invalid_argument", response.status().message());

@@ -9,7 +9,7 @@
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
 #include "common/http/http_exchange.h"
-#include "limiter/core/decision_service.h"
+#include "limiter/core/decision_runner.h"
 #include "limiter/front/rls_service.h"
 
 namespace rl::limiter {
@@ -24,18 +24,20 @@ nlohmann::json CheckResultJson(const CheckResult& result);
 // Each handler refuses, before parsing, a request without the CHECK_TOKEN (401, when one is set),
 // of another content type than JSON (415) or over its size (413), and an invalid body (400), with
 // rl_check_rejected_total{code}; and sets X-Request-Id (the offered one if valid, else a new one).
-// Thread-safe.
+// /check and /check/batch decide through `runner`: synchronously (DecisionService: answered
+// before they return) or on an event loop (AsyncDecisionService: answered when Redis has). As
+// thread-safe as the runner.
 class CheckRoutes {
  public:
-  CheckRoutes(DecisionService& service, RlsService& rls, common::MetricsRegistry& metrics,
+  CheckRoutes(DecisionRunner& runner, RlsService& rls, common::MetricsRegistry& metrics,
               const common::Clock& clock, std::string check_token);
 
   // POST /check: one check, its verdict as the status code, the RateLimit headers.
-  void Check(const common::HttpRequestView& request, common::HttpAnswer& answer);
+  void Check(const common::HttpRequestView& request, common::HttpResponder respond);
   // POST /check/batch: up to kMaxBatchChecks checks, each decided like POST /check (all or
   // nothing on its own), the store's part in one round trip; one result per check, in order, each
   // with its "status" (what /check would have answered), a bad check an error of its own.
-  void CheckBatch(const common::HttpRequestView& request, common::HttpAnswer& answer);
+  void CheckBatch(const common::HttpRequestView& request, common::HttpResponder respond);
   // POST /json: a ShouldRateLimit request in proto3 JSON, as the reference service offers: 200 OK
   // or 429 OVER_LIMIT with the response as JSON.
   void Json(const common::HttpRequestView& request, common::HttpAnswer& answer);
@@ -46,7 +48,7 @@ class CheckRoutes {
              common::HttpAnswer& answer);
   void Invalid(common::HttpAnswer& answer, std::string_view code, const std::string& message);
 
-  DecisionService& service_;
+  DecisionRunner& runner_;
   RlsService& rls_;
   const common::Clock& clock_;
   const std::string check_token_;

@@ -74,10 +74,14 @@ common::RouteTable LimiterRoutes(const LimiterApi& api) {
     };
   };
   common::RouteTable routes;
-  routes.Post("/check", [checks](const HttpRequestView& request,
-                                 HttpAnswer& answer) { checks->Check(request, answer); })
-      .Post("/check/batch", [checks](const HttpRequestView& request,
-                                     HttpAnswer& answer) { checks->CheckBatch(request, answer); })
+  routes.PostAsync("/check", [checks](const HttpRequestView& request,
+                                      common::HttpResponder respond) {
+            checks->Check(request, std::move(respond));
+          })
+      .PostAsync("/check/batch", [checks](const HttpRequestView& request,
+                                          common::HttpResponder respond) {
+        checks->CheckBatch(request, std::move(respond));
+      })
       .Post("/json", [checks](const HttpRequestView& request,
                               HttpAnswer& answer) { checks->Json(request, answer); })
       .Get("/health", report(api.health))

@@ -56,8 +56,8 @@ Result<StoreAnswer> RedisDecisionStore::Decide(const std::vector<RuleCheck>& che
   return DecideAt(checks, std::nullopt);
 }
 
-common::ScriptCall RedisDecisionStore::Call(const std::vector<RuleCheck>& checks,
-                                            std::optional<int64_t> now_us) {
+common::ScriptCall PolicyScriptCall(const std::vector<RuleCheck>& checks,
+                                    std::optional<int64_t> now_us) {
   common::ScriptCall call;
   call.keys.reserve(3 * checks.size());
   call.args.reserve(2 + 10 * checks.size());
@@ -101,7 +101,7 @@ std::vector<std::vector<size_t>> RedisDecisionStore::ShardGroups(
 Result<StoreAnswer> RedisDecisionStore::DecideAt(const std::vector<RuleCheck>& checks,
                                                  std::optional<int64_t> now_us) {
   if (!OneShard(checks)) return DecideAcrossShards(checks, ShardGroups(checks), now_us);
-  common::ScriptCall call = Call(checks, now_us);
+  common::ScriptCall call = PolicyScriptCall(checks, now_us);
   auto reply = redis_.Eval(script_, call.keys, call.args);
   if (!reply.ok()) return reply.status();
   return ParsePolicyReply(reply.value(), checks.size());
@@ -118,7 +118,7 @@ Result<StoreAnswer> RedisDecisionStore::DecideAcrossShards(
     std::vector<RuleCheck> part;
     part.reserve(group.size());
     for (size_t i : group) part.push_back(checks[i]);
-    common::ScriptCall call = Call(part, now_us);
+    common::ScriptCall call = PolicyScriptCall(part, now_us);
     auto reply = redis_.Eval(script_, call.keys, call.args);
     Result<StoreAnswer> answer = reply.ok() ? ParsePolicyReply(reply.value(), part.size())
                                             : Result<StoreAnswer>(reply.status());
@@ -180,7 +180,7 @@ std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
     if (!OneShard(requests[i])) {
       answers[i] = Decide(requests[i]);
     } else {
-      calls.push_back(Call(requests[i], std::nullopt));
+      calls.push_back(PolicyScriptCall(requests[i]));
       pipelined.push_back(i);
     }
   }

@@ -8,8 +8,13 @@
 
 namespace rl::limiter {
 
-// Parses the reply of scripts/policy.lua for `rules` rules. Pure; exposed for tests.
+// Parses the reply of scripts/policy.lua for `rules` rules. Pure.
 common::Result<StoreAnswer> ParsePolicyReply(const common::RedisValue& reply, size_t rules);
+
+// KEYS and ARGV of scripts/policy.lua for one request's checks (all in one shard), deciding at
+// `now_us` if given, else at Redis TIME. Pure.
+common::ScriptCall PolicyScriptCall(const std::vector<RuleCheck>& checks,
+                                    std::optional<int64_t> now_us = std::nullopt);
 
 // The store ports over Redis. Decisions: one EVALSHA of policy.lua per decision, whatever the number of rules,
 // bans included, when the request's keys share a shard (always on one server; in a Redis Cluster
@@ -44,9 +49,6 @@ class RedisDecisionStore final : public DecisionStore, public ApiKeyStore, publi
                                        std::optional<int64_t> now_us);
 
  private:
-  // KEYS and ARGV of policy.lua for one request.
-  static common::ScriptCall Call(const std::vector<RuleCheck>& checks,
-                                 std::optional<int64_t> now_us);
   // Whether every check's key is in one shard (always on one server): one script call.
   bool OneShard(const std::vector<RuleCheck>& checks) const;
   // The checks of one request grouped by shard, in ascending shard order (indices into checks).

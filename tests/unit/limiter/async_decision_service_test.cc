@@ -54,7 +54,7 @@ class AsyncDecisionServiceTest : public ::testing::Test {
   DecisionService service_{memory_,  memory_, events_, clock_, metrics_, policies_,
                            {.limiter_id = "l1", .request_deadline_ms = 50}};
   DeferredAsyncStore store_{memory_, memory_};
-  AsyncDecisionService async_{service_.core(), store_, events_, clock_};
+  AsyncDecisionService async_{service_.core(), store_, events_, clock_, policies_};
   std::optional<Decisions> decided_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <variant>
+
 #include "limiter/front/decision_events.h"
 #include "limiter/front/descriptor_stats.h"
 #include "tests/support/active_policy.h"
@@ -29,19 +31,30 @@ descriptors:
 
 class CheckRoutesTest : public ::testing::Test {
  protected:
-  common::HttpAnswer Call(void (CheckRoutes::*route)(const common::HttpRequestView&,
-                                                     common::HttpAnswer&),
-                          const std::string& body, const std::string& content_type =
-                                                       "application/json",
+  // A route answering through its responder (/check, /check/batch) or at once (/json); with the
+  // synchronous runner both answer before they return.
+  using Answering = void (CheckRoutes::*)(const common::HttpRequestView&, common::HttpAnswer&);
+  using Responding = void (CheckRoutes::*)(const common::HttpRequestView&, common::HttpResponder);
+  common::HttpAnswer Call(std::variant<Answering, Responding> route, const std::string& body,
+                          const std::string& content_type = "application/json",
                           const std::string& authorization = "",
                           const std::string& request_id = "") {
     body_ = body;  // the server's buffer, alive while the handler runs
+    const common::HttpRequestView view{.body = body_,
+                                       .content_type = content_type,
+                                       .authorization = authorization,
+                                       .request_id = request_id};
     common::HttpAnswer answer;
-    ((*routes_).*route)({.body = body_,
-                         .content_type = content_type,
-                         .authorization = authorization,
-                         .request_id = request_id},
-                        answer);
+    if (auto* answering = std::get_if<Answering>(&route)) {
+      ((*routes_).**answering)(view, answer);
+    } else {
+      bool answered = false;
+      ((*routes_).*std::get<Responding>(route))(view, [&](common::HttpAnswer given) {
+        answer = std::move(given);
+        answered = true;
+      });
+      EXPECT_TRUE(answered) << "the synchronous runner answers before the route returns";
+    }
     return answer;
   }
   static json Body(const common::HttpAnswer& a) { return json::parse(a.body); }

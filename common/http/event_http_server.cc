@@ -1,0 +1,223 @@
+#include "common/http/event_http_server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "common/base/request_id.h"
+
+namespace rl::common {
+
+namespace {
+
+std::string_view MethodName(evhttp_cmd_type method) {
+  switch (method) {
+    case EVHTTP_REQ_GET:
+      return "GET";
+    case EVHTTP_REQ_POST:
+      return "POST";
+    case EVHTTP_REQ_HEAD:
+      return "HEAD";
+    case EVHTTP_REQ_PUT:
+      return "PUT";
+    case EVHTTP_REQ_DELETE:
+      return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+      return "OPTIONS";
+    case EVHTTP_REQ_PATCH:
+      return "PATCH";
+    default:
+      return "OTHER";
+  }
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+}  // namespace
+
+// One loop: its thread, its evhttp on the shared socket, its routes, and the connections waiting
+// for an answer (so that one closed meanwhile is never answered).
+struct EventHttpServer::Loop {
+  // A connection's lifetime as its answers see it: gone once evhttp has freed it.
+  struct Connection {
+    bool gone = false;
+  };
+
+  int index = 0;
+  event_base* base = nullptr;
+  evhttp* http = nullptr;
+  evhttp_bound_socket* bound = nullptr;
+  RouteTable routes;
+  std::map<evhttp_connection*, std::shared_ptr<Connection>> connections;
+  std::thread thread;
+
+  static void OnConnectionClosed(evhttp_connection* connection, void* arg) {
+    auto* loop = static_cast<Loop*>(arg);
+    auto it = loop->connections.find(connection);
+    if (it == loop->connections.end()) return;
+    it->second->gone = true;
+    loop->connections.erase(it);
+  }
+
+  static void OnRequest(evhttp_request* req, void* arg) {
+    auto* loop = static_cast<Loop*>(arg);
+    evhttp_connection* connection = evhttp_request_get_connection(req);
+    auto& state = loop->connections[connection];
+    if (!state) {
+      state = std::make_shared<Connection>();
+      evhttp_connection_set_closecb(connection, &Loop::OnConnectionClosed, loop);
+    }
+    HttpRequestView view;
+    evbuffer* in = evhttp_request_get_input_buffer(req);
+    const size_t length = evbuffer_get_length(in);
+    if (length > 0) {
+      view.body = std::string_view(reinterpret_cast<const char*>(evbuffer_pullup(in, -1)), length);
+    }
+    for (evkeyval* header = evhttp_request_get_input_headers(req)->tqh_first; header != nullptr;
+         header = header->next.tqe_next) {
+      view.headers.emplace_back(header->key, header->value);
+    }
+    view.content_type = std::string(view.Header("Content-Type"));
+    view.authorization = std::string(view.Header("Authorization"));
+    view.request_id = std::string(view.Header(kRequestIdHeader));
+    char* address = nullptr;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(connection, &address, &port);
+    if (address) view.remote_address = address;
+    const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+    const char* path = uri ? evhttp_uri_get_path(uri) : nullptr;
+    const char* query = uri ? evhttp_uri_get_query(uri) : nullptr;
+    evkeyvalq params{};  // an empty TAILQ: no first element, the last's next at the head
+    params.tqh_last = &params.tqh_first;
+    if (query != nullptr) evhttp_parse_query_str(query, &params);
+    for (evkeyval* param = params.tqh_first; param != nullptr; param = param->next.tqe_next) {
+      view.query.emplace_back(param->key, param->value);
+    }
+    char* decoded = path ? evhttp_uridecode(path, 0, nullptr) : nullptr;
+    const std::string decoded_path = decoded ? decoded : "/";
+    free(decoded);
+    loop->routes.ServeAsync(
+        MethodName(evhttp_request_get_command(req)), decoded_path, std::move(view),
+        [req, connection = state](HttpAnswer answer) {
+          if (connection->gone) return;  // the client left: evhttp has freed the request
+          evkeyvalq* out = evhttp_request_get_output_headers(req);
+          for (const auto& [name, value] : answer.headers) {
+            evhttp_add_header(out, name.c_str(), value.c_str());
+          }
+          evhttp_add_header(out, "Content-Type", answer.content_type.c_str());
+          evbuffer* body = evbuffer_new();
+          evbuffer_add(body, answer.body.data(), answer.body.size());
+          evhttp_send_reply(req, answer.status, Reason(answer.status), body);
+          evbuffer_free(body);
+        });
+    evhttp_clear_headers(&params);
+  }
+};
+
+EventHttpServer::EventHttpServer(EventHttpOptions options, RoutesFor routes_for)
+    : options_(options), routes_for_(std::move(routes_for)) {
+  static std::once_flag threads_on;
+  std::call_once(threads_on, [] { evthread_use_pthreads(); });  // loopbreak from another thread
+}
+
+EventHttpServer::~EventHttpServer() { Stop(0); }
+
+Result<int> EventHttpServer::Start(const std::string& host, int port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    return Status::InvalidArgument("not an IPv4 address: " + host);
+  }
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int yes = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));  // never SO_REUSEPORT
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(listen_fd_, SOMAXCONN) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                               why);
+  }
+  socklen_t length = sizeof(address);
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+  for (int i = 0; i < options_.threads; ++i) {
+    auto loop = std::make_unique<Loop>();
+    loop->index = i;
+    loop->base = event_base_new();
+    loop->http = evhttp_new(loop->base);
+    evhttp_set_max_headers_size(loop->http, static_cast<ev_ssize_t>(options_.max_header_bytes));
+    evhttp_set_max_body_size(loop->http, static_cast<ev_ssize_t>(options_.max_body_bytes));
+    evhttp_set_timeout(loop->http, options_.timeout_s);
+    evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                               EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(loop->http, &Loop::OnRequest, loop.get());
+    loop->bound = evhttp_accept_socket_with_handle(loop->http, ::dup(listen_fd_));
+    loop->routes = routes_for_(i, loop->base);
+    loops_.push_back(std::move(loop));
+  }
+  for (auto& loop : loops_) {
+    loop->thread = std::thread([base = loop->base] { event_base_dispatch(base); });
+  }
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+void EventHttpServer::Stop(int grace_ms) {
+  if (loops_.empty()) return;
+  for (auto& loop : loops_) {
+    const timeval grace{grace_ms / 1000, (grace_ms % 1000) * 1000};
+    event_base_loopexit(loop->base, &grace);
+  }
+  for (auto& loop : loops_) {
+    if (loop->thread.joinable()) loop->thread.join();
+    loop->routes = RouteTable();  // what the routes hold goes first, while its loop exists
+    evhttp_free(loop->http);      // closes its connections and its copy of the socket
+    event_base_free(loop->base);
+  }
+  loops_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+}  // namespace rl::common

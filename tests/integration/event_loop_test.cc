@@ -1,0 +1,150 @@
+// The limiter's event-driven decision path (LIMITER_EVENT_PORT: evhttp loops, Redis asked
+// without waiting), against a real Redis: the same decisions as the threaded port, deadlines on
+// time when Redis stops, bodies refused before they are read, clients that leave early, and a port
+// that is this process's alone.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/support.h"
+
+namespace rl::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+class EventLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    event_port_ = FreePort();
+    limiter_ = StartLimiter(redis_, kNoBroker, "rl.event",
+                            {{"LIMITER_EVENT_PORT", std::to_string(event_port_)},
+                             {"LIMITER_THREADS", "2"},
+                             {"REDIS_TIMEOUT_MS", "50"},
+                             {"FAIL_MODE", "open"},
+                             {"KAFKA_STARTUP_WAIT_MS", "0"}});
+    threaded_ = limiter_->Client();
+    event_ = std::make_unique<httplib::Client>("127.0.0.1", event_port_);
+    event_->set_read_timeout(5, 0);
+  }
+  static json Body(const httplib::Result& res) { return json::parse(res->body); }
+
+  RedisServer redis_;
+  int event_port_ = 0;
+  std::unique_ptr<ServiceProcess> limiter_;
+  std::unique_ptr<httplib::Client> threaded_;
+  std::unique_ptr<httplib::Client> event_;
+};
+
+TEST_F(EventLoopTest, ChecksOnTheEventPortShareTheBucketsAndTheAnswersOfTheThreadedPort) {
+  // A bucket of 5: the two ports take from the same one.
+  for (int i = 0; i < 5; ++i) {
+    auto& client = i % 2 ? *threaded_ : *event_;
+    auto res = PostCheck(client, R"({"user_id":"shared"})");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(Body(res)["remaining"], 4 - i);
+  }
+  auto blocked = PostCheck(*event_, R"({"user_id":"shared"})");
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->status, 429);
+  EXPECT_EQ(Body(blocked)["outcome"], "blocked");
+  EXPECT_FALSE(blocked->get_header_value("Retry-After").empty());
+  EXPECT_EQ(blocked->get_header_value("X-RateLimit-Remaining"), "0");
+  EXPECT_EQ(blocked->get_header_value("X-Request-Id").size(), 32u);
+  auto batch = event_->Post("/check/batch",
+                            R"({"checks":[{"user_id":"b"},{"user_id":""},{"user_id":"b","cost":9}]})",
+                            "application/json");
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(batch->status, 200) << batch->body;
+  const json results = Body(batch)["results"];
+  EXPECT_EQ(results[0]["status"], 200);
+  EXPECT_EQ(results[1]["status"], 400);
+  EXPECT_EQ(results[2]["status"], 400);  // a cost above the bucket: a client error
+  // Every decision is counted once, whichever port made it.
+  EXPECT_EQ(MetricValue(*threaded_, "rl_decisions_total{outcome=\"allowed\"}"), 6);
+  EXPECT_EQ(MetricValue(*threaded_, "rl_decisions_total{outcome=\"blocked\"}"), 1);
+  // Bad input: the same refusals as the threaded port, before any Redis call.
+  EXPECT_EQ(event_->Post("/check", R"({"user_id":7})", "application/json")->status, 400);
+  EXPECT_EQ(event_->Post("/check", R"({"user_id":"u"})", "text/plain")->status, 415);
+  EXPECT_EQ(event_->Get("/nowhere")->status, 404);
+  EXPECT_EQ(event_->Get("/check")->status, 405);
+}
+
+TEST_F(EventLoopTest, AStoppedRedisGetsTheFailModeByTheDeadlineAndRecovers) {
+  ASSERT_EQ(PostCheck(*event_, R"({"user_id":"p"})")->status, 200);
+  redis_.Pause();
+  const auto start = std::chrono::steady_clock::now();
+  auto res = PostCheck(*event_, R"({"user_id":"p"})");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Body(res)["outcome"], "fail_open");
+  EXPECT_LT(took, milliseconds(500));  // REDIS_TIMEOUT_MS=50, and a margin
+  EXPECT_GE(MetricValue(*threaded_, "rl_redis_errors_total{kind=\"timeout\"}"), 1);
+  redis_.Resume();
+  EXPECT_TRUE(Eventually(
+      [&] { return Outcome(PostCheck(*event_, R"({"user_id":"p"})")) == "allowed"; },
+      std::chrono::seconds(10)));
+}
+
+TEST_F(EventLoopTest, AnOversizedBodyIsRefusedBeforeItIsRead) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(event_port_));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string head =
+      "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 10000000000\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  timeval wait{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  char answer[512] = {};
+  const ssize_t n = ::recv(fd, answer, sizeof(answer) - 1, 0);  // no byte of the body was sent
+  ::close(fd);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(answer).rfind("HTTP/1.1 413", 0), 0u) << answer;
+}
+
+TEST_F(EventLoopTest, ClientsThatLeaveBeforeTheirAnswerHarmNothing) {
+  redis_.Pause();  // every answer waits for the deadline
+  for (int i = 0; i < 20; ++i) {
+    httplib::Client impatient("127.0.0.1", event_port_);
+    impatient.set_read_timeout(0, 10'000);  // gone after 10 ms, before the 50 ms deadline
+    impatient.Post("/check", R"({"user_id":"gone"})", "application/json");
+  }
+  std::this_thread::sleep_for(milliseconds(100));  // their deadlines pass: answers to no one
+  redis_.Resume();
+  EXPECT_TRUE(Eventually(
+      [&] { return Outcome(PostCheck(*event_, R"({"user_id":"after"})")) == "allowed"; },
+      std::chrono::seconds(10)));
+  EXPECT_TRUE(limiter_->process().Running());
+}
+
+TEST_F(EventLoopTest, TheEventPortIsThisProcesssAlone) {
+  RedisServer other_redis;
+  const std::string dir = MakeTempDir("event-port");
+  ChildProcess second({BinaryPath("limiter")},
+                      {{"REDIS_URL", other_redis.url()},
+                       {"LIMITER_PORT", std::to_string(FreePort())},
+                       {"GRPC_PORT", "0"},
+                       {"LIMITER_EVENT_PORT", std::to_string(event_port_)},
+                       {"KAFKA_BROKERS", kNoBroker},
+                       {"KAFKA_STARTUP_WAIT_MS", "0"}},
+                      dir + "/second.log");
+  const auto code = second.WaitExit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value()) << "a second limiter bound the same event port";
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(second.LogTail().find("LIMITER_EVENT_PORT"), std::string::npos) << second.LogTail();
+}
+
+}  // namespace
+}  // namespace rl::testing
