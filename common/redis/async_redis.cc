@@ -39,6 +39,7 @@ AsyncRedis::AsyncRedis(event_base* loop, AsyncRedisOptions options, const Clock&
       drop_log_(clock) {}
 
 AsyncRedis::~AsyncRedis() {
+  closing_ = true;  // a drop to say nothing of, unless calls were waiting
   Drop(Status::Unavailable("redis: the connection is closing"));
   event_free(connect_timer_);
   event_free(backoff_timer_);
@@ -159,7 +160,7 @@ void AsyncRedis::Drop(const Status& why) {
   evtimer_del(connect_timer_);
   BeginBackoff();
   uint64_t suppressed = 0;
-  if (drop_log_.ShouldLog(&suppressed)) {
+  if ((!closing_ || in_flight_ > 0) && drop_log_.ShouldLog(&suppressed)) {
     spdlog::warn("redis {}: connection dropped ({}), {} calls on it answered by the fail mode; "
                  "reconnecting in {} ms ({} similar not logged)",
                  options_.endpoint.Describe(), why.message(), in_flight_, backoff_ms_,

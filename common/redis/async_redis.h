@@ -100,6 +100,7 @@ class AsyncRedis {
   event* backoff_timer_ = nullptr;
   Status drop_reason_;  // what the calls of a dropped connection are answered
   bool ever_connected_ = false;
+  bool closing_ = false;  // the destructor runs
   LogThrottle drop_log_;
 };
 
