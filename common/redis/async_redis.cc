@@ -49,17 +49,17 @@ std::unique_ptr<AsyncRedis::Call> AsyncRedis::Start(int64_t deadline_us, Callbac
   auto call = std::make_unique<Call>();
   call->owner = this;
   call->done = std::move(done);
+  if (in_flight_ >= options_.max_in_flight) {  // refused here: nothing for the breaker to learn
+    Answer(*call, Status::Unavailable("redis: " + std::to_string(in_flight_) +
+                                      " calls in flight on one connection, the most allowed"));
+    return nullptr;
+  }
   if (options_.breaker) {
     if (Status admitted = options_.breaker->Admit(); !admitted.ok()) {
       Answer(*call, admitted);
       return nullptr;
     }
     call->admitted = true;
-  }
-  if (in_flight_ >= options_.max_in_flight) {
-    Answer(*call, Status::Unavailable("redis: " + std::to_string(in_flight_) +
-                                      " calls in flight on one connection, the most allowed"));
-    return nullptr;
   }
   if (deadline_us != 0) {
     call->deadline = evtimer_new(loop_, &AsyncRedis::OnDeadline, call.get());
