@@ -30,6 +30,7 @@
 #include "limiter/core/async_decision_service.h"
 #include "limiter/store/async_redis_decision_store.h"
 #include "common/http/event_http_server.h"
+#include "common/http/slow_request_reaper.h"
 #include "common/redis/async_redis.h"
 #include "limiter/limiter_settings.h"
 #include "limiter/core/policy_holder.h"
@@ -246,7 +247,7 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops
     const limiter::LimiterSettings& s, const common::Clock& clock,
     common::MetricsRegistry& metrics, limiter::DecisionService& service,
     limiter::DecisionEvents& events, const limiter::PolicyHolder& policies,
-    limiter::RlsService& rls, common::RedisBreaker& breaker) {
+    limiter::RlsService& rls, common::RedisBreaker& breaker, common::SlowRequestReaper& reaper) {
   if (s.event_port == 0) return std::unique_ptr<common::EventHttpServer>();
   auto server = std::make_unique<common::EventHttpServer>(
       common::EventHttpOptions{.threads = s.threads,
@@ -271,6 +272,8 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops
       });
   auto port = server->Start(s.service.host, s.event_port);
   if (!port.ok()) return port.status();
+  // A total deadline per request (slowloris), as on LIMITER_PORT: evhttp's timeout is per read.
+  reaper.Watch(server->listen_fd());
   spdlog::info("listening on {}:{} (POST /check, /check/batch on {} event loops)", s.service.host,
                port.value(), s.threads);
   return server;
@@ -383,8 +386,9 @@ int main(int argc, char** argv) {
   // The event-driven decision path (issue 22, in progress): its own breaker for the same server.
   common::RedisBreaker event_breaker(s.breaker, clock, common::RegisterRedisBreakerMetrics(metrics),
                                      s.redis.Describe() + " (event loops)");
+  common::SlowRequestReaper event_reaper(s.service.http.request_timeout_ms, metrics, clock);
   auto event_server = ServeChecksOnEventLoops(s, clock, metrics, service, events, policies, rls,
-                                              event_breaker);
+                                              event_breaker, event_reaper);
   if (!event_server.ok()) {
     spdlog::error("LIMITER_EVENT_PORT: {}", event_server.status().message());
     return 1;

@@ -43,6 +43,8 @@ class EventHttpServer {
   Result<int> Start(const std::string& host, int port);
   // Stops accepting, lets answers under way go out for `grace_ms`, then stops the loops.
   void Stop(int grace_ms = 200);
+  // The listening socket (after Start), for a SlowRequestReaper to watch its connections.
+  int listen_fd() const { return listen_fd_; }
 
  private:
   struct Loop;

@@ -114,6 +114,36 @@ TEST_F(EventLoopTest, AnOversizedBodyIsRefusedBeforeItIsRead) {
   EXPECT_EQ(std::string(answer).rfind("HTTP/1.1 413", 0), 0u) << answer;
 }
 
+TEST(EventLoopSlowRequests, TricklingRequestsGetA408AfterTheRequestTimeout) {
+  RedisServer redis;
+  const int event_port = FreePort();
+  auto limiter = StartLimiter(redis, kNoBroker, "rl.event.slow",
+                              {{"LIMITER_EVENT_PORT", std::to_string(event_port)},
+                               {"HTTP_REQUEST_TIMEOUT_MS", "1000"},
+                               {"KAFKA_STARTUP_WAIT_MS", "0"}});
+  // Headers a byte at a time: each byte resets evhttp's per-read timeout, never the total one.
+  const int fd = ConnectLoopback(event_port);
+  ASSERT_GE(fd, 0);
+  const std::string head = "POST /check HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  std::string received;
+  bool closed = false;
+  const auto start = std::chrono::steady_clock::now();
+  while (!closed && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    send(fd, " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    char buf[1024];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) received.append(buf, n);
+    closed = n == 0;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  EXPECT_EQ(received.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u) << received;
+  EXPECT_EQ(MetricValue(*limiter->Client(), "rl_http_requests_timed_out_total"), 1);
+}
+
 TEST_F(EventLoopTest, ClientsThatLeaveBeforeTheirAnswerHarmNothing) {
   redis_.Pause();  // every answer waits for the deadline
   for (int i = 0; i < 20; ++i) {
