@@ -10,6 +10,10 @@
 //              [--alt-action A --alt-share F]      a share F of the requests use action A
 //              [--batch K]                         POST /check/batch of K checks per request
 //              [--lag-port 0]                      gateway port: sample analytics lag meanwhile
+//              [--rate R]                          a fixed offered load of R requests/s in all
+//                                                  (each connection on its own schedule;
+//                                                  latency from the scheduled time, so a late
+//                                                  answer counts its wait): 0, closed loop
 //              [--json]                            one JSON object instead of text
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <netinet/tcp.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,6 +55,7 @@ struct Options {
   std::string path = "/check";
   int lag_port = 0;
   int batch = 0;  // 0: single checks
+  double rate = 0;  // requests/s offered in all; 0: closed loop
   bool json = false;
 };
 
@@ -92,6 +98,8 @@ Options Parse(int argc, char** argv) {
       o.lag_port = std::atoi(v.c_str());
     else if (k == "--batch")
       o.batch = std::atoi(v.c_str());
+    else if (k == "--rate")
+      o.rate = std::atof(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -168,6 +176,9 @@ struct Connection {
   std::chrono::steady_clock::time_point t0;
   std::mt19937_64 rng;
   bool watching_out = false;  // registered for EPOLLOUT (a request partly sent)
+  // --rate: when the next request is due, and whether the connection waits for that time.
+  std::chrono::steady_clock::time_point due;
+  bool waiting = false;
 };
 
 int Connect(const Options& o) {
@@ -253,11 +264,22 @@ void RunConnections(const Options& o, const UserDraw& draw,
     if ((c.sent < c.out.size()) != c.watching_out) watch(i, EPOLL_CTL_MOD);
     return true;
   };
+  // --rate: each connection sends every `period`, the connections evenly staggered.
+  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(o.rate > 0 ? o.connections / o.rate : 0));
+  const auto start = std::chrono::steady_clock::now();
   auto open = [&](size_t i) {
     Connection& c = conns[i];
     c.fd = Connect(o);
     c.in.clear();
     if (c.fd < 0) return false;
+    if (o.rate > 0) {  // registered for answers only; send_due sends when the time comes
+      c.out.clear();
+      c.sent = 0;
+      watch(i, EPOLL_CTL_ADD);
+      c.waiting = true;
+      return true;
+    }
     next_request(c);
     c.sent = c.out.size();  // registered for answers only; push() watches for room if needed
     watch(i, EPOLL_CTL_ADD);
@@ -273,14 +295,53 @@ void RunConnections(const Options& o, const UserDraw& draw,
   };
   for (size_t i = 0; i < conns.size(); ++i) {
     conns[i].rng.seed(i + 1);
+    conns[i].due = start + period * static_cast<int64_t>(i) / o.connections;
     if (!open(i)) ++(*statuses)[-1];
   }
-  std::vector<epoll_event> events(conns.size());
+  // --rate: a timer (nanoseconds, unlike epoll's timeout) wakes the loop when a request is due.
+  const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+  const uint64_t kTimer = conns.size();  // its epoll tag
+  if (o.rate > 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kTimer;
+    epoll_ctl(ep, EPOLL_CTL_ADD, timer, &ev);
+  }
+  // --rate: sends the requests that are due and sets the timer for the next one.
+  auto send_due = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::milliseconds(100);
+    for (size_t i = 0; i < conns.size(); ++i) {
+      Connection& c = conns[i];
+      if (!c.waiting || c.fd < 0) continue;
+      if (c.due > now) {
+        next = std::min(next, c.due);
+        continue;
+      }
+      c.waiting = false;
+      next_request(c);
+      c.t0 = c.due;  // latency from when it was due, however late it went out
+      if (!push(i)) fail(i);
+    }
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        next.time_since_epoch()).count();  // steady_clock: CLOCK_MONOTONIC
+    itimerspec at{};
+    at.it_value.tv_sec = ns / 1'000'000'000;
+    at.it_value.tv_nsec = ns % 1'000'000'000;
+    timerfd_settime(timer, TFD_TIMER_ABSTIME, &at, nullptr);
+  };
+  std::vector<epoll_event> events(conns.size() + 1);
   char buffer[65536];
   while (std::chrono::steady_clock::now() < end) {
+    if (o.rate > 0) send_due();
     const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
     for (int e = 0; e < n; ++e) {
       const size_t i = events[e].data.u64;
+      if (i == kTimer) {
+        uint64_t expirations = 0;
+        (void)!read(timer, &expirations, sizeof(expirations));
+        continue;
+      }
       Connection& c = conns[i];
       if (c.fd < 0) continue;
       if ((events[e].events & EPOLLOUT) && c.sent < c.out.size() && !push(i)) {
@@ -308,9 +369,14 @@ void RunConnections(const Options& o, const UserDraw& draw,
         ++*fail_mode;
       }
       c.in.erase(0, length);
+      if (o.rate > 0) c.due += period;  // the next one when it is due (at once if already late)
       if (closing) {  // the server ends this keep-alive connection: a fresh one goes on
         close(c.fd);
         if (!open(i)) fail(i);
+        continue;
+      }
+      if (o.rate > 0) {
+        c.waiting = true;
         continue;
       }
       next_request(c);
@@ -320,6 +386,7 @@ void RunConnections(const Options& o, const UserDraw& draw,
   for (auto& c : conns) {
     if (c.fd >= 0) close(c.fd);
   }
+  close(timer);
   close(ep);
 }
 
