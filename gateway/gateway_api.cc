@@ -139,9 +139,7 @@ class ForwardRoutes {
   void Check(const HttpRequestView& request, common::HttpAnswer& answer) {
     const std::string request_id = common::TakeRequestId(request.request_id, answer);
     const common::RequestIdScope in_request(request_id);
-    if (!common::RequireBearerToken(request.authorization, deps_.options.check_token, answer))
-      return;
-    if (RefuseBody(request, common::kMaxCheckBodyBytes, answer)) return;
+    if (!Admit(request, common::kMaxCheckBodyBytes, answer)) return;
     auto check = common::ParseCheckRequest(request.body, common::kMaxCost);
     if (!check.ok()) return answer.Error(400, "invalid_argument", check.status().message());
     auto from = deps_.limiters.Check("/check", std::string(request.body), request.content_type,
@@ -154,9 +152,7 @@ class ForwardRoutes {
   void CheckBatch(const HttpRequestView& request, common::HttpAnswer& answer) {
     const std::string request_id = common::TakeRequestId(request.request_id, answer);
     const common::RequestIdScope in_request(request_id);
-    if (!common::RequireBearerToken(request.authorization, deps_.options.check_token, answer))
-      return;
-    if (RefuseBody(request, common::kMaxBatchBodyBytes, answer)) return;
+    if (!Admit(request, common::kMaxBatchBodyBytes, answer)) return;
     auto batch = common::ParseBatchRequest(request.body, common::kMaxCost);
     if (!batch.ok()) return answer.Error(400, "invalid_argument", batch.status().message());
     auto from = deps_.limiters.Check("/check/batch", std::string(request.body),
@@ -200,6 +196,15 @@ class ForwardRoutes {
   }
 
  private:
+  // Whether a /check or /check/batch request may go on: the CHECK_TOKEN, then the body as the
+  // limiters would refuse it (RefuseBody); answers it if not.
+  bool Admit(const HttpRequestView& request, size_t max_bytes, common::HttpAnswer& answer) {
+    if (!common::RequireBearerToken(request.authorization, deps_.options.check_token, answer)) {
+      return false;
+    }
+    return !RefuseBody(request, max_bytes, answer);
+  }
+
   // The fail mode's answer to a valid request no limiter answered: a decision of the gateway's
   // own, counted, logged and published.
   void NoLimiter(const common::CheckRequest& request, const std::string& request_id,
@@ -310,16 +315,6 @@ void AnswerReady(const GatewayDeps& deps, common::HttpAnswer& answer) {
   answer.Json(ready ? 200 : 503, {{"ready", ready},
                                   {"limiters_up", up},
                                   {"fail_mode", deps.options.fail_open ? "open" : "closed"}});
-}
-
-// A route that calls `method` of `*routes`.
-template <typename Routes>
-common::HttpHandler Call(std::shared_ptr<Routes> routes,
-                         void (Routes::*method)(const HttpRequestView&, common::HttpAnswer&)) {
-  return [routes = std::move(routes), method](const HttpRequestView& request,
-                                              common::HttpAnswer& answer) {
-    ((*routes).*method)(request, answer);
-  };
 }
 
 }  // namespace
@@ -444,18 +439,18 @@ common::RouteTable GatewayRoutes(GatewayDeps& deps) {
   auto forward = std::make_shared<ForwardRoutes>(deps);
   auto analytics = std::make_shared<AnalyticsRoutes>(deps);
   common::RouteTable routes;
-  routes.Post("/check", Call(forward, &ForwardRoutes::Check))
-      .Post("/check/batch", Call(forward, &ForwardRoutes::CheckBatch))
-      .Post("/api", Call(forward, &ForwardRoutes::Api))
-      .Get("/analytics", Call(analytics, &AnalyticsRoutes::Global))
-      .Get("/analytics/top", Call(analytics, &AnalyticsRoutes::Top))
-      .Get("/analytics/series", Call(analytics, &AnalyticsRoutes::Series))
-      .Get("/analytics/workers", Call(analytics, &AnalyticsRoutes::Workers))
-      .Get("/analytics/limiters", Call(analytics, &AnalyticsRoutes::Limiters))
+  routes.Post("/check", common::RouteTo(forward, &ForwardRoutes::Check))
+      .Post("/check/batch", common::RouteTo(forward, &ForwardRoutes::CheckBatch))
+      .Post("/api", common::RouteTo(forward, &ForwardRoutes::Api))
+      .Get("/analytics", common::RouteTo(analytics, &AnalyticsRoutes::Global))
+      .Get("/analytics/top", common::RouteTo(analytics, &AnalyticsRoutes::Top))
+      .Get("/analytics/series", common::RouteTo(analytics, &AnalyticsRoutes::Series))
+      .Get("/analytics/workers", common::RouteTo(analytics, &AnalyticsRoutes::Workers))
+      .Get("/analytics/limiters", common::RouteTo(analytics, &AnalyticsRoutes::Limiters))
       // /analytics/users/<user> reaches every user id, those that name another endpoint (top,
       // series, limiters, workers) included; /analytics/<user> is kept for the others.
-      .Get(R"(/analytics/users/(.+))", Call(analytics, &AnalyticsRoutes::User))
-      .Get(R"(/analytics/(.+))", Call(analytics, &AnalyticsRoutes::User))
+      .Get(R"(/analytics/users/(.+))", common::RouteTo(analytics, &AnalyticsRoutes::User))
+      .Get(R"(/analytics/(.+))", common::RouteTo(analytics, &AnalyticsRoutes::User))
       .Get("/health", [&deps](const HttpRequestView&,
                               common::HttpAnswer& answer) { AnswerHealth(deps, answer); })
       .Get("/ready", [&deps](const HttpRequestView&, common::HttpAnswer& answer) {

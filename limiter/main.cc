@@ -257,16 +257,10 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops
         auto decisions = std::make_shared<LoopDecisions>(loop, s, clock, metrics, service, events,
                                                          policies, rls, breaker);
         common::RouteTable routes;
-        routes
-            .PostAsync("/check",
-                       [decisions](const common::HttpRequestView& request,
-                                   common::HttpResponder respond) {
-                         decisions->routes.Check(request, std::move(respond));
-                       })
-            .PostAsync("/check/batch", [decisions](const common::HttpRequestView& request,
-                                                   common::HttpResponder respond) {
-              decisions->routes.CheckBatch(request, std::move(respond));
-            });
+        // The loop's CheckRoutes, kept alive with everything else of its loop.
+        const std::shared_ptr<limiter::CheckRoutes> checks(decisions, &decisions->routes);
+        routes.PostAsync("/check", common::RouteTo(checks, &limiter::CheckRoutes::Check))
+            .PostAsync("/check/batch", common::RouteTo(checks, &limiter::CheckRoutes::CheckBatch));
         common::AddMetricsAndLiveness(routes, metrics);
         return routes;
       });

@@ -4,6 +4,7 @@
 // unit test with no server at all. common/http/http.h converts to and from cpp-httplib's.
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -96,6 +97,25 @@ class RouteTable {
   RouteTable& Add(std::string method, std::string pattern, AsyncHttpHandler handler);
   std::vector<HttpRoute> routes_;
 };
+
+// A route calling `method` of `*routes`, which it keeps alive: the one way a table binds the
+// handlers of a routes object (an aliasing shared_ptr binds a member of a larger object).
+template <typename Routes>
+HttpHandler RouteTo(std::shared_ptr<Routes> routes,
+                    void (Routes::*method)(const HttpRequestView&, HttpAnswer&)) {
+  return [routes = std::move(routes), method](const HttpRequestView& request,
+                                              HttpAnswer& answer) {
+    ((*routes).*method)(request, answer);
+  };
+}
+template <typename Routes>
+AsyncHttpHandler RouteTo(std::shared_ptr<Routes> routes,
+                         void (Routes::*method)(const HttpRequestView&, HttpResponder)) {
+  return [routes = std::move(routes), method](const HttpRequestView& request,
+                                              HttpResponder respond) {
+    ((*routes).*method)(request, std::move(respond));
+  };
+}
 
 // GET /metrics in the Prometheus text format, and GET /live (200 while the process serves HTTP,
 // touching no dependency). `metrics` must outlive the routes.

@@ -74,16 +74,9 @@ common::RouteTable LimiterRoutes(const LimiterApi& api) {
     };
   };
   common::RouteTable routes;
-  routes.PostAsync("/check", [checks](const HttpRequestView& request,
-                                      common::HttpResponder respond) {
-            checks->Check(request, std::move(respond));
-          })
-      .PostAsync("/check/batch", [checks](const HttpRequestView& request,
-                                          common::HttpResponder respond) {
-        checks->CheckBatch(request, std::move(respond));
-      })
-      .Post("/json", [checks](const HttpRequestView& request,
-                              HttpAnswer& answer) { checks->Json(request, answer); })
+  routes.PostAsync("/check", common::RouteTo(checks, &CheckRoutes::Check))
+      .PostAsync("/check/batch", common::RouteTo(checks, &CheckRoutes::CheckBatch))
+      .Post("/json", common::RouteTo(checks, &CheckRoutes::Json))
       .Get("/health", report(api.health))
       // Readiness (a load balancer's or Kubernetes' probe): 200 while this limiter answers as
       // configured, which under FAIL_MODE=open includes answering fail_open without Redis.
@@ -92,11 +85,8 @@ common::RouteTable LimiterRoutes(const LimiterApi& api) {
            [&api](const HttpRequestView&, HttpAnswer& answer) {
              answer.Json(200, PolicyJson(*api.service.policy()));
            })
-      .Get(R"(/limits/(.+))", [admin](const HttpRequestView& request,
-                                      HttpAnswer& answer) { admin->Inspect(request, answer); })
-      .Delete(R"(/limits/(.+))", [admin](const HttpRequestView& request, HttpAnswer& answer) {
-        admin->Reset(request, answer);
-      });
+      .Get(R"(/limits/(.+))", common::RouteTo(admin, &AdminRoutes::Inspect))
+      .Delete(R"(/limits/(.+))", common::RouteTo(admin, &AdminRoutes::Reset));
   common::AddMetricsAndLiveness(routes, api.metrics);
   return routes;
 }
