@@ -110,8 +110,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  LIMITER_PROGRESS_INTERVAL_MS=5
   GRPC_PORT=8081 (0: off)  GRPC_MAX_CONCURRENT_STREAMS=100  DESCRIPTOR_USER_KEYS=user_id,remote_address
     (where the limiter records how far it decided, for GET /analytics/limiters)
-  LIMITER_EVENT_PORT=0 (0: off; POST /check and /check/batch on event loops, standalone Redis)
-  LIMITER_THREADS=<cores>  (the event loops)
+  LIMITER_EVENT_PORT=0 (0: off; POST /check, /check/batch, /json on event loops, standalone Redis)
+  LIMITER_THREADS=<cores>  (the event loops; they also decide gRPC calls, standalone Redis)
   LIMITS_FILE=config/limits.yaml (rules, tiers, API keys; see docs/configuration.md)
   LIMITS_RELOAD_INTERVAL_MS=1000  ADMIN_TOKEN=  (Bearer token of GET/DELETE /limits/<user>)
   CHECK_TOKEN=  (if set, POST /check needs "Authorization: Bearer <CHECK_TOKEN>")

@@ -30,11 +30,13 @@
 #include "limiter/core/async_decision_service.h"
 #include "limiter/store/async_redis_decision_store.h"
 #include "common/http/event_http_server.h"
+#include "common/loop/event_loops.h"
 #include "common/http/slow_request_reaper.h"
 #include "common/redis/async_redis.h"
 #include "limiter/limiter_settings.h"
 #include "limiter/core/policy_holder.h"
 #include "limiter/store/redis_decision_store.h"
+#include "limiter/front/rls_grpc_service.h"
 #include "limiter/front/rls_service.h"
 
 using namespace rl;
@@ -168,7 +170,7 @@ void WaitForTopic(common::KafkaProducer& kafka, const limiter::LimiterSettings& 
 // Envoy's rate limit service over gRPC on GRPC_PORT, with grpc.health.v1 and reflection; null
 // when GRPC_PORT is 0; an error when the port cannot be had.
 common::Result<std::unique_ptr<grpc::Server>> ServeRls(const limiter::LimiterSettings& s,
-                                                       limiter::RlsService& rls) {
+                                                       limiter::RlsGrpcService& rls) {
   if (s.grpc_port <= 0) return std::unique_ptr<grpc::Server>();
   grpc::EnableDefaultHealthCheckService(true);  // grpc.health.v1
   // Its descriptors, linked in and registered, so reflection describes the health service too.
@@ -215,12 +217,12 @@ void FlushEvents(common::KafkaProducer& kafka, const common::Counter& delivery_f
 }
 
 // One event loop's decision path: its own Redis connection and store, the core shared with every
-// other runner of the process, and the /check routes on top.
+// other runner of the process, Envoy's rate limit requests and the /check routes on top.
 struct LoopDecisions {
   LoopDecisions(event_base* loop, const limiter::LimiterSettings& s, const common::Clock& clock,
                 common::MetricsRegistry& metrics, limiter::DecisionService& service,
                 limiter::DecisionEvents& events, const limiter::PolicyHolder& policies,
-                limiter::RlsService& rls, common::RedisBreaker& breaker)
+                limiter::DescriptorStats& descriptor_stats, common::RedisBreaker& breaker)
       : redis(loop,
               {.endpoint = s.redis,
                .connect_timeout_ms = s.redis_timeout_ms,
@@ -235,32 +237,50 @@ struct LoopDecisions {
               clock),
         store(redis),
         runner(service.core(), store, events, clock, policies),
+        rls(runner, descriptor_stats, s.rls),
         routes(runner, rls, metrics, clock, s.check_token) {}
   common::AsyncRedis redis;
   limiter::AsyncRedisDecisionStore store;
   limiter::AsyncDecisionService runner;
+  limiter::RlsService rls;
   limiter::CheckRoutes routes;
 };
 
-// POST /check and /check/batch on LIMITER_THREADS event loops at LIMITER_EVENT_PORT (null: off).
-common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops(
-    const limiter::LimiterSettings& s, const common::Clock& clock,
+// The decision paths of the event loops, one per loop (standalone Redis), or none (a cluster: the
+// synchronous paths serve everything).
+std::vector<std::shared_ptr<LoopDecisions>> DecisionsOnLoops(
+    common::EventLoops& loops, const limiter::LimiterSettings& s, const common::Clock& clock,
     common::MetricsRegistry& metrics, limiter::DecisionService& service,
     limiter::DecisionEvents& events, const limiter::PolicyHolder& policies,
-    limiter::RlsService& rls, common::RedisBreaker& breaker, common::SlowRequestReaper& reaper) {
-  if (s.event_port == 0) return std::unique_ptr<common::EventHttpServer>();
+    limiter::DescriptorStats& descriptor_stats, common::RedisBreaker& breaker) {
+  std::vector<std::shared_ptr<LoopDecisions>> decisions;
+  if (s.redis_mode == "cluster") return decisions;
+  for (int i = 0; i < loops.size(); ++i) {
+    decisions.push_back(std::make_shared<LoopDecisions>(loops.base(i), s, clock, metrics, service,
+                                                        events, policies, descriptor_stats,
+                                                        breaker));
+  }
+  return decisions;
+}
+
+// POST /check, /check/batch and /json on the event loops at LIMITER_EVENT_PORT (null: off).
+common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops(
+    const limiter::LimiterSettings& s, common::EventLoops& loops,
+    const std::vector<std::shared_ptr<LoopDecisions>>& decisions,
+    common::MetricsRegistry& metrics, common::SlowRequestReaper& reaper) {
+  if (s.event_port == 0 || decisions.empty()) return std::unique_ptr<common::EventHttpServer>();
   auto server = std::make_unique<common::EventHttpServer>(
-      common::EventHttpOptions{.threads = s.threads,
-                               .max_body_bytes = limiter::kMaxBatchBodyBytes,
+      loops,
+      common::EventHttpOptions{.max_body_bytes = limiter::kMaxBatchBodyBytes,
                                .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000},
-      [&](int, event_base* loop) {
-        auto decisions = std::make_shared<LoopDecisions>(loop, s, clock, metrics, service, events,
-                                                         policies, rls, breaker);
+      [&](int loop, event_base*) {
         common::RouteTable routes;
         // The loop's CheckRoutes, kept alive with everything else of its loop.
-        const std::shared_ptr<limiter::CheckRoutes> checks(decisions, &decisions->routes);
+        const std::shared_ptr<limiter::CheckRoutes> checks(decisions[loop],
+                                                           &decisions[loop]->routes);
         routes.PostAsync("/check", common::RouteTo(checks, &limiter::CheckRoutes::Check))
-            .PostAsync("/check/batch", common::RouteTo(checks, &limiter::CheckRoutes::CheckBatch));
+            .PostAsync("/check/batch", common::RouteTo(checks, &limiter::CheckRoutes::CheckBatch))
+            .PostAsync("/json", common::RouteTo(checks, &limiter::CheckRoutes::Json));
         common::AddMetricsAndLiveness(routes, metrics);
         return routes;
       });
@@ -268,9 +288,23 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops
   if (!port.ok()) return port.status();
   // A total deadline per request (slowloris), as on LIMITER_PORT: evhttp's timeout is per read.
   reaper.Watch(server->listen_fd());
-  spdlog::info("listening on {}:{} (POST /check, /check/batch on {} event loops)", s.service.host,
-               port.value(), s.threads);
+  spdlog::info("listening on {}:{} (POST /check, /check/batch, /json on {} event loops)",
+               s.service.host, port.value(), loops.size());
   return server;
+}
+
+// Who decides a gRPC call: the event loops in turn, each with its own RlsService; without loops
+// (a cluster), `sync` at once, on grpc++'s thread.
+limiter::RlsDispatch RlsDispatchTo(common::EventLoops& loops,
+                                   const std::vector<std::shared_ptr<LoopDecisions>>& decisions,
+                                   limiter::RlsService& sync) {
+  if (decisions.empty()) {
+    return [&sync](std::function<void(limiter::RlsService&)> work) { work(sync); };
+  }
+  return [&loops, decisions](std::function<void(limiter::RlsService&)> work) {
+    const int loop = loops.Next();
+    loops.Post(loop, [work = std::move(work), on = decisions[loop]] { work(on->rls); });
+  };
 }
 
 }  // namespace
@@ -352,7 +386,7 @@ int main(int argc, char** argv) {
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
   limiter::DescriptorStats descriptor_stats(metrics, clock);
-  limiter::RlsService rls(service, descriptor_stats, s.rls);  // gRPC ShouldRateLimit, POST /json
+  limiter::RlsService rls(service, descriptor_stats, s.rls);  // POST /json on LIMITER_PORT
   limiter::LimiterApi api{service,
                           rls,
                           admin,
@@ -370,28 +404,35 @@ int main(int argc, char** argv) {
                   initial->policy.source, initial->policy.version, s.options.limiter_id);
   auto on_hangup = [&watcher] { watcher.Reload(); };
   WaitForTopic(kafka, s, clock);
+  // The event-driven decision path: LIMITER_THREADS loops, each with its own Redis connection
+  // (standalone Redis), behind a breaker of their own for the same server. They serve gRPC and
+  // LIMITER_EVENT_PORT.
+  common::EventLoops loops(s.threads);
+  common::RedisBreaker event_breaker(s.breaker, clock, common::RegisterRedisBreakerMetrics(metrics),
+                                     s.redis.Describe() + " (event loops)");
+  const std::vector<std::shared_ptr<LoopDecisions>> loop_decisions = DecisionsOnLoops(
+      loops, s, clock, metrics, service, events, policies, descriptor_stats, event_breaker);
+  common::SlowRequestReaper event_reaper(s.service.http.request_timeout_ms, metrics, clock);
+  auto event_server = ServeChecksOnEventLoops(s, loops, loop_decisions, metrics, event_reaper);
+  if (!event_server.ok()) {
+    spdlog::error("LIMITER_EVENT_PORT: {}", event_server.status().message());
+    return 1;
+  }
   // Envoy's rate limit service over gRPC, on GRPC_PORT (0: off), beside the HTTP API.
-  auto grpc_server = ServeRls(s, rls);
+  limiter::RlsGrpcService rls_grpc(service.core(), RlsDispatchTo(loops, loop_decisions, rls));
+  auto grpc_server = ServeRls(s, rls_grpc);
   if (!grpc_server.ok()) {
     // As a taken HTTP port: exit 1 (the setting is valid; the port is not free).
     spdlog::error("{}", grpc_server.status().message());
     return 1;
   }
-  // The event-driven decision path (issue 22, in progress): its own breaker for the same server.
-  common::RedisBreaker event_breaker(s.breaker, clock, common::RegisterRedisBreakerMetrics(metrics),
-                                     s.redis.Describe() + " (event loops)");
-  common::SlowRequestReaper event_reaper(s.service.http.request_timeout_ms, metrics, clock);
-  auto event_server = ServeChecksOnEventLoops(s, clock, metrics, service, events, policies, rls,
-                                              event_breaker, event_reaper);
-  if (!event_server.ok()) {
-    spdlog::error("LIMITER_EVENT_PORT: {}", event_server.status().message());
-    return 1;
-  }
+  loops.Start();
   const bool served =
       common::ServeUntilSignal(server, s.service.host, s.service.port, banner, on_hangup);
-  if (event_server.value()) event_server.value()->Stop();
+  // gRPC first: its calls still under way are finished by the loops, which stop after it.
   if (grpc_server.value())
     grpc_server.value()->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  loops.Stop(200);
   if (!served) return 1;
   FlushEvents(kafka, delivery_failed, s.kafka_flush_timeout_ms);
   record_progress.Stop();

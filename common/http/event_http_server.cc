@@ -5,7 +5,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/thread.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -14,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <mutex>
 
 #include "common/base/request_id.h"
 
@@ -74,7 +72,7 @@ const char* Reason(int status) {
 
 }  // namespace
 
-// One loop: its thread, its evhttp on the shared socket, its routes, and the connections waiting
+// One loop's server: its evhttp on the shared socket, its routes, and the connections waiting
 // for an answer (so that one closed meanwhile is never answered).
 struct EventHttpServer::Loop {
   // A connection's lifetime as its answers see it: gone once evhttp has freed it.
@@ -83,12 +81,9 @@ struct EventHttpServer::Loop {
   };
 
   int index = 0;
-  event_base* base = nullptr;
   evhttp* http = nullptr;
-  evhttp_bound_socket* bound = nullptr;
   RouteTable routes;
   std::map<evhttp_connection*, std::shared_ptr<Connection>> connections;
-  std::thread thread;
 
   static void OnConnectionClosed(evhttp_connection* connection, void* arg) {
     auto* loop = static_cast<Loop*>(arg);
@@ -153,13 +148,18 @@ struct EventHttpServer::Loop {
   }
 };
 
-EventHttpServer::EventHttpServer(EventHttpOptions options, RoutesFor routes_for)
-    : options_(options), routes_for_(std::move(routes_for)) {
-  static std::once_flag threads_on;
-  std::call_once(threads_on, [] { evthread_use_pthreads(); });  // loopbreak from another thread
-}
+EventHttpServer::EventHttpServer(EventLoops& loops, EventHttpOptions options,
+                                 RoutesFor routes_for)
+    : event_loops_(loops), options_(options), routes_for_(std::move(routes_for)) {}
 
-EventHttpServer::~EventHttpServer() { Stop(0); }
+EventHttpServer::~EventHttpServer() {
+  for (auto& loop : loops_) {
+    loop->routes = RouteTable();  // what the routes hold goes first, while its loop exists
+    evhttp_free(loop->http);      // closes its connections and its copy of the socket
+  }
+  loops_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
 
 Result<int> EventHttpServer::Start(const std::string& host, int port) {
   sockaddr_in address{};
@@ -181,11 +181,11 @@ Result<int> EventHttpServer::Start(const std::string& host, int port) {
   }
   socklen_t length = sizeof(address);
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  for (int i = 0; i < options_.threads; ++i) {
+  for (int i = 0; i < event_loops_.size(); ++i) {
     auto loop = std::make_unique<Loop>();
     loop->index = i;
-    loop->base = event_base_new();
-    loop->http = evhttp_new(loop->base);
+    event_base* base = event_loops_.base(i);
+    loop->http = evhttp_new(base);
     evhttp_set_max_headers_size(loop->http, static_cast<ev_ssize_t>(options_.max_header_bytes));
     evhttp_set_max_body_size(loop->http, static_cast<ev_ssize_t>(options_.max_body_bytes));
     evhttp_set_timeout(loop->http, options_.timeout_s);
@@ -193,31 +193,11 @@ Result<int> EventHttpServer::Start(const std::string& host, int port) {
                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(loop->http, &Loop::OnRequest, loop.get());
-    loop->bound = evhttp_accept_socket_with_handle(loop->http, ::dup(listen_fd_));
-    loop->routes = routes_for_(i, loop->base);
+    evhttp_accept_socket_with_handle(loop->http, ::dup(listen_fd_));
+    loop->routes = routes_for_(i, base);
     loops_.push_back(std::move(loop));
   }
-  for (auto& loop : loops_) {
-    loop->thread = std::thread([base = loop->base] { event_base_dispatch(base); });
-  }
   return static_cast<int>(ntohs(address.sin_port));
-}
-
-void EventHttpServer::Stop(int grace_ms) {
-  if (loops_.empty()) return;
-  for (auto& loop : loops_) {
-    const timeval grace{grace_ms / 1000, (grace_ms % 1000) * 1000};
-    event_base_loopexit(loop->base, &grace);
-  }
-  for (auto& loop : loops_) {
-    if (loop->thread.joinable()) loop->thread.join();
-    loop->routes = RouteTable();  // what the routes hold goes first, while its loop exists
-    evhttp_free(loop->http);      // closes its connections and its copy of the socket
-    event_base_free(loop->base);
-  }
-  loops_.clear();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
 }
 
 }  // namespace rl::common

@@ -1,24 +1,23 @@
 #pragma once
-// An HTTP server on event loops (libevent's evhttp): N loop threads, each owning its connections
-// and whatever its routes need (a Redis connection of its own), no thread per connection and no
-// blocking call on a loop. The routes are a RouteTable (common/http/http_exchange.h); a handler
+// An HTTP server on event loops (libevent's evhttp, on common/loop/event_loops.h): each loop owns
+// its connections and whatever its routes need (a Redis connection of its own), no thread per
+// connection and no blocking call on a loop. The routes are a RouteTable (common/http/http_exchange.h); a handler
 // may answer later, from its loop (AsyncHttpHandler).
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/base/status.h"
 #include "common/http/http_exchange.h"
+#include "common/loop/event_loops.h"
 
 struct event_base;
 
 namespace rl::common {
 
 struct EventHttpOptions {
-  int threads = 2;                        // LIMITER_THREADS: event loops, one thread each
   size_t max_header_bytes = 16 * 1024;    // a request's headers, all together (else 400)
   size_t max_body_bytes = 64 * 1024;      // a Content-Length above it: 413, the body never read
   int timeout_s = 5;                      // HTTP_READ_TIMEOUT_MS, rounded up: a silent connection
@@ -26,28 +25,28 @@ struct EventHttpOptions {
 
 // The listening socket is one, bound without SO_REUSEPORT: the port is this process's alone (a
 // second process binding it fails), and every loop accepts from it. Each loop's routes come from
-// `routes_for(loop index, the loop's event_base)`, called before the loop runs,
-// so what they hold (its store connection) belongs to that loop. Answers are sent from the loop
-// that read the request; a client gone before its answer is simply not answered.
+// `routes_for(loop index, the loop's event_base)`, called by Start, before the loops run (Start
+// comes before EventLoops::Start), so what they hold (its store connection) belongs to that loop.
+// Answers are sent from the loop that read the request; a client gone before its answer is simply
+// not answered. Destroyed after the loops have stopped, before they are freed.
 class EventHttpServer {
  public:
   using RoutesFor = std::function<RouteTable(int loop, event_base* base)>;
 
-  EventHttpServer(EventHttpOptions options, RoutesFor routes_for);
-  // Stops, if started.
+  EventHttpServer(EventLoops& loops, EventHttpOptions options, RoutesFor routes_for);
+  // Closes its connections and its socket.
   ~EventHttpServer();
   EventHttpServer(const EventHttpServer&) = delete;
   EventHttpServer& operator=(const EventHttpServer&) = delete;
 
-  // Binds host:port (0: any free port) and starts the loops; the bound port.
+  // Binds host:port (0: any free port) and puts the server on every loop; the bound port.
   Result<int> Start(const std::string& host, int port);
-  // Stops accepting, lets answers under way go out for `grace_ms`, then stops the loops.
-  void Stop(int grace_ms = 200);
   // The listening socket (after Start), for a SlowRequestReaper to watch its connections.
   int listen_fd() const { return listen_fd_; }
 
  private:
   struct Loop;
+  EventLoops& event_loops_;
   const EventHttpOptions options_;
   const RoutesFor routes_for_;
   int listen_fd_ = -1;

@@ -34,6 +34,11 @@ class AsyncDecisionService final : public DecisionRunner {
   void Submit(RequestContext context, std::vector<CheckRequest> requests, Done done) override {
     Decide(std::move(context), policies_.Current(), std::move(requests), std::move(done));
   }
+  void SubmitDescriptors(RequestContext context, std::vector<DescriptorRequest> requests,
+                         Done done) override {
+    DecideDescriptors(std::move(context), policies_.Current(), std::move(requests),
+                      std::move(done));
+  }
 
   // As DecisionService::Decide, under `policy` (one snapshot for the batch).
   void Decide(RequestContext context, std::shared_ptr<const ActivePolicy> policy,

@@ -22,6 +22,10 @@ class DecisionRunner {
   // Decides `requests` under the active policy (one snapshot for all), each all-or-nothing on its
   // own, and hands the decisions to `done`, once.
   virtual void Submit(RequestContext context, std::vector<CheckRequest> requests, Done done) = 0;
+  // Decides the descriptors of one Envoy rate limit request under the active policy
+  // (DecisionCore::PlanDescriptors), and hands the decisions to `done`, once.
+  virtual void SubmitDescriptors(RequestContext context, std::vector<DescriptorRequest> requests,
+                                 Done done) = 0;
 };
 
 }  // namespace rl::limiter

@@ -51,6 +51,10 @@ class DecisionService final : public DecisionRunner {
   void Submit(RequestContext context, std::vector<CheckRequest> requests, Done done) override {
     done(Decide(context, requests));
   }
+  void SubmitDescriptors(RequestContext context, std::vector<DescriptorRequest> requests,
+                         Done done) override {
+    done(DecideDescriptors(context, policies_.Current(), requests));
+  }
 
   std::shared_ptr<const ActivePolicy> policy() const { return policies_.Current(); }
 

@@ -171,25 +171,34 @@ void CheckRoutes::CheckBatch(const common::HttpRequestView& http,
       });
 }
 
-void CheckRoutes::Json(const common::HttpRequestView& http, common::HttpAnswer& answer) {
-  if (!Admit(http, kMaxBatchBodyBytes, answer)) return;
+void CheckRoutes::Json(const common::HttpRequestView& http, common::HttpResponder respond) {
+  common::HttpAnswer answer;
+  if (!Admit(http, kMaxBatchBodyBytes, answer)) return respond(std::move(answer));
   RateLimitRequest request;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // as the reference service's protojson
   if (!google::protobuf::util::JsonStringToMessage(std::string(http.body), &request, options)
            .ok()) {
-    return Invalid(answer, "invalid_json", "the body is not a RateLimitRequest in proto3 JSON");
+    Invalid(answer, "invalid_json", "the body is not a RateLimitRequest in proto3 JSON");
+    return respond(std::move(answer));
   }
-  const RequestContext context =
-      runner_.NewContext(common::TakeRequestId(http.request_id, answer));
+  RequestContext context = runner_.NewContext(common::TakeRequestId(http.request_id, answer));
   const common::RequestIdScope in_request(context.request_id);
-  auto response = rls_.Decide(context, request);
-  if (!response.ok()) return Invalid(answer, "invalid_argument", response.status().message());
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(response.value(), &out);
-  answer.status = response->overall_code() == RateLimitResponse::OVER_LIMIT ? 429 : 200;
-  answer.body = std::move(out);
-  answer.content_type = "application/json";
+  rls_.Decide(std::move(context), request,
+              [this, answer = std::move(answer), respond = std::move(respond)](
+                  common::Result<RateLimitResponse> response) mutable {
+                if (!response.ok()) {
+                  Invalid(answer, "invalid_argument", response.status().message());
+                  return respond(std::move(answer));
+                }
+                std::string out;
+                (void)google::protobuf::util::MessageToJsonString(response.value(), &out);
+                answer.status =
+                    response->overall_code() == RateLimitResponse::OVER_LIMIT ? 429 : 200;
+                answer.body = std::move(out);
+                answer.content_type = "application/json";
+                respond(std::move(answer));
+              });
 }
 
 }  // namespace rl::limiter

@@ -24,7 +24,7 @@ nlohmann::json CheckResultJson(const CheckResult& result);
 // Each handler refuses, before parsing, a request without the CHECK_TOKEN (401, when one is set),
 // of another content type than JSON (415) or over its size (413), and an invalid body (400), with
 // rl_check_rejected_total{code}; and sets X-Request-Id (the offered one if valid, else a new one).
-// /check and /check/batch decide through `runner`: synchronously (DecisionService: answered
+// /check and /check/batch decide through `runner`, /json through `rls` (on the same runner): synchronously (DecisionService: answered
 // before they return) or on an event loop (AsyncDecisionService: answered when Redis has). As
 // thread-safe as the runner.
 class CheckRoutes {
@@ -40,7 +40,7 @@ class CheckRoutes {
   void CheckBatch(const common::HttpRequestView& request, common::HttpResponder respond);
   // POST /json: a ShouldRateLimit request in proto3 JSON, as the reference service offers: 200 OK
   // or 429 OVER_LIMIT with the response as JSON.
-  void Json(const common::HttpRequestView& request, common::HttpAnswer& answer);
+  void Json(const common::HttpRequestView& request, common::HttpResponder respond);
 
  private:
   // Whether the request may be parsed (see the class comment); answers it if not.

@@ -76,7 +76,7 @@ common::RouteTable LimiterRoutes(const LimiterApi& api) {
   common::RouteTable routes;
   routes.PostAsync("/check", common::RouteTo(checks, &CheckRoutes::Check))
       .PostAsync("/check/batch", common::RouteTo(checks, &CheckRoutes::CheckBatch))
-      .Post("/json", common::RouteTo(checks, &CheckRoutes::Json))
+      .PostAsync("/json", common::RouteTo(checks, &CheckRoutes::Json))
       .Get("/health", report(api.health))
       // Readiness (a load balancer's or Kubernetes' probe): 200 while this limiter answers as
       // configured, which under FAIL_MODE=open includes answering fail_open without Redis.

@@ -1,11 +1,11 @@
 #include "limiter/front/rls_service.h"
 
 #include <algorithm>
+#include <memory>
 #include <iterator>
 
 #include "common/base/digest.h"
 #include "common/base/identifiers.h"
-#include "common/base/request_id.h"
 #include "limiter/front/rate_limit_headers.h"
 
 namespace rl::limiter {
@@ -148,43 +148,26 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
   return response;
 }
 
-grpc::Status RlsService::ShouldRateLimit(grpc::ServerContext* context,
-                                         const RateLimitRequest* request,
-                                         RateLimitResponse* response) {
-  // x-request-id, as Envoy and HTTP clients name it, when the caller sends one in the metadata.
-  std::string offered;
-  if (context != nullptr) {
-    auto it = context->client_metadata().find("x-request-id");
-    if (it != context->client_metadata().end())
-      offered.assign(it->second.data(), it->second.size());
-  }
-  const RequestContext request_context = service_.NewContext(common::RequestIdOr(offered));
-  const common::RequestIdScope in_request(request_context.request_id);
-  if (context != nullptr) context->AddInitialMetadata("x-request-id", request_context.request_id);
-  auto answer = Decide(request_context, *request);
-  if (!answer.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, answer.status().message());
-  }
-  *response = std::move(answer.value());
-  return grpc::Status::OK;
-}
-
-Result<RateLimitResponse> RlsService::Decide(const RequestContext& context,
-                                             const RateLimitRequest& request) {
+void RlsService::Decide(RequestContext context, const RateLimitRequest& request, Answer done) {
   auto checks = RlsChecks(request, options_);
-  if (!checks.ok()) return checks.status();
+  if (!checks.ok()) return done(checks.status());
+  // What the descriptor stats need once decided; the runner takes the checks themselves.
+  auto decided_checks = std::make_shared<std::vector<DescriptorRequest>>(checks.value());
   // Matched and decided under one policy, whatever a reload swaps in meanwhile.
-  Decisions decided = service_.DecideDescriptors(context, service_.policy(), checks.value());
-  for (size_t i = 0; i < checks->size(); ++i) {
-    const DescriptorRequest& check = checks.value()[i];
-    const DescriptorNode* node = decided.descriptor_matches[i].node;  // the config's limit
-    if (!check.own_limit && !decided.descriptor_matches[i].replaced && node != nullptr &&
-        !node->limit->unlimited) {
-      stats_.Record(check.domain, DescriptorStatKey(*node, check.entries), decided.results[i],
-                    check.check.cost);
-    }
-  }
-  return RlsResponse(decided.results);
+  runner_.SubmitDescriptors(
+      std::move(context), std::move(checks.value()),
+      [this, decided_checks, done = std::move(done)](Decisions decided) {
+        for (size_t i = 0; i < decided_checks->size(); ++i) {
+          const DescriptorRequest& check = (*decided_checks)[i];
+          const DescriptorNode* node = decided.descriptor_matches[i].node;  // the config's limit
+          if (!check.own_limit && !decided.descriptor_matches[i].replaced && node != nullptr &&
+              !node->limit->unlimited) {
+            stats_.Record(check.domain, DescriptorStatKey(*node, check.entries),
+                          decided.results[i], check.check.cost);
+          }
+        }
+        done(RlsResponse(decided.results));
+      });
 }
 
 }  // namespace rl::limiter

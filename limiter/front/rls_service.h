@@ -4,14 +4,13 @@
 // the decision core, decided by the domain's descriptor config (limiter/core/descriptor_config.h) with
 // the same store, fail modes and events as POST /check.
 
-#include <grpcpp/grpcpp.h>
-
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/base/status.h"
-#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
-#include "limiter/core/decision_service.h"
+#include "envoy/service/ratelimit/v3/rls.pb.h"
+#include "limiter/core/decision_runner.h"
 #include "limiter/front/descriptor_stats.h"
 #include "limiter/core/policy.h"
 
@@ -45,19 +44,22 @@ common::Result<std::vector<DescriptorRequest>> RlsChecks(const RateLimitRequest&
 // RateLimit headers of the most restrictive one. Pure.
 RateLimitResponse RlsResponse(const std::vector<CheckResult>& results);
 
-class RlsService final : public envoy::service::ratelimit::v3::RateLimitService::Service {
+// Envoy's rate limit requests decided through one runner: validated (RlsChecks), decided as
+// descriptors, counted in the descriptor stats, answered (RlsResponse). The gRPC service
+// (rls_grpc_service.h) and POST /json both answer through it. As thread-safe as the runner.
+class RlsService {
  public:
-  RlsService(DecisionService& service, DescriptorStats& stats, RlsOptions options)
-      : service_(service), stats_(stats), options_(std::move(options)) {}
-  grpc::Status ShouldRateLimit(grpc::ServerContext* context, const RateLimitRequest* request,
-                               RateLimitResponse* response) override;
-  // The answer to one request, or why it is invalid (INVALID_ARGUMENT over gRPC, 400 over HTTP).
-  // The context's request id goes into each descriptor's event.
-  common::Result<RateLimitResponse> Decide(const RequestContext& context,
-                                           const RateLimitRequest& request);
+  using Answer = std::function<void(common::Result<RateLimitResponse>)>;
+
+  RlsService(DecisionRunner& runner, DescriptorStats& stats, RlsOptions options)
+      : runner_(runner), stats_(stats), options_(std::move(options)) {}
+  // Hands `done` the answer to `request` (when the runner has decided it), or why it is invalid
+  // (INVALID_ARGUMENT over gRPC, 400 over HTTP), at once. The context's request id goes into each
+  // descriptor's event.
+  void Decide(RequestContext context, const RateLimitRequest& request, Answer done);
 
  private:
-  DecisionService& service_;
+  DecisionRunner& runner_;
   DescriptorStats& stats_;
   const RlsOptions options_;
 };

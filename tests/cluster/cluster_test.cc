@@ -1,6 +1,7 @@
 // The limiter on a real Redis Cluster (3 primaries, 3 replicas, on loopback): routing by the
 // specification, the cross-slot protocol, resharding and a primary's failover under load. Each
 // test prints its figures (grep "[figures]" in the test log).
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -16,6 +17,7 @@
 #include "common/base/clock.h"
 #include "common/redis/hash_slot.h"
 #include "common/redis/redis_cluster.h"
+#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "tests/support/support.h"
 
 namespace rl::testing {
@@ -70,6 +72,41 @@ TEST_F(ClusterTest, HashSlotsAgreeWithClusterKeyslotForManyKeys) {
     ++checked;
   }
   std::printf("[figures] %d keys, every slot equal to CLUSTER KEYSLOT\n", checked);
+}
+
+// The event loops serve a standalone Redis only; on a cluster gRPC calls are decided by the
+// synchronous path, so Envoy's protocol works in both modes.
+TEST_F(ClusterTest, EnvoysRateLimitServiceOverGrpcIsDecidedOnTheCluster) {
+  const std::string dir = MakeTempDir("cluster-rls");
+  std::ofstream(dir + "/edge.yaml") << R"(domain: edge
+descriptors:
+  - key: remote_address
+    rate_limit: {unit: minute, requests_per_unit: 2}
+)";
+  const int grpc_port = FreePort();
+  auto limiter = StartClusterLimiter(
+      {{"LIMITS_FILE", dir + "/edge.yaml"}, {"GRPC_PORT", std::to_string(grpc_port)}});
+  auto stub = envoy::service::ratelimit::v3::RateLimitService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(grpc_port), grpc::InsecureChannelCredentials()));
+  using Response = envoy::service::ratelimit::v3::RateLimitResponse;
+  std::vector<Response::Code> codes;
+  std::vector<uint32_t> remaining;
+  for (int i = 0; i < 3; ++i) {
+    envoy::service::ratelimit::v3::RateLimitRequest request;
+    request.set_domain("edge");
+    auto* entry = request.add_descriptors()->add_entries();
+    entry->set_key("remote_address");
+    entry->set_value("10.1.2.3");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    Response response;
+    const grpc::Status status = stub->ShouldRateLimit(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    codes.push_back(response.overall_code());
+    remaining.push_back(response.statuses(0).limit_remaining());
+  }
+  EXPECT_EQ(codes, (std::vector<Response::Code>{Response::OK, Response::OK, Response::OVER_LIMIT}));
+  EXPECT_EQ(remaining, (std::vector<uint32_t>{1, 0, 0}));
 }
 
 TEST_F(ClusterTest, CrossSlotRulesNeverOverAdmitAndRefundsLeaveCountsRight) {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
+#include <atomic>
 
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "tests/support/support.h"
@@ -343,6 +345,71 @@ TEST_F(RlsIntegrationTest, FailModesAnswerOkOrOverLimitWithinTheTimeout) {
   redis_.Resume();
   ASSERT_TRUE(refused.ok()) << refused.error_message();
   EXPECT_EQ(r.overall_code(), RateLimitResponse::OVER_LIMIT);
+}
+
+// Calls from many clients at once are spread over the event loops and pipelined to Redis: every
+// one is answered and the limit is exact.
+TEST_F(RlsIntegrationTest, ConcurrentCallsOnEveryLoopAreCountedExactly) {
+  auto limiter = Start({{"LIMITER_THREADS", "2"}});
+  std::atomic<int> ok{0}, over{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 6; ++c) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        RateLimitResponse r;
+        if (!Call("edge", {{{"plan", "premium"}}}, &r).ok()) {
+          ++failed;
+        } else {
+          ++(r.overall_code() == RateLimitResponse::OK ? ok : over);
+        }
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(ok.load(), 100);  // premium: 100 a minute
+  EXPECT_EQ(over.load(), 50);
+}
+
+// A client that gives up before Redis answers (its deadline, Envoy's timeout) is not answered,
+// and the limiter keeps serving: nothing of the abandoned calls is touched after they are gone.
+TEST_F(RlsIntegrationTest, CallsWhoseClientsGaveUpLeaveTheLimiterServing) {
+  auto limiter = Start({{"REDIS_TIMEOUT_MS", "400"}, {"FAIL_MODE", "closed"}});
+  redis_.Pause();
+  std::vector<std::thread> impatient;
+  std::atomic<int> deadline_exceeded{0};
+  for (int c = 0; c < 8; ++c) {
+    impatient.emplace_back([&, c] {
+      RateLimitRequest request;
+      request.set_domain("edge");
+      auto* entry = request.add_descriptors()->add_entries();
+      entry->set_key("remote_address");
+      entry->set_value("10.9.0." + std::to_string(c));
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(50));
+      RateLimitResponse r;
+      if (stub_->ShouldRateLimit(&context, request, &r).error_code() ==
+          grpc::StatusCode::DEADLINE_EXCEEDED) {
+        ++deadline_exceeded;
+      }
+    });
+  }
+  for (auto& client : impatient) client.join();
+  EXPECT_EQ(deadline_exceeded.load(), 8);
+  // The limiter's own deadline passes for them meanwhile (fail closed), with no one to answer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  redis_.Resume();
+  // Answered by the fail mode until the breaker of the timeouts closes again; then decided, and
+  // the first decided call finds its bucket untouched.
+  RateLimitResponse r;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Call("edge", {{{"remote_address", "10.9.1.1"}}}, &r).ok() &&
+               r.overall_code() == RateLimitResponse::OK;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(r.statuses(0).limit_remaining(), 2u);
+  EXPECT_TRUE(limiter->process().Running());
 }
 
 TEST_F(RlsIntegrationTest, EveryDescriptorDecisionIsAnEventForTheConfiguredUserKey) {
