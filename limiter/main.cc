@@ -280,7 +280,8 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops
   auto server = std::make_unique<common::EventHttpServer>(
       loops,
       common::EventHttpOptions{.max_body_bytes = limiter::kMaxBatchBodyBytes,
-                               .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000},
+                               .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000,
+                               .metrics = &metrics},
       [&](int loop, event_base*) {
         common::RouteTable routes;
         // The loop's CheckRoutes, kept alive with everything else of its loop.

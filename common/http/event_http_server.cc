@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -10,7 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <map>
 
@@ -81,9 +86,27 @@ struct EventHttpServer::Loop {
   };
 
   int index = 0;
+  EventHttpServer* server = nullptr;
   evhttp* http = nullptr;
+  evconnlistener* listener = nullptr;
   RouteTable routes;
   std::map<evhttp_connection*, std::shared_ptr<Connection>> connections;
+  std::atomic<uint64_t> accepted{0};  // connections, ever (read by the other loops)
+  std::atomic<bool> accepting{true};  // whether its listener is enabled (set on its thread)
+  event* recheck = nullptr;           // now and then: ResumeIfBehind, should a wake be missed
+
+  // evhttp's hook for a new connection's bufferevent: the moment one is accepted.
+  static bufferevent* OnAccepted(event_base* base, void* arg) {
+    auto* loop = static_cast<Loop*>(arg);
+    loop->accepted.fetch_add(1, std::memory_order_relaxed);
+    loop->server->Balance(*loop);
+    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);  // as evhttp's own
+  }
+
+  static void OnRecheck(int, short, void* arg) {
+    auto* loop = static_cast<Loop*>(arg);
+    loop->server->ResumeIfBehind(*loop);
+  }
 
   static void OnConnectionClosed(evhttp_connection* connection, void* arg) {
     auto* loop = static_cast<Loop*>(arg);
@@ -154,6 +177,7 @@ EventHttpServer::EventHttpServer(EventLoops& loops, EventHttpOptions options,
 
 EventHttpServer::~EventHttpServer() {
   for (auto& loop : loops_) {
+    event_free(loop->recheck);
     loop->routes = RouteTable();  // what the routes hold goes first, while its loop exists
     evhttp_free(loop->http);      // closes its connections and its copy of the socket
   }
@@ -193,11 +217,52 @@ Result<int> EventHttpServer::Start(const std::string& host, int port) {
                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(loop->http, &Loop::OnRequest, loop.get());
-    evhttp_accept_socket_with_handle(loop->http, ::dup(listen_fd_));
+    evhttp_set_bevcb(loop->http, &Loop::OnAccepted, loop.get());
+    loop->server = this;
+    loop->listener = evhttp_bound_socket_get_listener(
+        evhttp_accept_socket_with_handle(loop->http, ::dup(listen_fd_)));
+    loop->recheck = event_new(base, -1, EV_PERSIST, &Loop::OnRecheck, loop.get());
+    const timeval every{0, 100'000};
+    event_add(loop->recheck, &every);
+    if (options_.metrics != nullptr) {
+      options_.metrics->AddGaugeFn(
+          "rl_event_loop_connections_accepted", "Connections each event loop has accepted",
+          {{"loop", std::to_string(i)}}, [loop = loop.get()] {
+            return static_cast<double>(loop->accepted.load(std::memory_order_relaxed));
+          });
+    }
     loop->routes = routes_for_(i, base);
     loops_.push_back(std::move(loop));
   }
   return static_cast<int>(ntohs(address.sin_port));
+}
+
+uint64_t EventHttpServer::LeastAccepted() const {
+  uint64_t least = UINT64_MAX;
+  for (const auto& loop : loops_) {
+    least = std::min(least, loop->accepted.load(std::memory_order_relaxed));
+  }
+  return least;
+}
+
+void EventHttpServer::Balance(Loop& loop) {
+  const uint64_t least = LeastAccepted();
+  if (loop.accepting && loop.accepted.load(std::memory_order_relaxed) > least) {
+    evconnlistener_disable(loop.listener);  // its listener stops draining the backlog here
+    loop.accepting = false;
+  }
+  for (auto& other : loops_) {
+    if (other.get() != &loop && !other->accepting &&
+        other->accepted.load(std::memory_order_relaxed) <= least) {
+      event_loops_.Post(other->index, [this, behind = other.get()] { ResumeIfBehind(*behind); });
+    }
+  }
+}
+
+void EventHttpServer::ResumeIfBehind(Loop& loop) {
+  if (loop.accepting || loop.accepted.load(std::memory_order_relaxed) > LeastAccepted()) return;
+  evconnlistener_enable(loop.listener);
+  loop.accepting = true;
 }
 
 }  // namespace rl::common

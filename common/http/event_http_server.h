@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/metrics.h"
 #include "common/base/status.h"
 #include "common/http/http_exchange.h"
 #include "common/loop/event_loops.h"
@@ -21,10 +22,14 @@ struct EventHttpOptions {
   size_t max_header_bytes = 16 * 1024;    // a request's headers, all together (else 400)
   size_t max_body_bytes = 64 * 1024;      // a Content-Length above it: 413, the body never read
   int timeout_s = 5;                      // HTTP_READ_TIMEOUT_MS, rounded up: a silent connection
+  MetricsRegistry* metrics = nullptr;     // optional: connections accepted, per loop
 };
 
 // The listening socket is one, bound without SO_REUSEPORT: the port is this process's alone (a
-// second process binding it fails), and every loop accepts from it. Each loop's routes come from
+// second process binding it fails), and every loop accepts from it, in turn: a loop that has
+// accepted more connections than another stops accepting until the others catch up, so that
+// keep-alive connections arriving together are spread over every loop (libevent's listener would
+// take them all on the first loop to wake). Each loop's routes come from
 // `routes_for(loop index, the loop's event_base)`, called by Start, before the loops run (Start
 // comes before EventLoops::Start), so what they hold (its store connection) belongs to that loop.
 // Answers are sent from the loop that read the request; a client gone before its answer is simply
@@ -46,6 +51,13 @@ class EventHttpServer {
 
  private:
   struct Loop;
+  // On `loop`'s thread, after it accepted a connection: it stops accepting if it is ahead of
+  // another loop, and the loops now behind it are told to take the next ones.
+  void Balance(Loop& loop);
+  // On `loop`'s thread: accepting again unless it is ahead of another loop.
+  void ResumeIfBehind(Loop& loop);
+  uint64_t LeastAccepted() const;
+
   EventLoops& event_loops_;
   const EventHttpOptions options_;
   const RoutesFor routes_for_;

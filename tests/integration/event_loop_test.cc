@@ -159,6 +159,32 @@ TEST_F(EventLoopTest, ClientsThatLeaveBeforeTheirAnswerHarmNothing) {
   EXPECT_TRUE(limiter_->process().Running());
 }
 
+// Keep-alive connections that arrive together are spread over the loops: libevent's listener
+// would have the first loop to wake accept every one waiting, leaving the other loops idle.
+TEST_F(EventLoopTest, ConnectionsArrivingTogetherAreSpreadOverEveryLoop) {
+  std::vector<int> sockets;
+  for (int i = 0; i < 8; ++i) sockets.push_back(ConnectLoopback(event_port_));  // all waiting
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    const int fd = sockets[i];
+    const std::string request =
+        "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 16\r\n\r\n{\"user_id\":\"k" + std::to_string(i) + "\"}";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+  }
+  for (int fd : sockets) {  // every one answered (the status line is enough)
+    char head[12] = {};
+    ASSERT_EQ(::recv(fd, head, sizeof(head), MSG_WAITALL), static_cast<ssize_t>(sizeof(head)));
+    EXPECT_EQ(std::string(head, 12), "HTTP/1.1 200");
+  }
+  const double first = MetricValue(*threaded_, "rl_event_loop_connections_accepted{loop=\"0\"}");
+  const double second = MetricValue(*threaded_, "rl_event_loop_connections_accepted{loop=\"1\"}");
+  EXPECT_EQ(first + second, 8);
+  EXPECT_EQ(first, 4);
+  EXPECT_EQ(second, 4);
+  for (int fd : sockets) ::close(fd);
+}
+
 TEST_F(EventLoopTest, TheEventPortIsThisProcesssAlone) {
   RedisServer other_redis;
   const std::string dir = MakeTempDir("event-port");
