@@ -125,74 +125,97 @@ Result<int> IntParam(const HttpRequestView& request, const char* name, int fallb
   return static_cast<int>(parsed);
 }
 
-// POST /check, /check/batch and /api: forwarded to a limiter, with the fail mode when none
-// answers. Bad input is refused here, as the limiter would refuse it, never answered by the fail
-// mode.
+// POST /check, /check/batch and /api: forwarded to a limiter through `limiters` (the threaded
+// pool, or an event loop's), with the fail mode when none answers. Bad input is refused here, as
+// the limiter would refuse it, never answered by the fail mode.
 class ForwardRoutes {
  public:
-  explicit ForwardRoutes(GatewayDeps& deps)
+  ForwardRoutes(GatewayDeps& deps, LimiterBackend& limiters)
       : deps_(deps),
+        limiters_(limiters),
         fail_mode_answers_(deps.metrics.AddCounter(
             "rl_gateway_fail_mode_total", "Answers given by FAIL_MODE because no limiter answered",
             {{"outcome", deps.options.fail_open ? "fail_open" : "fail_closed"}})) {}
 
-  void Check(const HttpRequestView& request, common::HttpAnswer& answer) {
-    const std::string request_id = common::TakeRequestId(request.request_id, answer);
+  void Check(const HttpRequestView& request, common::HttpResponder respond) {
+    common::HttpAnswer answer;
+    std::string request_id = common::TakeRequestId(request.request_id, answer);
     const common::RequestIdScope in_request(request_id);
-    if (!Admit(request, common::kMaxCheckBodyBytes, answer)) return;
+    if (!Admit(request, common::kMaxCheckBodyBytes, answer)) return respond(std::move(answer));
     auto check = common::ParseCheckRequest(request.body, common::kMaxCost);
-    if (!check.ok()) return answer.Error(400, "invalid_argument", check.status().message());
-    auto from = deps_.limiters.Check("/check", std::string(request.body), request.content_type,
-                                     request_id);
-    if (!from) return NoLimiter(check.value(), request_id, answer);
-    Relay(*from, answer);
+    if (!check.ok()) {
+      answer.Error(400, "invalid_argument", check.status().message());
+      return respond(std::move(answer));
+    }
+    limiters_.Forward(
+        "/check", std::string(request.body), request.content_type, request_id,
+        [this, check = std::move(check.value()), request_id, answer = std::move(answer),
+         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
+          if (!from) {
+            NoLimiter(check, request_id, answer);
+          } else {
+            Relay(*from, answer);
+          }
+          respond(std::move(answer));
+        });
   }
 
   // Forwarded unchanged like /check; if no limiter answers, every item gets the fail mode.
-  void CheckBatch(const HttpRequestView& request, common::HttpAnswer& answer) {
-    const std::string request_id = common::TakeRequestId(request.request_id, answer);
+  void CheckBatch(const HttpRequestView& request, common::HttpResponder respond) {
+    common::HttpAnswer answer;
+    std::string request_id = common::TakeRequestId(request.request_id, answer);
     const common::RequestIdScope in_request(request_id);
-    if (!Admit(request, common::kMaxBatchBodyBytes, answer)) return;
+    if (!Admit(request, common::kMaxBatchBodyBytes, answer)) return respond(std::move(answer));
     auto batch = common::ParseBatchRequest(request.body, common::kMaxCost);
-    if (!batch.ok()) return answer.Error(400, "invalid_argument", batch.status().message());
-    auto from = deps_.limiters.Check("/check/batch", std::string(request.body),
-                                     request.content_type, request_id);
-    if (!from) {
-      fail_mode_answers_.Inc();
-      spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
-                   deps_.options.fail_open ? "fail_open" : "fail_closed");
-      return AnswerBatchFailMode(deps_.options, batch.value(), deps_.fail_mode_events, request_id,
-                                 answer);
+    if (!batch.ok()) {
+      answer.Error(400, "invalid_argument", batch.status().message());
+      return respond(std::move(answer));
     }
-    answer.status = from->status;
-    answer.body = from->body;
+    auto items = std::make_shared<common::BatchRequest>(std::move(batch.value()));
+    limiters_.Forward(
+        "/check/batch", std::string(request.body), request.content_type, request_id,
+        [this, items, request_id, answer = std::move(answer),
+         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
+          if (!from) {
+            fail_mode_answers_.Inc();
+            spdlog::warn("gateway: no limiter answered a batch; answering {} for every item",
+                         deps_.options.fail_open ? "fail_open" : "fail_closed");
+            AnswerBatchFailMode(deps_.options, *items, deps_.fail_mode_events, request_id,
+                                answer);
+          } else {
+            answer.status = from->status;
+            answer.body = from->body;
+          }
+          respond(std::move(answer));
+        });
   }
 
   // POST /api: the caller's request, checked as `api_action` for its user (ApiCheckBody).
-  void Api(const HttpRequestView& request, common::HttpAnswer& answer) {
-    const std::string request_id = common::TakeRequestId(request.request_id, answer);
+  void Api(const HttpRequestView& request, common::HttpResponder respond) {
+    common::HttpAnswer answer;
+    std::string request_id = common::TakeRequestId(request.request_id, answer);
     const common::RequestIdScope in_request(request_id);
     if (request.body.size() > kMaxApiBodyBytes) {
-      return answer.Error(413, "payload_too_large", "request body is too large");
+      answer.Error(413, "payload_too_large", "request body is too large");
+      return respond(std::move(answer));
     }
     auto check = ApiCheckBody(request, deps_.options.api_action, deps_.options.trusted_proxies);
-    if (!check.ok()) return answer.Error(400, "invalid_argument", check.status().message());
-    auto from = deps_.limiters.Check("/check", check.value(), "application/json", request_id);
-    if (!from) {
-      auto parsed = common::ParseCheckRequest(check.value(), common::kMaxCost);  // valid: ours
-      return NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
+    if (!check.ok()) {
+      answer.Error(400, "invalid_argument", check.status().message());
+      return respond(std::move(answer));
     }
-    CopyRateLimitHeaders(*from, answer);
-    json decision = json::parse(from->body, nullptr, false);
-    if (from->status == 200) return answer.Json(200, {{"ok", true}, {"rate_limit", decision}});
-    if (from->status == 429) {
-      return answer.Json(
-          429,
-          {{"error", {{"code", "rate_limited"}, {"message", "too many requests; retry later"}}},
-           {"rate_limit", decision}});
-    }
-    answer.status = from->status;  // 4xx from the limiter, or 503 fail_closed
-    answer.body = from->body;
+    limiters_.Forward(
+        "/check", check.value(), "application/json", request_id,
+        [this, body = check.value(), request_id, answer = std::move(answer),
+         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
+          if (!from) {
+            auto parsed = common::ParseCheckRequest(body, common::kMaxCost);  // valid: ours
+            NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
+          } else {
+            ApiAnswer(*from, answer);
+          }
+          respond(std::move(answer));
+        });
   }
 
  private:
@@ -203,6 +226,21 @@ class ForwardRoutes {
       return false;
     }
     return !RefuseBody(request, max_bytes, answer);
+  }
+
+  // The limiter's answer to a POST /api check, as the gateway answers the caller.
+  static void ApiAnswer(const LimiterAnswer& from, common::HttpAnswer& answer) {
+    CopyRateLimitHeaders(from, answer);
+    json decision = json::parse(from.body, nullptr, false);
+    if (from.status == 200) return answer.Json(200, {{"ok", true}, {"rate_limit", decision}});
+    if (from.status == 429) {
+      return answer.Json(
+          429,
+          {{"error", {{"code", "rate_limited"}, {"message", "too many requests; retry later"}}},
+           {"rate_limit", decision}});
+    }
+    answer.status = from.status;  // 4xx from the limiter, or 503 fail_closed
+    answer.body = from.body;
   }
 
   // The fail mode's answer to a valid request no limiter answered: a decision of the gateway's
@@ -217,6 +255,7 @@ class ForwardRoutes {
   }
 
   GatewayDeps& deps_;
+  LimiterBackend& limiters_;
   common::Counter& fail_mode_answers_;
 };
 
@@ -435,14 +474,19 @@ Result<std::string> ApiCheckBody(const HttpRequestView& request, const std::stri
   return check.dump();
 }
 
-common::RouteTable GatewayRoutes(GatewayDeps& deps) {
-  auto forward = std::make_shared<ForwardRoutes>(deps);
-  auto analytics = std::make_shared<AnalyticsRoutes>(deps);
+common::RouteTable ForwardingRoutes(GatewayDeps& deps, LimiterBackend& limiters) {
+  auto forward = std::make_shared<ForwardRoutes>(deps, limiters);
   common::RouteTable routes;
-  routes.Post("/check", common::RouteTo(forward, &ForwardRoutes::Check))
-      .Post("/check/batch", common::RouteTo(forward, &ForwardRoutes::CheckBatch))
-      .Post("/api", common::RouteTo(forward, &ForwardRoutes::Api))
-      .Get("/analytics", common::RouteTo(analytics, &AnalyticsRoutes::Global))
+  routes.PostAsync("/check", common::RouteTo(forward, &ForwardRoutes::Check))
+      .PostAsync("/check/batch", common::RouteTo(forward, &ForwardRoutes::CheckBatch))
+      .PostAsync("/api", common::RouteTo(forward, &ForwardRoutes::Api));
+  return routes;
+}
+
+common::RouteTable GatewayRoutes(GatewayDeps& deps) {
+  auto analytics = std::make_shared<AnalyticsRoutes>(deps);
+  common::RouteTable routes = ForwardingRoutes(deps, deps.limiters);
+  routes.Get("/analytics", common::RouteTo(analytics, &AnalyticsRoutes::Global))
       .Get("/analytics/top", common::RouteTo(analytics, &AnalyticsRoutes::Top))
       .Get("/analytics/series", common::RouteTo(analytics, &AnalyticsRoutes::Series))
       .Get("/analytics/workers", common::RouteTo(analytics, &AnalyticsRoutes::Workers))

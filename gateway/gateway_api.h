@@ -68,7 +68,12 @@ nlohmann::json LimitersJson(const std::vector<analytics::LimiterRecord>& limiter
 nlohmann::json TopRulesJson(const std::vector<analytics::RuleCount>& rules);
 nlohmann::json SeriesJson(const std::vector<analytics::SecondCounts>& seconds);
 
-// POST /check, POST /check/batch, POST /api, GET /analytics, GET /analytics/top, GET
+// POST /check, POST /check/batch and POST /api alone, forwarded through `limiters` (deps.limiters,
+// or an event loop's pool: the routes of GATEWAY_EVENT_PORT). `deps` and `limiters` must outlive
+// the table's routes.
+common::RouteTable ForwardingRoutes(GatewayDeps& deps, LimiterBackend& limiters);
+
+// ForwardingRoutes(deps, deps.limiters), and GET /analytics, GET /analytics/top, GET
 // /analytics/series, GET /analytics/workers, GET /analytics/limiters, GET /analytics/<user> (and
 // /analytics/users/<user>), GET /health, GET /ready, the dashboard, GET /metrics and GET /live.
 // `deps` must outlive the table's routes.

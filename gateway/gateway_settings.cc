@@ -1,5 +1,8 @@
 #include "gateway/gateway_settings.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "common/analytics/analytics_redis.h"
 #include "common/base/identifiers.h"
 #include "common/kafka/kafka_producer.h"
@@ -14,6 +17,8 @@ constexpr char kHelp[] = R"(gateway: front door of the rate limiter.
   GET  /analytics[/top|/limiters|/<user>]
 Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for details.
   GATEWAY_HOST=127.0.0.1  GATEWAY_PORT=3000
+  GATEWAY_EVENT_PORT=0 (0: off; POST /check, /check/batch, /api on event loops)
+  GATEWAY_THREADS=<cores>  (the event loops)
   LIMITER_URLS=http://127.0.0.1:8080  LIMITER_TIMEOUT_MS=1000  LIMITER_HEALTH_INTERVAL_MS=1000
   WORKER_URLS=  (analytics workers shown by GET /analytics/workers and the dashboard)
   FAIL_MODE=open|closed  FAIL_CLOSED_RETRY_AFTER_MS=1000
@@ -51,6 +56,9 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   common::LoadKafkaProducerOptions(load, env, &s.kafka);
   load.Int("KAFKA_FLUSH_TIMEOUT_MS", &s.kafka_flush_timeout_ms, 0, 600000);
   load.Int("GATEWAY_PROGRESS_INTERVAL_MS", &s.progress_interval_ms, 1, 60000);
+  s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  load.Int("GATEWAY_EVENT_PORT", &s.event_port, 0, 65535);
+  load.Int("GATEWAY_THREADS", &s.threads, 1, 256);
   if (auto st = load.Finish(); !st.ok()) return st;
   s.api.fail_open = fail_mode == "open";
   auto trusted = common::TrustedProxies::Parse(trusted_proxies);

@@ -26,6 +26,8 @@ struct GatewaySettings {
   std::string gateway_id;             // GATEWAY_ID (gateway-<hostname>-<random>)
   int kafka_flush_timeout_ms = 5000;  // KAFKA_FLUSH_TIMEOUT_MS: at SIGTERM
   int progress_interval_ms = 1000;    // GATEWAY_PROGRESS_INTERVAL_MS: its ledger record
+  int event_port = 0;  // GATEWAY_EVENT_PORT: /check, /check/batch, /api on event loops (0: off)
+  int threads = 2;     // GATEWAY_THREADS: its event loops (default: the core count)
 };
 
 // Loads and validates; the error names the offending variable.

@@ -168,24 +168,46 @@ void HttpLimiterPool::Release(Limiter& limiter, std::unique_ptr<httplib::Client>
     limiter.idle.push_back(std::move(client));
 }
 
+std::vector<std::string> HttpLimiterPool::UpInTurn() {
+  const auto limiters = Snapshot();
+  const size_t n = limiters->size();
+  std::vector<std::string> order;
+  if (n == 0) return order;
+  const size_t first = next_.fetch_add(1, std::memory_order_relaxed) % n;
+  // Never one marked down: it would cost a timeout per request until its next health check.
+  for (size_t i = 0; i < n; ++i) {
+    const Limiter& limiter = *(*limiters)[(first + i) % n];
+    if (limiter.healthy.load()) order.push_back(limiter.url);
+  }
+  return order;
+}
+
+void HttpLimiterPool::MarkFailed(const std::string& url, const std::string& why) {
+  const auto limiters = Snapshot();
+  for (const auto& limiter : *limiters) {
+    if (limiter->url != url) continue;
+    limiter->failovers->Inc();
+    limiter->healthy = false;  // until its next good health check
+  }
+  uint64_t suppressed = 0;
+  if (failure_log_.ShouldLog(&suppressed)) {
+    spdlog::warn(
+        "gateway: limiter {} did not answer ({}); trying the next one ({} similar failures not "
+        "logged)",
+        url, why, suppressed);
+  }
+}
+
 std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
                                                     const std::string& body,
                                                     const std::string& content_type,
                                                     const std::string& request_id) {
-  const auto limiters = Snapshot();
-  const size_t n = limiters->size();
-  if (n == 0) return std::nullopt;
-  const size_t first = next_.fetch_add(1, std::memory_order_relaxed) % n;
-  // The limiters up, round-robin; never one marked down (it would cost a timeout per request
-  // until its next health check).
-  std::vector<Limiter*> order;
-  order.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    Limiter* limiter = (*limiters)[(first + i) % n].get();
-    if (limiter->healthy.load()) order.push_back(limiter);
-  }
-  for (Limiter* candidate : order) {
-    Limiter& limiter = *candidate;
+  const auto limiters = Snapshot();  // held while its limiters are used
+  for (const std::string& url : UpInTurn()) {
+    auto it = std::find_if(limiters->begin(), limiters->end(),
+                           [&](const auto& limiter) { return limiter->url == url; });
+    if (it == limiters->end()) continue;  // re-resolved away meanwhile
+    Limiter& limiter = **it;
     auto client = Acquire(limiter);
     auto res = client->Post(path, {{common::kRequestIdHeader, request_id}}, body, content_type);
     if (res) {
@@ -193,16 +215,7 @@ std::optional<LimiterAnswer> HttpLimiterPool::Check(const std::string& path,
       Release(limiter, std::move(client));
       return answer;
     }
-    limiter.failovers->Inc();
-    limiter.healthy = false;  // until its next good health check
-    uint64_t suppressed = 0;
-    if (failure_log_.ShouldLog(&suppressed)) {
-      spdlog::warn(
-          "gateway: limiter {} did not answer ({}); trying the next one ({} similar "
-          "failures not logged)",
-          limiter.url, httplib::to_string(res.error()), suppressed);
-    }
-    // A failed client is dropped, not reused.
+    MarkFailed(url, httplib::to_string(res.error()));  // a failed client is dropped, not reused
   }
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,15 +25,18 @@ struct LimiterAnswer {
   httplib::Headers headers;
 };
 
-// The limiters behind the gateway. Thread-safe.
+// The limiters behind the gateway.
 class LimiterBackend {
  public:
+  using Answered = std::function<void(std::optional<LimiterAnswer>)>;
   virtual ~LimiterBackend() = default;
   // Sends POST `path` (/check or /check/batch) with X-Request-Id `request_id` to one limiter
-  // after another, round-robin, until one answers; nullopt if none did.
-  virtual std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
-                                             const std::string& content_type,
-                                             const std::string& request_id) = 0;
+  // after another, round-robin, until one answers, and hands `done` its answer, or nullopt if
+  // none did: before Forward returns (HttpLimiterPool, thread-safe), or later from an event loop
+  // (EventLimiterPool, that loop's thread only).
+  virtual void Forward(const std::string& path, const std::string& body,
+                       const std::string& content_type, const std::string& request_id,
+                       Answered done) = 0;
   // GET /health of every limiter: its URL and whether it answered 200.
   virtual std::vector<std::pair<std::string, bool>> Health() = 0;
   // How many limiters are up by the last health checks and answers, without asking them.
@@ -67,13 +71,25 @@ class HttpLimiterPool final : public LimiterBackend {
  public:
   HttpLimiterPool(LimiterPoolOptions options, common::MetricsRegistry& metrics,
                   const common::Clock& clock);
+  // The answer of the first limiter up to answer, in turn; nullopt if none did.
   std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
                                      const std::string& content_type,
-                                     const std::string& request_id) override;
+                                     const std::string& request_id);
+  void Forward(const std::string& path, const std::string& body, const std::string& content_type,
+               const std::string& request_id, Answered done) override {
+    done(Check(path, body, content_type, request_id));
+  }
   std::vector<std::pair<std::string, bool>> Health() override;
   size_t UpCount() const override;
   // Re-resolves the configured names and health-checks every limiter.
   void Refresh();
+  // The limiters up by the last health checks and answers, round-robin from the next one: the
+  // order in which a request tries them (EventLimiterPool follows it too).
+  std::vector<std::string> UpInTurn();
+  // `url` did not answer `why`: down until its next good health check, counted and logged
+  // (throttled).
+  void MarkFailed(const std::string& url, const std::string& why);
+  const LimiterPoolOptions& options() const { return options_; }
 
  private:
   struct Limiter {

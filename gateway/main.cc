@@ -20,9 +20,54 @@
 #include "common/redis/redis_client.h"
 #include "gateway/gateway_api.h"
 #include "gateway/gateway_settings.h"
+#include "common/http/event_http_server.h"
+#include "common/http/slow_request_reaper.h"
+#include "common/loop/event_loops.h"
+#include "gateway/event_limiter_pool.h"
 #include "gateway/limiter_pool.h"
 
 using namespace rl;
+
+namespace {
+
+// Each event loop's keep-alive connections to the limiters (none with GATEWAY_EVENT_PORT off).
+std::vector<std::unique_ptr<gateway::EventLimiterPool>> PoolsOnLoops(
+    const gateway::GatewaySettings& s, common::EventLoops& loops,
+    gateway::HttpLimiterPool& limiters) {
+  std::vector<std::unique_ptr<gateway::EventLimiterPool>> pools;
+  if (s.event_port == 0) return pools;
+  for (int i = 0; i < loops.size(); ++i) {
+    pools.push_back(std::make_unique<gateway::EventLimiterPool>(loops.base(i), limiters));
+  }
+  return pools;
+}
+
+// POST /check, /check/batch and /api on the event loops at GATEWAY_EVENT_PORT (null: off), each
+// loop forwarding through its own pool.
+common::Result<std::unique_ptr<common::EventHttpServer>> ForwardOnEventLoops(
+    const gateway::GatewaySettings& s, common::EventLoops& loops, gateway::GatewayDeps& deps,
+    const std::vector<std::unique_ptr<gateway::EventLimiterPool>>& pools,
+    common::MetricsRegistry& metrics, common::SlowRequestReaper& reaper) {
+  if (pools.empty()) return std::unique_ptr<common::EventHttpServer>();
+  auto server = std::make_unique<common::EventHttpServer>(
+      loops,
+      common::EventHttpOptions{.max_body_bytes = gateway::kMaxForwardedBodyBytes,
+                               .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000,
+                               .metrics = &metrics},
+      [&](int loop, event_base*) {
+        common::RouteTable routes = gateway::ForwardingRoutes(deps, *pools[loop]);
+        common::AddMetricsAndLiveness(routes, metrics);
+        return routes;
+      });
+  auto port = server->Start(s.service.host, s.event_port);
+  if (!port.ok()) return port.status();
+  reaper.Watch(server->listen_fd());  // a total deadline per request (slowloris)
+  spdlog::info("listening on {}:{} (POST /check, /check/batch, /api on {} event loops)",
+               s.service.host, port.value(), loops.size());
+  return server;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (common::WantsHelp(argc, argv)) {
@@ -79,7 +124,19 @@ int main(int argc, char** argv) {
       "limiters {}, analytics redis {}, fail mode {}, kafka {} (fail-mode events), id {}",
       limiter_list, s.analytics_redis.Describe(), s.api.fail_open ? "open" : "closed",
       s.kafka.brokers, s.gateway_id);
+  // The event-driven path (GATEWAY_EVENT_PORT): the pools outlive the server's routes, the loops
+  // outlive both.
+  common::EventLoops loops(s.threads);
+  const auto pools = PoolsOnLoops(s, loops, limiters);
+  common::SlowRequestReaper event_reaper(s.service.http.request_timeout_ms, metrics, clock);
+  auto event_server = ForwardOnEventLoops(s, loops, deps, pools, metrics, event_reaper);
+  if (!event_server.ok()) {
+    spdlog::error("GATEWAY_EVENT_PORT: {}", event_server.status().message());
+    return 1;
+  }
+  loops.Start();
   const bool served = common::ServeUntilSignal(server, s.service.host, s.service.port, banner);
+  loops.Stop(200);
   const int64_t left = producer.value()->Flush(s.kafka_flush_timeout_ms);
   if (left > 0) {
     spdlog::warn(

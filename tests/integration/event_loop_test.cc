@@ -185,6 +185,24 @@ TEST_F(EventLoopTest, ConnectionsArrivingTogetherAreSpreadOverEveryLoop) {
   for (int fd : sockets) ::close(fd);
 }
 
+// /health and /ready on the event port (what a gateway or a probe pointed at it asks) come from
+// checks made off the loops, at most half a second old: they follow Redis without a loop ever
+// waiting on it.
+TEST_F(EventLoopTest, HealthAndReadinessAreAnsweredFromChecksMadeOffTheLoops) {
+  ASSERT_TRUE(Eventually([&] { return event_->Get("/health")->status == 200; }, std::chrono::seconds(5)));
+  auto health = event_->Get("/health");
+  EXPECT_EQ(Body(health)["redis"]["ok"], true);
+  EXPECT_LE(Body(health)["checked_ms_ago"].get<int>(), 1000);
+  EXPECT_EQ(event_->Get("/ready")->status, 200);
+  redis_.Pause();
+  EXPECT_TRUE(Eventually([&] { return event_->Get("/health")->status == 503; }, std::chrono::seconds(5)));
+  // Meanwhile checks are still answered at once, by the fail mode (open here).
+  EXPECT_EQ(Outcome(PostCheck(*event_, R"({"user_id":"during"})")), "fail_open");
+  EXPECT_EQ(event_->Get("/ready")->status, 200);  // FAIL_MODE=open: it answers as configured
+  redis_.Resume();
+  EXPECT_TRUE(Eventually([&] { return event_->Get("/health")->status == 200; }, std::chrono::seconds(5)));
+}
+
 TEST_F(EventLoopTest, TheEventPortIsThisProcesssAlone) {
   RedisServer other_redis;
   const std::string dir = MakeTempDir("event-port");

@@ -16,10 +16,10 @@ using nlohmann::json;
 // Limiters that answer what the test says, and remember what they were sent.
 class FakeLimiters final : public LimiterBackend {
  public:
-  std::optional<LimiterAnswer> Check(const std::string& path, const std::string& body,
-                                     const std::string&, const std::string& request_id) override {
+  void Forward(const std::string& path, const std::string& body, const std::string&,
+               const std::string& request_id, Answered done) override {
     sent.push_back({path, body, request_id});
-    return answer;
+    done(answer);
   }
   std::vector<std::pair<std::string, bool>> Health() override { return {{"http://l1", up}}; }
   size_t UpCount() const override { return up ? 1 : 0; }
