@@ -6,7 +6,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -38,6 +37,7 @@
 #include "limiter/limiter_settings.h"
 #include "limiter/core/policy_holder.h"
 #include "limiter/store/redis_decision_store.h"
+#include "limiter/front/checked_reports.h"
 #include "limiter/front/rls_grpc_service.h"
 #include "limiter/front/rls_service.h"
 
@@ -235,6 +235,7 @@ struct LoopDecisions {
       : redis(loop,
               {.endpoint = s.redis,
                .connect_timeout_ms = s.redis_timeout_ms,
+               .stall_ms = s.redis_timeout_ms,
                .script_reloads = &metrics.AddCounter(
                    "rl_redis_script_reloads_total",
                    "EVALSHA calls answered NOSCRIPT and sent again as EVAL"),
@@ -272,57 +273,13 @@ std::vector<std::shared_ptr<LoopDecisions>> DecisionsOnLoops(
   return decisions;
 }
 
-// GET /health and /ready as the event port answers them: checked on a thread of their own (the
-// checks wait on Redis and Kafka, which a loop must never do), every kEveryMs, and answered from the
-// last check, with its age (checked_ms_ago). Before the first: 503 "starting".
-class CheckedReports {
- public:
-  static constexpr int kEveryMs = 500;
-  CheckedReports(std::function<limiter::HealthReport()> health,
-                 std::function<limiter::HealthReport()> ready, const common::Clock& clock)
-      : health_of_(std::move(health)), ready_of_(std::move(ready)), clock_(clock) {}
-
-  void Check() {
-    limiter::HealthReport health = health_of_();
-    limiter::HealthReport ready = ready_of_();
-    const std::lock_guard lock(mu_);
-    health_ = std::move(health);
-    ready_ = std::move(ready);
-    checked_at_ms_ = clock_.NowMs();
-  }
-  void AddRoutes(common::RouteTable& routes) {
-    routes.Get("/health", [this](const common::HttpRequestView&, common::HttpAnswer& answer) {
-      Answer(health_, answer);
-    });
-    routes.Get("/ready", [this](const common::HttpRequestView&, common::HttpAnswer& answer) {
-      Answer(ready_, answer);
-    });
-  }
-
- private:
-  void Answer(const std::optional<limiter::HealthReport>& report, common::HttpAnswer& answer) {
-    const std::lock_guard lock(mu_);
-    if (!report) return answer.Json(503, {{"status", "starting"}});
-    nlohmann::json body = report->body;
-    body["checked_ms_ago"] = clock_.NowMs() - checked_at_ms_;
-    answer.Json(report->status, body);
-  }
-
-  const std::function<limiter::HealthReport()> health_of_;
-  const std::function<limiter::HealthReport()> ready_of_;
-  const common::Clock& clock_;
-  std::mutex mu_;
-  std::optional<limiter::HealthReport> health_;  // guarded by mu_
-  std::optional<limiter::HealthReport> ready_;   // guarded by mu_
-  int64_t checked_at_ms_ = 0;                    // guarded by mu_
-};
-
 // POST /check, /check/batch and /json on the event loops at LIMITER_EVENT_PORT (null: off), with
 // /health and /ready from `reports`.
 common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops(
     const limiter::LimiterSettings& s, common::EventLoops& loops,
-    const std::vector<std::shared_ptr<LoopDecisions>>& decisions, CheckedReports& reports,
-    common::MetricsRegistry& metrics, common::SlowRequestReaper& reaper) {
+    const std::vector<std::shared_ptr<LoopDecisions>>& decisions,
+    limiter::CheckedReports& reports, common::MetricsRegistry& metrics,
+    common::SlowRequestReaper& reaper) {
   if (s.event_port == 0 || decisions.empty()) return std::unique_ptr<common::EventHttpServer>();
   auto server = std::make_unique<common::EventHttpServer>(
       loops,
@@ -470,10 +427,10 @@ int main(int argc, char** argv) {
   const std::vector<std::shared_ptr<LoopDecisions>> loop_decisions = DecisionsOnLoops(
       loops, s, clock, metrics, service, events, policies, descriptor_stats, event_breaker);
   common::SlowRequestReaper event_reaper(s.service.http.request_timeout_ms, metrics, clock);
-  CheckedReports reports(api.health, api.ready, clock);
+  limiter::CheckedReports reports(api.health, api.ready, clock);
   std::optional<common::PeriodicThread> check_reports;
   if (s.event_port != 0) {
-    check_reports.emplace(CheckedReports::kEveryMs, [&reports] { reports.Check(); });
+    check_reports.emplace(limiter::CheckedReports::kEveryMs, [&reports] { reports.Check(); });
   }
   auto event_server =
       ServeChecksOnEventLoops(s, loops, loop_decisions, reports, metrics, event_reaper);

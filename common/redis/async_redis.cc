@@ -107,6 +107,7 @@ void AsyncRedis::Send(const std::vector<std::string>& argv, std::unique_ptr<Call
                             lens.data()) != REDIS_OK) {
     return Answer(*call, Status::Unavailable("redis: the connection is closing"));
   }
+  if (in_flight_ == 0) progress_us_ = clock_.MonotonicUs();  // waiting for replies from now
   ++in_flight_;
   call.release();  // hiredis holds it until OnReply
 }
@@ -204,6 +205,7 @@ void AsyncRedis::Answer(Call& call, Result<RedisValue> result) {
 void AsyncRedis::OnReply(const redisAsyncContext* context, Call* call, void* reply) {
   std::unique_ptr<Call> owned(call);
   --in_flight_;
+  if (reply != nullptr) progress_us_ = clock_.MonotonicUs();
   if (reply == nullptr) {
     // The connection went away: dropped by us (drop_reason_ says why) or by the server.
     return Answer(*owned, context == context_ || drop_reason_.ok()
@@ -260,9 +262,14 @@ void AsyncRedis::OnDeadline(int, short, void* arg) {
   AsyncRedis* self = call->owner;
   const Status timeout = Status::Timeout("redis " + self->options_.endpoint.Describe() +
                                          ": no answer by the request's deadline");
-  self->Answer(*call, timeout);
-  // Slow or gone: no later call may wait behind it. `call` is freed by this.
-  self->Drop(timeout);
+  self->Answer(*call, timeout);  // `call` stays with hiredis until its reply (or the drop)
+  // No reply at all for stall_ms: stopped or gone, so no later call may wait behind it. A server
+  // that answers, only late for this call, keeps its connection.
+  const int64_t silent_us = self->clock_.MonotonicUs() - self->progress_us_;
+  if (silent_us >= int64_t{self->options_.stall_ms} * 1000) {
+    self->Drop(Status::Timeout("redis " + self->options_.endpoint.Describe() + ": no reply in " +
+                               std::to_string(silent_us / 1000) + " ms"));
+  }
 }
 
 void AsyncRedis::OnConnectTimeout(int, short, void* arg) {

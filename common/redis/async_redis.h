@@ -26,6 +26,7 @@ namespace rl::common {
 struct AsyncRedisOptions {
   RedisEndpoint endpoint;
   int connect_timeout_ms = 50;   // REDIS_TIMEOUT_MS: a connection not made by then is given up
+  int stall_ms = 50;             // REDIS_TIMEOUT_MS: no reply for this long, calls waiting: given up
   size_t max_in_flight = 4096;   // calls sent and not answered; more are refused at once
   int reconnect_min_ms = 10;     // after a failure, the first reconnect waits this long,
   int reconnect_max_ms = 1000;   // doubling per failure up to this
@@ -38,11 +39,13 @@ struct AsyncRedisOptions {
 // thread, and every callback is called there, exactly once. Error replies are failed Results of
 // code kErrorReply, as RedisClient answers them.
 //
-// A call is answered by its deadline (Clock::MonotonicUs(); 0: none) at the latest: a Timeout.
-// The connection is then dropped, since the server is slow or gone: every other call on it is
-// answered Unavailable, and none is ever sent again (it may have run). The next call after a drop
-// reconnects, after a backoff (reconnect_min_ms doubling to reconnect_max_ms) during which calls
-// are refused at once. AUTH and SELECT go first on every new connection.
+// A call is answered by its deadline (Clock::MonotonicUs(); 0: none) at the latest: a Timeout,
+// and it is never sent again (it may have run); its reply, when it comes, is read and dropped. A
+// call late behind a busy server costs only itself: the connection is kept while replies keep
+// coming. When it has given no reply for `stall_ms` with calls waiting, the server is stopped or
+// gone: the connection is dropped and every other call on it answered Unavailable. The next call
+// after a drop reconnects, after a backoff (reconnect_min_ms doubling to reconnect_max_ms) during
+// which calls are refused at once. AUTH and SELECT go first on every new connection.
 class AsyncRedis {
  public:
   using Callback = std::function<void(Result<RedisValue>)>;
@@ -95,6 +98,7 @@ class AsyncRedis {
   redisAsyncContext* context_ = nullptr;
   State state_ = State::kDisconnected;
   size_t in_flight_ = 0;
+  int64_t progress_us_ = 0;  // the last reply, or the first call sent while none was waiting
   int backoff_ms_ = 0;
   event* connect_timer_ = nullptr;
   event* backoff_timer_ = nullptr;

@@ -110,6 +110,36 @@ TEST_F(AsyncRedisTest, AStoppedServerGetsEveryCallATimelyAnswerAndATimedOutEvalI
   EXPECT_EQ(after.value().str, "2");
 }
 
+// A call late behind a busy server times out alone: the server keeps answering, so the
+// connection and every other call on it are kept (dropping it failed every call in flight, a
+// whole loop's pipeline, for one slow script).
+TEST_F(AsyncRedisTest, ACallLateBehindABusyServerTimesOutAloneAndTheOthersAreAnswered) {
+  common::AsyncRedisOptions options;
+  options.stall_ms = 500;
+  auto& redis = Connect(options);
+  // Busy for 30 ms inside Redis, as a long pipeline of scripts would keep it.
+  const common::LuaScript busy(
+      "local s = redis.call('TIME') "
+      "repeat local n = redis.call('TIME') "
+      "until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 30000 "
+      "return redis.call('INCR', KEYS[1])");
+  std::optional<Result<common::RedisValue>> late, behind;
+  redis.Eval(busy, {"busy"}, {}, In(5), [&](auto r) { late = std::move(r); });
+  redis.Command({"INCR", "behind"}, In(1000), [&](auto r) { behind = std::move(r); });
+  ASSERT_TRUE(RunUntil([&] { return late && behind; }));
+  EXPECT_EQ(late->status().code(), Status::Code::kTimeout);  // by its own deadline
+  ASSERT_TRUE(behind->ok()) << behind->status().message();    // the connection was kept
+  EXPECT_EQ(behind->value().integer, 1);
+  EXPECT_TRUE(redis.connected());
+  // The late script's reply was read and dropped: the next call gets its own.
+  std::optional<Result<common::RedisValue>> next;
+  redis.Command({"GET", "busy"}, In(1000), [&](auto r) { next = std::move(r); });
+  ASSERT_TRUE(RunUntil([&] { return next.has_value(); }));
+  ASSERT_TRUE(next->ok());
+  EXPECT_EQ(next->value().str, "1");  // it ran once
+  EXPECT_EQ(redis.in_flight(), 0u);
+}
+
 TEST_F(AsyncRedisTest, NoscriptIsResentOnceAsEval) {
   auto& redis = Connect();
   const common::LuaScript twice("return tonumber(ARGV[1]) * 2");
