@@ -31,16 +31,21 @@ AsyncRedisDecisionStore::AsyncRedisDecisionStore(common::AsyncRedis& redis)
 void AsyncRedisDecisionStore::DecideMany(const std::vector<std::vector<RuleCheck>>& requests,
                                          int64_t deadline_us, std::function<void(Answers)> done) {
   if (requests.empty()) return done({});
-  using Answer = common::Result<StoreAnswer>;
-  auto gathered = std::make_shared<Gathered<Answer>>(requests.size(), std::move(done));
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const common::ScriptCall call = PolicyScriptCall(requests[i]);
-    redis_.Eval(script_, call.keys, call.args, deadline_us,
-                [gathered, i, rules = requests[i].size()](common::Result<common::RedisValue> r) {
-                  gathered->Set(i, r.ok() ? ParsePolicyReply(r.value(), rules)
-                                          : Answer(r.status()));
-                });
+  if (requests.size() == 1) {
+    const common::ScriptCall call = PolicyScriptCall(requests[0]);
+    return redis_.Eval(script_, call.keys, call.args, deadline_us,
+                       [done = std::move(done), rules = requests[0].size()](
+                           common::Result<common::RedisValue> r) {
+                         done({r.ok() ? ParsePolicyReply(r.value(), rules)
+                                      : common::Result<StoreAnswer>(r.status())});
+                       });
   }
+  // Several (a /check/batch): one script call decides them all, each on its own, in order.
+  const common::ScriptCall call = PolicyBatchScriptCall(requests);
+  redis_.Eval(script_, call.keys, call.args, deadline_us,
+              [done = std::move(done), requests](common::Result<common::RedisValue> r) {
+                done(ParsePolicyBatchReply(r, requests));
+              });
 }
 
 void AsyncRedisDecisionStore::LookupApiKeys(const std::string& hash,

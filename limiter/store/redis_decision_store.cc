@@ -81,9 +81,65 @@ common::ScriptCall PolicyScriptCall(const std::vector<RuleCheck>& checks,
   return call;
 }
 
+common::ScriptCall PolicyBatchScriptCall(const std::vector<std::vector<RuleCheck>>& requests,
+                                         std::optional<int64_t> now_us) {
+  common::ScriptCall call;
+  size_t rules = 0;
+  for (const auto& checks : requests) rules += checks.size();
+  call.keys.reserve(3 * rules);
+  call.args.reserve(3 + requests.size() + 10 * rules);
+  call.args.push_back(now_us ? std::to_string(*now_us) : "");
+  call.args.push_back("batch");
+  call.args.push_back(std::to_string(requests.size()));
+  for (const auto& checks : requests) call.args.push_back(std::to_string(checks.size()));
+  for (const auto& checks : requests) {
+    common::ScriptCall one = PolicyScriptCall(checks, now_us);
+    call.keys.insert(call.keys.end(), std::make_move_iterator(one.keys.begin()),
+                     std::make_move_iterator(one.keys.end()));
+    call.args.insert(call.args.end(), std::make_move_iterator(one.args.begin() + 2),
+                     std::make_move_iterator(one.args.end()));
+  }
+  return call;
+}
+
+std::vector<Result<StoreAnswer>> ParsePolicyBatchReply(
+    const Result<RedisValue>& reply, const std::vector<std::vector<RuleCheck>>& requests) {
+  std::vector<Result<StoreAnswer>> answers;
+  answers.reserve(requests.size());
+  size_t expected = 0;
+  for (const auto& checks : requests) expected += 2 + 5 * checks.size();
+  Status failed = !reply.ok() ? reply.status()
+                  : reply->type != RedisValue::Type::kArray || reply->elements.size() != expected
+                      ? Status::DataError("unexpected reply from policy.lua (batch)")
+                      : Status::Ok();
+  if (!failed.ok()) {
+    answers.assign(requests.size(), failed);
+    return answers;
+  }
+  size_t at = 0;
+  for (const auto& checks : requests) {
+    const size_t n = 2 + 5 * checks.size();
+    RedisValue one;
+    one.type = RedisValue::Type::kArray;
+    one.elements.assign(reply->elements.begin() + at, reply->elements.begin() + at + n);
+    answers.push_back(ParsePolicyReply(one, checks.size()));
+    at += n;
+  }
+  return answers;
+}
+
 bool RedisDecisionStore::OneShard(const std::vector<RuleCheck>& checks) const {
   for (size_t i = 1; i < checks.size(); ++i) {
     if (redis_.ShardOf(checks[i].key) != redis_.ShardOf(checks[0].key)) return false;
+  }
+  return true;
+}
+
+bool RedisDecisionStore::OneShardForAll(const std::vector<std::vector<RuleCheck>>& requests,
+                                        const std::vector<size_t>& which) const {
+  const int shard = redis_.ShardOf(requests[which[0]][0].key);
+  for (size_t i : which) {
+    if (redis_.ShardOf(requests[i][0].key) != shard) return false;
   }
   return true;
 }
@@ -185,6 +241,16 @@ std::vector<Result<StoreAnswer>> RedisDecisionStore::DecideMany(
     }
   }
   if (calls.empty()) return answers;
+  if (pipelined.size() > 1 && OneShardForAll(requests, pipelined)) {
+    // One script call decides them all, each on its own, in order (always on one server).
+    std::vector<std::vector<RuleCheck>> batch;
+    batch.reserve(pipelined.size());
+    for (size_t i : pipelined) batch.push_back(requests[i]);
+    const common::ScriptCall call = PolicyBatchScriptCall(batch);
+    auto decided = ParsePolicyBatchReply(redis_.Eval(script_, call.keys, call.args), batch);
+    for (size_t j = 0; j < pipelined.size(); ++j) answers[pipelined[j]] = std::move(decided[j]);
+    return answers;
+  }
   auto replies = redis_.EvalPipelined(script_, calls);
   for (size_t j = 0; j < pipelined.size(); ++j) {
     const size_t i = pipelined[j];

@@ -16,9 +16,20 @@ common::Result<StoreAnswer> ParsePolicyReply(const common::RedisValue& reply, si
 common::ScriptCall PolicyScriptCall(const std::vector<RuleCheck>& checks,
                                     std::optional<int64_t> now_us = std::nullopt);
 
-// The store ports over Redis. Decisions: one EVALSHA of policy.lua per decision, whatever the number of rules,
-// bans included, when the request's keys share a shard (always on one server; in a Redis Cluster
-// when every rule's key carries the same hash tag, e.g. all user-scoped rules).
+// KEYS and ARGV of one policy.lua call deciding several requests (all in one shard), each as its
+// own call would, in order, at Redis TIME (or `now_us`). Pure.
+common::ScriptCall PolicyBatchScriptCall(const std::vector<std::vector<RuleCheck>>& requests,
+                                         std::optional<int64_t> now_us = std::nullopt);
+// Parses the reply of a batch call: one answer per request, or the reply's error for each. Pure.
+std::vector<common::Result<StoreAnswer>> ParsePolicyBatchReply(
+    const common::Result<common::RedisValue>& reply,
+    const std::vector<std::vector<RuleCheck>>& requests);
+
+// The store ports over Redis. Decisions: one EVALSHA of policy.lua per decision, whatever the
+// number of rules, bans included, when the request's keys share a shard (always on one server; in
+// a Redis Cluster when every rule's key carries the same hash tag, e.g. all user-scoped rules). A
+// batch whose requests all share one shard (always on one server) is one EVALSHA for all of them;
+// otherwise one per request, pipelined.
 //
 // Rules whose keys live in different cluster slots (a per-user rule with a `global` or `api_key`
 // rule) are decided by the cross-slot protocol (docs/scaling.md): one atomic policy.lua call per
@@ -51,6 +62,9 @@ class RedisDecisionStore final : public DecisionStore, public ApiKeyStore, publi
  private:
   // Whether every check's key is in one shard (always on one server): one script call.
   bool OneShard(const std::vector<RuleCheck>& checks) const;
+  // Whether the requests `which` (each OneShard) all live in one shard: one batch call.
+  bool OneShardForAll(const std::vector<std::vector<RuleCheck>>& requests,
+                      const std::vector<size_t>& which) const;
   // The checks of one request grouped by shard, in ascending shard order (indices into checks).
   std::vector<std::vector<size_t>> ShardGroups(const std::vector<RuleCheck>& checks) const;
   // The cross-slot protocol for a request whose keys span several shards.

@@ -23,6 +23,7 @@
 #include "limiter/core/keys.h"
 #include "limiter/core/policy.h"
 #include "limiter/store/redis_decision_store.h"
+#include "limiter/store/scripts/policy_lua.h"
 #include "tests/support/support.h"
 
 namespace rl::testing {
@@ -341,6 +342,94 @@ TEST_F(AlgorithmModelTest, EveryAlgorithmMatchesAnExactModelAndKeepsEveryRetryPr
     EXPECT_GT(blocked, 100) << name;
     EXPECT_GT(promises, 100) << name;
   }
+}
+
+}  // namespace
+}  // namespace rl::testing
+
+namespace rl::testing {
+namespace {
+
+// One policy.lua call for a whole batch (the event loops' /check/batch, the threaded store on one
+// server) answers exactly as that many calls in a row at the same instant: the same requests,
+// with repeated keys, several rules, shadow rules and penalties (so blocks, strikes, bans and
+// all-or-nothing all happen), decided once per batch on keys "a:" and once per request on keys
+// "b:", every field compared.
+TEST_F(AlgorithmModelTest, ABatchCallDecidesExactlyAsThatManyCallsInARow) {
+  const common::LuaScript script(kPolicyLua);
+  const Algorithm algorithms[] = {Algorithm::kTokenBucket,          Algorithm::kGcra,
+                                  Algorithm::kSlidingWindowLog,     Algorithm::kFixedWindow,
+                                  Algorithm::kSlidingWindowCounter, Algorithm::kLeakyBucket};
+  std::mt19937_64 rng(20261203);
+  auto rule = [&](const std::string& space, int key) {
+    limiter::RuleCheck c;
+    LimitParams& p = c.params;
+    p.algorithm = algorithms[key % 6];
+    p.limit = 2 + key % 3;
+    p.burst = 2 + key % 2;
+    p.window_ms = 1000 + 500 * (key % 4);
+    c.rule = "r" + std::to_string(key);
+    c.key = space + "k" + std::to_string(key);
+    c.ban_key = c.key + ":ban";
+    c.strike_key = c.key + ":strikes";
+    c.shadow = key % 7 == 3;
+    if (key % 5 == 1) c.penalty = {.blocks = 2, .within_ms = 60'000, .ban_ms = 30'000};
+    return c;
+  };
+  int64_t now = 1'000'000'000'000;
+  int compared = 0, refused = 0, banned = 0;
+  for (int round = 0; round < 60; ++round) {
+    now += static_cast<int64_t>(rng() % 400'000);
+    std::vector<std::vector<limiter::RuleCheck>> a, b;
+    const int requests = 1 + static_cast<int>(rng() % 8);
+    for (int r = 0; r < requests; ++r) {
+      std::vector<limiter::RuleCheck> in_a, in_b;
+      const int rules = 1 + static_cast<int>(rng() % 3);
+      const int64_t cost = 1 + static_cast<int64_t>(rng() % 2);
+      for (int k = 0; k < rules; ++k) {
+        const int key = static_cast<int>(rng() % 12);  // few keys: requests meet on them
+        in_a.push_back(rule("a:", key));
+        in_b.push_back(rule("b:", key));
+        in_a.back().cost = in_b.back().cost = cost;
+      }
+      a.push_back(std::move(in_a));
+      b.push_back(std::move(in_b));
+    }
+    const common::ScriptCall call = limiter::PolicyBatchScriptCall(a, now);
+    const auto batched =
+        limiter::ParsePolicyBatchReply(redis_.client().Eval(script, call.keys, call.args), a);
+    ASSERT_EQ(batched.size(), b.size());
+    for (size_t r = 0; r < b.size(); ++r) {
+      const auto one = store_.DecideAt(b[r], now);
+      ASSERT_TRUE(one.ok()) << one.status().message();
+      ASSERT_TRUE(batched[r].ok()) << batched[r].status().message();
+      const std::string where = "round " + std::to_string(round) + " request " + std::to_string(r);
+      EXPECT_EQ(batched[r]->now_ms, one->now_ms) << where;
+      EXPECT_EQ(batched[r]->answer.refused_by_ban, one->answer.refused_by_ban) << where;
+      ASSERT_EQ(batched[r]->answer.rules.size(), one->answer.rules.size()) << where;
+      for (size_t k = 0; k < one->answer.rules.size(); ++k) {
+        const auto& x = batched[r]->answer.rules[k];
+        const auto& y = one->answer.rules[k];
+        EXPECT_EQ(x.allowed, y.allowed) << where << " rule " << k;
+        EXPECT_EQ(x.remaining, y.remaining) << where << " rule " << k;
+        // A ban's time left is Redis's own clock (PTTL of a key set with PX), not the script's
+        // `now`: the two runs read it a moment apart. Everything else is exact.
+        const int64_t slack = y.banned_ms > 0 ? 50 : 0;
+        EXPECT_NEAR(x.reset_ms, y.reset_ms, slack) << where << " rule " << k;
+        EXPECT_NEAR(x.retry_after_ms, y.retry_after_ms, slack) << where << " rule " << k;
+        EXPECT_NEAR(x.banned_ms, y.banned_ms, slack) << where << " rule " << k;
+        EXPECT_EQ(x.banned_ms > 0, y.banned_ms > 0) << where << " rule " << k;
+        refused += y.allowed ? 0 : 1;
+        banned += y.banned_ms > 0 ? 1 : 0;
+        ++compared;
+      }
+    }
+  }
+  // The sequences reached every case worth comparing.
+  EXPECT_GT(refused, 20);
+  EXPECT_GT(banned, 5);
+  std::cout << "[figures] " << compared << " rule answers compared, " << refused << " refused, "
+            << banned << " banned\n";
 }
 
 }  // namespace

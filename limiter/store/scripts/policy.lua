@@ -23,6 +23,10 @@
 --          penalty_blocks (0 = none), penalty_within_ms, penalty_ban_ms
 -- Reply    {now_ms, refused_by_ban (0|1), then five per rule: allowed (0|1), remaining, reset_ms,
 --          retry_after_ms, banned_ms (0 = not banned)}
+-- A batch (one call for several requests, each all or nothing on its own, decided in order at
+-- one `now`, exactly as that many calls in a row): ARGV[2] "batch", ARGV[3] the number of
+-- requests, ARGV[4..] each one's number of rules, then each one's ten per rule in turn; KEYS
+-- each one's three per rule in turn. Reply: each request's reply, one after another.
 
 local function ceil_ms(us) return math.ceil(us / 1000.0) end
 local function fmt(x) return string.format('%.17g', x) end
@@ -238,6 +242,91 @@ local function earliest_retry(a, s, p, now, cost, guess)
   return retry
 end
 
+-- Decides one request of `n` rules, whose keys follow KEYS[k] and whose parameters follow
+-- ARGV[a], at `now`, and appends its reply to `reply`; an error message if it cannot.
+local function decide(n, k, a, now, reply)
+  local rules = {}
+  for i = 1, n do
+    local b = a + (i - 1) * 10
+    local c = k + (i - 1) * 3
+    rules[i] = {
+      algorithm = ARGV[b + 1], limit = tonumber(ARGV[b + 2]), window_ms = tonumber(ARGV[b + 3]),
+      burst = tonumber(ARGV[b + 4]), rate = tonumber(ARGV[b + 5]), cost = tonumber(ARGV[b + 6]),
+      shadow = ARGV[b + 7] == '1', penalty_blocks = tonumber(ARGV[b + 8]),
+      penalty_within_ms = tonumber(ARGV[b + 9]), penalty_ban_ms = tonumber(ARGV[b + 10]),
+      key = KEYS[c + 1], ban_key = KEYS[c + 2], strike_key = KEYS[c + 3],
+    }
+  end
+
+  table.insert(reply, math.floor(now / 1000))
+
+  local decisions = {}
+  local blocked = false
+  for i = 1, n do
+    local r = rules[i]
+    local a = r.algorithm
+    if not known[a] then return 'policy: unknown algorithm ' .. tostring(a) end
+    local s = read(a, r.key, r, now)
+    local d = eval(a, s, r, now, r.cost)
+    if not d.allowed and not exact[a] then d.retry = earliest_retry(a, s, r, now, r.cost, d.retry) end
+    decisions[i] = d
+    if not d.allowed and not r.shadow then blocked = true end
+  end
+
+  -- A ban refuses the request and charges nothing. Its answer still says when the request would
+  -- be admitted: once the ban has ended and every rule allows it.
+  local banned = false
+  local bans = {}
+  for i = 1, n do
+    bans[i] = 0
+    if rules[i].penalty_blocks > 0 and not rules[i].shadow then
+      local ttl = redis.call('PTTL', rules[i].ban_key)
+      if ttl > 0 then
+        bans[i] = ttl
+        banned = true
+      end
+    end
+  end
+  if banned then
+    table.insert(reply, 1)
+    for i = 1, n do
+      local d = decisions[i]
+      if bans[i] > 0 then
+        table.insert(reply, 0); table.insert(reply, 0)
+        table.insert(reply, math.max(d.reset, bans[i])); table.insert(reply, math.max(d.retry, bans[i]))
+      else
+        local allowed = 0
+        if d.allowed then allowed = 1 end
+        table.insert(reply, allowed); table.insert(reply, d.remaining)
+        table.insert(reply, d.reset); table.insert(reply, d.retry)
+      end
+      table.insert(reply, bans[i])
+    end
+    return nil
+  end
+
+  table.insert(reply, 0)
+  for i = 1, n do
+    local r, d = rules[i], decisions[i]
+    if not blocked then
+      if d.allowed then write(r.algorithm, r.key, d, r, now, r.cost) end
+    elseif not d.allowed and not r.shadow and r.penalty_blocks > 0 then
+      local strikes = redis.call('INCR', r.strike_key)
+      if strikes == 1 then redis.call('PEXPIRE', r.strike_key, r.penalty_within_ms) end
+      if strikes >= r.penalty_blocks then
+        redis.call('SET', r.ban_key, '1', 'PX', r.penalty_ban_ms)
+        redis.call('DEL', r.strike_key)
+        bans[i] = r.penalty_ban_ms
+      end
+    end
+    local allowed = 0
+    if d.allowed then allowed = 1 end
+    table.insert(reply, allowed); table.insert(reply, d.remaining); table.insert(reply, d.reset)
+    table.insert(reply, d.retry); table.insert(reply, bans[i])
+  end
+  return nil
+end
+
 local now
 if ARGV[1] ~= '' then
   now = tonumber(ARGV[1])
@@ -246,83 +335,20 @@ else
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
-local n = tonumber(ARGV[2])
-local rules = {}
-for i = 1, n do
-  local a = 2 + (i - 1) * 10
-  rules[i] = {
-    algorithm = ARGV[a + 1], limit = tonumber(ARGV[a + 2]), window_ms = tonumber(ARGV[a + 3]),
-    burst = tonumber(ARGV[a + 4]), rate = tonumber(ARGV[a + 5]), cost = tonumber(ARGV[a + 6]),
-    shadow = ARGV[a + 7] == '1', penalty_blocks = tonumber(ARGV[a + 8]),
-    penalty_within_ms = tonumber(ARGV[a + 9]), penalty_ban_ms = tonumber(ARGV[a + 10]),
-    key = KEYS[(i - 1) * 3 + 1], ban_key = KEYS[(i - 1) * 3 + 2], strike_key = KEYS[(i - 1) * 3 + 3],
-  }
-end
-
-local reply = {math.floor(now / 1000)}
-
-local decisions = {}
-local blocked = false
-for i = 1, n do
-  local r = rules[i]
-  local a = r.algorithm
-  if not known[a] then return redis.error_reply('policy: unknown algorithm ' .. tostring(a)) end
-  local s = read(a, r.key, r, now)
-  local d = eval(a, s, r, now, r.cost)
-  if not d.allowed and not exact[a] then d.retry = earliest_retry(a, s, r, now, r.cost, d.retry) end
-  decisions[i] = d
-  if not d.allowed and not r.shadow then blocked = true end
-end
-
--- A ban refuses the request and charges nothing. Its answer still says when the request would
--- be admitted: once the ban has ended and every rule allows it.
-local banned = false
-local bans = {}
-for i = 1, n do
-  bans[i] = 0
-  if rules[i].penalty_blocks > 0 and not rules[i].shadow then
-    local ttl = redis.call('PTTL', rules[i].ban_key)
-    if ttl > 0 then
-      bans[i] = ttl
-      banned = true
-    end
-  end
-end
-if banned then
-  table.insert(reply, 1)
-  for i = 1, n do
-    local d = decisions[i]
-    if bans[i] > 0 then
-      table.insert(reply, 0); table.insert(reply, 0)
-      table.insert(reply, math.max(d.reset, bans[i])); table.insert(reply, math.max(d.retry, bans[i]))
-    else
-      local allowed = 0
-      if d.allowed then allowed = 1 end
-      table.insert(reply, allowed); table.insert(reply, d.remaining)
-      table.insert(reply, d.reset); table.insert(reply, d.retry)
-    end
-    table.insert(reply, bans[i])
-  end
+local reply = {}
+if ARGV[2] ~= 'batch' then  -- one request: ARGV[2] rules
+  local failed = decide(tonumber(ARGV[2]), 0, 2, now, reply)
+  if failed then return redis.error_reply(failed) end
   return reply
 end
-
-table.insert(reply, 0)
-for i = 1, n do
-  local r, d = rules[i], decisions[i]
-  if not blocked then
-    if d.allowed then write(r.algorithm, r.key, d, r, now, r.cost) end
-  elseif not d.allowed and not r.shadow and r.penalty_blocks > 0 then
-    local strikes = redis.call('INCR', r.strike_key)
-    if strikes == 1 then redis.call('PEXPIRE', r.strike_key, r.penalty_within_ms) end
-    if strikes >= r.penalty_blocks then
-      redis.call('SET', r.ban_key, '1', 'PX', r.penalty_ban_ms)
-      redis.call('DEL', r.strike_key)
-      bans[i] = r.penalty_ban_ms
-    end
-  end
-  local allowed = 0
-  if d.allowed then allowed = 1 end
-  table.insert(reply, allowed); table.insert(reply, d.remaining); table.insert(reply, d.reset)
-  table.insert(reply, d.retry); table.insert(reply, bans[i])
+-- A batch: ARGV[3] requests, ARGV[4..] their rule counts, then every request's parameters and
+-- keys in turn. Each is decided on its own, in order, as that many calls would decide them.
+local m = tonumber(ARGV[3])
+local k, a = 0, 3 + m
+for j = 1, m do
+  local n = tonumber(ARGV[3 + j])
+  local failed = decide(n, k, a, now, reply)
+  if failed then return redis.error_reply(failed) end
+  k, a = k + 3 * n, a + 10 * n
 end
 return reply
