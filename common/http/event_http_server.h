@@ -1,8 +1,8 @@
 #pragma once
 // An HTTP server on event loops (libevent's evhttp, on common/loop/event_loops.h): each loop owns
 // its connections and whatever its routes need (a Redis connection of its own), no thread per
-// connection and no blocking call on a loop. The routes are a RouteTable (common/http/http_exchange.h); a handler
-// may answer later, from its loop (AsyncHttpHandler).
+// connection and no blocking call on a loop. The routes are a RouteTable
+// (common/http/http_exchange.h); a handler may answer later, from its loop (AsyncHttpHandler).
 
 #include <functional>
 #include <memory>

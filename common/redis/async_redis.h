@@ -26,7 +26,7 @@ namespace rl::common {
 struct AsyncRedisOptions {
   RedisEndpoint endpoint;
   int connect_timeout_ms = 50;   // REDIS_TIMEOUT_MS: a connection not made by then is given up
-  int stall_ms = 50;             // REDIS_TIMEOUT_MS: no reply for this long, calls waiting: given up
+  int stall_ms = 50;             // REDIS_TIMEOUT_MS: no reply this long, calls waiting: given up
   size_t max_in_flight = 4096;   // calls sent and not answered; more are refused at once
   int reconnect_min_ms = 10;     // after a failure, the first reconnect waits this long,
   int reconnect_max_ms = 1000;   // doubling per failure up to this

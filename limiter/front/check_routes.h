@@ -24,9 +24,9 @@ nlohmann::json CheckResultJson(const CheckResult& result);
 // Each handler refuses, before parsing, a request without the CHECK_TOKEN (401, when one is set),
 // of another content type than JSON (415) or over its size (413), and an invalid body (400), with
 // rl_check_rejected_total{code}; and sets X-Request-Id (the offered one if valid, else a new one).
-// /check and /check/batch decide through `runner`, /json through `rls` (on the same runner): synchronously (DecisionService: answered
-// before they return) or on an event loop (AsyncDecisionService: answered when Redis has). As
-// thread-safe as the runner.
+// /check and /check/batch decide through `runner`, /json through `rls` (on the same runner):
+// synchronously (DecisionService: answered before they return) or on an event loop
+// (AsyncDecisionService: answered when Redis has). As thread-safe as the runner.
 class CheckRoutes {
  public:
   CheckRoutes(DecisionRunner& runner, RlsService& rls, common::MetricsRegistry& metrics,

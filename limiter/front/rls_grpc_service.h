@@ -17,7 +17,8 @@ namespace rl::limiter {
 // Runs `work` with an RlsService, on that service's thread (an event loop's, later), or at once.
 using RlsDispatch = std::function<void(std::function<void(RlsService&)> work)>;
 
-class RlsGrpcService final : public envoy::service::ratelimit::v3::RateLimitService::CallbackService {
+class RlsGrpcService final
+    : public envoy::service::ratelimit::v3::RateLimitService::CallbackService {
  public:
   // Contexts (request id, deadline from arrival) come from `core`; decisions from `dispatch`.
   RlsGrpcService(const DecisionCore& core, RlsDispatch dispatch)

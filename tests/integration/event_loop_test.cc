@@ -189,18 +189,19 @@ TEST_F(EventLoopTest, ConnectionsArrivingTogetherAreSpreadOverEveryLoop) {
 // checks made off the loops, at most half a second old: they follow Redis without a loop ever
 // waiting on it.
 TEST_F(EventLoopTest, HealthAndReadinessAreAnsweredFromChecksMadeOffTheLoops) {
-  ASSERT_TRUE(Eventually([&] { return event_->Get("/health")->status == 200; }, std::chrono::seconds(5)));
+  constexpr std::chrono::seconds kFiveSeconds(5);
+  ASSERT_TRUE(Eventually([&] { return event_->Get("/health")->status == 200; }, kFiveSeconds));
   auto health = event_->Get("/health");
   EXPECT_EQ(Body(health)["redis"]["ok"], true);
   EXPECT_LE(Body(health)["checked_ms_ago"].get<int>(), 1000);
   EXPECT_EQ(event_->Get("/ready")->status, 200);
   redis_.Pause();
-  EXPECT_TRUE(Eventually([&] { return event_->Get("/health")->status == 503; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(Eventually([&] { return event_->Get("/health")->status == 503; }, kFiveSeconds));
   // Meanwhile checks are still answered at once, by the fail mode (open here).
   EXPECT_EQ(Outcome(PostCheck(*event_, R"({"user_id":"during"})")), "fail_open");
   EXPECT_EQ(event_->Get("/ready")->status, 200);  // FAIL_MODE=open: it answers as configured
   redis_.Resume();
-  EXPECT_TRUE(Eventually([&] { return event_->Get("/health")->status == 200; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(Eventually([&] { return event_->Get("/health")->status == 200; }, kFiveSeconds));
 }
 
 TEST_F(EventLoopTest, TheEventPortIsThisProcesssAlone) {
