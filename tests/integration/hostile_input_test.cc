@@ -50,12 +50,14 @@ class HostileInputTest : public ::testing::Test {
     limiter_ = StartLimiter(redis_, kNoBroker, "rl.hostile",
                             {{"HTTP_READ_TIMEOUT_MS", "1000"},
                              {"HTTP_KEEPALIVE_TIMEOUT_S", "1"},
-                             {"KAFKA_FLUSH_TIMEOUT_MS", "100"}});
+                             {"KAFKA_FLUSH_TIMEOUT_MS", "100"},
+                             {"LIMITER_EVENT_PORT", std::to_string(limiter_event_port_)}});
     gateway_ = std::make_unique<ServiceProcess>(
         "gateway", "GATEWAY_PORT",
         Env{{"LIMITER_URLS", "http://127.0.0.1:" + std::to_string(limiter_->port())},
             {"ANALYTICS_REDIS_URL", redis_.url()},
-            {"HTTP_READ_TIMEOUT_MS", "1000"}});
+            {"HTTP_READ_TIMEOUT_MS", "1000"},
+            {"GATEWAY_EVENT_PORT", std::to_string(gateway_event_port_)}});
     worker_ = std::make_unique<ServiceProcess>("analytics-worker", "WORKER_PORT",
                                                Env{{"ANALYTICS_REDIS_URL", redis_.url()},
                                                    {"KAFKA_BROKERS", kNoBroker},
@@ -74,23 +76,41 @@ class HostileInputTest : public ::testing::Test {
         << what << ": " << res->body;
   }
 
+  // A client of an event port (the limiter's or the gateway's).
+  static std::unique_ptr<httplib::Client> EventClient(int port) {
+    auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
+    client->set_read_timeout(5, 0);
+    return client;
+  }
+
   RedisServer redis_;
+  const int limiter_event_port_ = FreePort();
+  const int gateway_event_port_ = FreePort();
   std::unique_ptr<ServiceProcess> limiter_, gateway_, worker_;
 };
 
 TEST_F(HostileInputTest, MalformedBodiesGetA4xxJsonErrorOnEveryPostEndpoint) {
   auto limiter = limiter_->Client();
   auto gateway = gateway_->Client();
+  // The event ports too: the same handlers behind evhttp.
+  auto limiter_event = EventClient(limiter_event_port_);
+  auto gateway_event = EventClient(gateway_event_port_);
   for (const auto& h : HostileBodies()) {
     auto t0 = std::chrono::steady_clock::now();
-    ExpectJson4xx(limiter->Post("/check", h.body, h.content_type), "limiter /check " + h.name);
-    ExpectJson4xx(limiter->Post("/json", h.body, h.content_type), "limiter /json " + h.name);
-    ExpectJson4xx(gateway->Post("/check", h.body, h.content_type), "gateway /check " + h.name);
-    if (h.name.find("cost") ==
-        std::string::npos) {  // /api takes only a user: cost is no field of it
-      ExpectJson4xx(
-          gateway->Post("/api", h.body, h.content_type.empty() ? "text/plain" : h.content_type),
-          "gateway /api " + h.name);
+    for (auto* client : {limiter.get(), limiter_event.get()}) {
+      const std::string port = client == limiter.get() ? "limiter " : "limiter event port ";
+      ExpectJson4xx(client->Post("/check", h.body, h.content_type), port + "/check " + h.name);
+      ExpectJson4xx(client->Post("/json", h.body, h.content_type), port + "/json " + h.name);
+    }
+    for (auto* client : {gateway.get(), gateway_event.get()}) {
+      const std::string port = client == gateway.get() ? "gateway " : "gateway event port ";
+      ExpectJson4xx(client->Post("/check", h.body, h.content_type), port + "/check " + h.name);
+      if (h.name.find("cost") ==
+          std::string::npos) {  // /api takes only a user: cost is no field of it
+        ExpectJson4xx(
+            client->Post("/api", h.body, h.content_type.empty() ? "text/plain" : h.content_type),
+            port + "/api " + h.name);
+      }
     }
     // "Quickly" is the point: a bound, generous for a busy machine (these take ~1 ms each).
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << h.name << " was slow";
@@ -312,10 +332,11 @@ TEST_F(HostileInputTest, MoreTricklingClientsThanThreadsDoNotStarveOthers) {
 
 TEST_F(HostileInputTest, ThousandsOfHostileRequestsDoNotGrowMemory) {
   auto client = limiter_->Client();
+  auto event_client = EventClient(limiter_event_port_);  // both ports, in turn
   auto bodies = HostileBodies();
   auto send = [&](int i) {  // each body with its own content type, as in the table
     const Hostile& h = bodies[i % bodies.size()];
-    client->Post("/check", h.body, h.content_type);
+    (i % 2 ? client : event_client)->Post("/check", h.body, h.content_type);
   };
   for (int i = 0; i < 300; ++i) send(i);
   const int64_t before = RssKib(limiter_->process().pid());
