@@ -160,6 +160,33 @@ TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
 }
 
+// The same on the event loops: a SIGTERM under load on LIMITER_EVENT_PORT (and gRPC beside it)
+// stops the loops after their answers under way, and every decision made has its event.
+TEST(LimiterFaults, SigtermUnderLoadOnTheEventPortLosesNoEvent) {
+  RedisServer redis;
+  const std::string topic = "rl.fault.sigterm-event";
+  const int event_port = FreePort();
+  auto limiter = StartLimiter(redis, SharedKafka().bootstrap(), topic,
+                              {{"DEFAULT_CAPACITY", "1000000"},
+                               {"LIMITER_ID", "sigterm-event-limiter"},
+                               {"LIMITER_EVENT_PORT", std::to_string(event_port)},
+                               {"LIMITER_THREADS", "2"}});
+  CheckLoad load(
+      *limiter, 8, [](int t, int) { return R"({"user_id":"ev-)" + std::to_string(t) + R"("})"; },
+      event_port);
+  ASSERT_TRUE(Eventually([&] { return load.answered() > 2000; }, 60s));
+  limiter->process().Signal(SIGTERM);
+  EXPECT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
+  load.Stop();
+  const std::string ledger = common::LimiterLedgerKey("sigterm-event-limiter");
+  EXPECT_EQ(redis.Must({"HGET", ledger, "state"}).str, "stopped");
+  const int64_t decided = HashInt(redis, ledger, "decided");
+  EXPECT_GE(decided, load.answered());
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(decided), 60s);
+  EXPECT_EQ(static_cast<int64_t>(events.size()), decided) << "every decision has its event";
+  EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
+}
+
 TEST(KafkaFaults, AFullBufferDropsEventsCountedAndLoggedNeverDelayingAnswers) {
   RedisServer redis;
   auto limiter = StartLimiter(redis, kNoBroker, "rl.fault.full",  // nothing listens there

@@ -684,10 +684,15 @@ std::unique_ptr<ServiceProcess> StartWorker(RedisServer& redis, const std::strin
 }
 
 CheckLoad::CheckLoad(ServiceProcess& limiter, int threads,
-                     std::function<std::string(int, int)> body) {
+                     std::function<std::string(int, int)> body, int port) {
   for (int t = 0; t < threads; ++t) {
-    threads_.emplace_back([this, &limiter, body, t] {
+    threads_.emplace_back([this, &limiter, body, t, port] {
       auto client = limiter.Client();
+      if (port != 0) {
+        client = std::make_unique<httplib::Client>("127.0.0.1", port);
+        client->set_tcp_nodelay(true);
+        client->set_read_timeout(10);
+      }
       for (int i = 0; !stop_; ++i) {
         auto res = PostCheck(*client, body(t, i));
         if (!res) break;  // the limiter has stopped listening

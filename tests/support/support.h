@@ -264,7 +264,9 @@ class Fleet {
 // until Stop() (or destruction), or until the limiter stops answering.
 class CheckLoad {
  public:
-  CheckLoad(ServiceProcess& limiter, int threads, std::function<std::string(int, int)> body);
+  // `port`: another port of the limiter to load (its event port); 0: its HTTP port.
+  CheckLoad(ServiceProcess& limiter, int threads, std::function<std::string(int, int)> body,
+            int port = 0);
   ~CheckLoad();
   int answered() const { return answered_.load(); }  // 200 answers so far
   void Stop();
