@@ -84,6 +84,7 @@ descriptors:
     rate_limit: {unit: minute, requests_per_unit: 2}
 )";
   const int grpc_port = FreePort();
+  AwayFromAMinuteBoundary();  // 2 a minute, counted down below
   auto limiter = StartClusterLimiter(
       {{"LIMITS_FILE", dir + "/edge.yaml"}, {"GRPC_PORT", std::to_string(grpc_port)}});
   auto stub = envoy::service::ratelimit::v3::RateLimitService::NewStub(grpc::CreateChannel(

@@ -84,15 +84,6 @@ json Request(const YAML::Node& scenario, const std::string& unique) {
   return request;
 }
 
-// Windows are aligned to the clock, as the reference's are: a scenario that counts within one
-// minute does not start in a minute's last seconds.
-void AwayFromAMinuteBoundary() {
-  const auto now = std::chrono::system_clock::now();
-  const auto into = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) %
-                    std::chrono::minutes(1);
-  if (into > std::chrono::seconds(55)) std::this_thread::sleep_for(std::chrono::minutes(1) - into);
-}
-
 class RlsReferenceTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -79,6 +79,15 @@ int FreePort() {
   throw std::runtime_error("FreePort: no free port outside the ephemeral range");
 }
 
+void AwayFromAMinuteBoundary() {
+  const auto into_minute =
+      std::chrono::system_clock::now().time_since_epoch() % std::chrono::minutes(1);
+  if (into_minute > std::chrono::seconds(54)) {
+    std::this_thread::sleep_for(std::chrono::minutes(1) - into_minute +
+                                std::chrono::milliseconds(200));
+  }
+}
+
 std::string MakeTempDir(const std::string& prefix) {
   static std::atomic<int> counter{0};
   std::random_device rd;

@@ -37,6 +37,11 @@ std::string ToolPath(const std::string& name);
 // Path inside the source tree.
 std::string SourcePath(const std::string& relative);
 
+// Envoy-format limits count in windows aligned to their unit, as the reference's do: "3 a minute"
+// starts afresh at every full minute. Waits, if need be, until at least 6 s are left before the
+// next one, so that a test counting down a per-minute limit never straddles it.
+void AwayFromAMinuteBoundary();
+
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
