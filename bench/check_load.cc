@@ -39,7 +39,12 @@
 #include <thread>
 #include <vector>
 
+#include "load_stats.h"
+
 namespace {
+
+using rl::bench::CpuSeconds;
+using rl::bench::Percentile;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -129,10 +134,6 @@ class UserDraw {
   std::vector<double> cdf_;
 };
 
-double Percentile(const std::vector<double>& sorted, double p) {
-  return sorted.empty() ? 0.0 : sorted[static_cast<size_t>(p * (sorted.size() - 1))];
-}
-
 // Analytics lag: a decision for a fresh user every 200 ms, then the time until the gateway's
 // /analytics/<user> counts it (polled every 5 ms, at most 10 s).
 std::vector<double> SampleLag(const Options& o, std::chrono::steady_clock::time_point end) {
@@ -158,13 +159,6 @@ std::vector<double> SampleLag(const Options& o, std::chrono::steady_clock::time_
   }
   std::sort(lags_ms.begin(), lags_ms.end());
   return lags_ms;
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 // One closed-loop keep-alive HTTP/1.1 connection, driven by the event loop below.

@@ -28,7 +28,12 @@
 
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 
+#include "load_stats.h"
+
 namespace {
+
+using rl::bench::CpuSeconds;
+using rl::bench::Percentile;
 
 using envoy::service::ratelimit::v3::RateLimitRequest;
 using envoy::service::ratelimit::v3::RateLimitResponse;
@@ -79,18 +84,6 @@ Options Parse(int argc, char** argv) {
     }
   }
   return o;
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
 }
 
 // One chain of calls: the next starts when the last is answered, until the end. Its answers are

@@ -139,6 +139,22 @@ TEST(KafkaFaults, ChecksStayFastWhileTheBrokerIsDownAndEveryEventArrivesAfterwar
   EXPECT_EQ(ReadDecisions(broker.bootstrap(), topic, total, 60s).size(), total);
 }
 
+// SIGTERMs `limiter` under `load`: it exits 0, its ledger (LIMITER_ID `id`) says how many it
+// decided and that it stopped cleanly, and every one of those decisions is in Kafka.
+void ExpectACleanStopWithEveryEvent(RedisServer& redis, ServiceProcess& limiter, CheckLoad& load,
+                                    const std::string& id, const std::string& topic) {
+  limiter.process().Signal(SIGTERM);
+  EXPECT_EQ(limiter.process().WaitExit(30s), 0) << limiter.process().LogTail();
+  load.Stop();
+  const std::string ledger = common::LimiterLedgerKey(id);
+  EXPECT_EQ(redis.Must({"HGET", ledger, "state"}).str, "stopped");
+  const int64_t decided = HashInt(redis, ledger, "decided");
+  EXPECT_GE(decided, load.answered());
+  auto events = ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(decided), 60s);
+  EXPECT_EQ(static_cast<int64_t>(events.size()), decided) << "every decision has its event";
+  EXPECT_NE(limiter.process().LogTail().find("all events delivered"), std::string::npos);
+}
+
 TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   RedisServer redis;
   const std::string topic = "rl.fault.sigterm";
@@ -147,17 +163,7 @@ TEST(LimiterFaults, SigtermUnderLoadLosesNoEvent) {
   CheckLoad load(*limiter, 8,
                  [](int t, int) { return R"({"user_id":"load-)" + std::to_string(t) + R"("})"; });
   ASSERT_TRUE(Eventually([&] { return load.answered() > 2000; }, 60s));
-  limiter->process().Signal(SIGTERM);
-  EXPECT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
-  load.Stop();
-  // The ledger says how many it decided and that it stopped cleanly; every one is in Kafka.
-  const std::string ledger = common::LimiterLedgerKey("sigterm-limiter");
-  EXPECT_EQ(redis.Must({"HGET", ledger, "state"}).str, "stopped");
-  const int64_t decided = HashInt(redis, ledger, "decided");
-  EXPECT_GE(decided, load.answered());
-  auto events = ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(decided), 60s);
-  EXPECT_EQ(static_cast<int64_t>(events.size()), decided) << "every decision has its event";
-  EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
+  ExpectACleanStopWithEveryEvent(redis, *limiter, load, "sigterm-limiter", topic);
 }
 
 // The same on the event loops: a SIGTERM under load on LIMITER_EVENT_PORT (and gRPC beside it)
@@ -175,16 +181,7 @@ TEST(LimiterFaults, SigtermUnderLoadOnTheEventPortLosesNoEvent) {
       *limiter, 8, [](int t, int) { return R"({"user_id":"ev-)" + std::to_string(t) + R"("})"; },
       event_port);
   ASSERT_TRUE(Eventually([&] { return load.answered() > 2000; }, 60s));
-  limiter->process().Signal(SIGTERM);
-  EXPECT_EQ(limiter->process().WaitExit(30s), 0) << limiter->process().LogTail();
-  load.Stop();
-  const std::string ledger = common::LimiterLedgerKey("sigterm-event-limiter");
-  EXPECT_EQ(redis.Must({"HGET", ledger, "state"}).str, "stopped");
-  const int64_t decided = HashInt(redis, ledger, "decided");
-  EXPECT_GE(decided, load.answered());
-  auto events = ReadDecisions(SharedKafka().bootstrap(), topic, static_cast<size_t>(decided), 60s);
-  EXPECT_EQ(static_cast<int64_t>(events.size()), decided) << "every decision has its event";
-  EXPECT_NE(limiter->process().LogTail().find("all events delivered"), std::string::npos);
+  ExpectACleanStopWithEveryEvent(redis, *limiter, load, "sigterm-event-limiter", topic);
 }
 
 TEST(KafkaFaults, AFullBufferDropsEventsCountedAndLoggedNeverDelayingAnswers) {
