@@ -27,7 +27,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   TRUSTED_PROXIES=  (addresses or CIDR ranges whose X-Forwarded-For is believed; empty: none)
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  GATEWAY_ID=gateway-<hostname>-<random>
     (the gateway's own fail-mode answers are published as decision events)
-  HTTP_THREADS=64  HTTP_MAX_THREADS=1024  LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
+  HTTP_THREADS=64  HTTP_MAX_THREADS=1024  HTTP_MAX_CONNECTIONS=10000 (GATEWAY_EVENT_PORT)
+  LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
 )";
 
 }  // namespace

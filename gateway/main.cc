@@ -51,9 +51,7 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ForwardOnEventLoops(
   if (pools.empty()) return std::unique_ptr<common::EventHttpServer>();
   auto server = std::make_unique<common::EventHttpServer>(
       loops,
-      common::EventHttpOptions{.max_body_bytes = gateway::kMaxForwardedBodyBytes,
-                               .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000,
-                               .metrics = &metrics},
+      common::EventHttpOptions::From(s.service.http, gateway::kMaxForwardedBodyBytes, &metrics),
       [&](int loop, event_base*) {
         common::RouteTable routes = gateway::ForwardingRoutes(deps, *pools[loop]);
         common::AddMetricsAndLiveness(routes, metrics);

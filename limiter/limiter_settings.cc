@@ -124,6 +124,7 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   KAFKA_DEBUG=  (librdkafka's debug contexts, e.g. broker,topic,msg,eos; with LOG_LEVEL=debug)
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  HTTP_READ_TIMEOUT_MS=5000  HTTP_WRITE_TIMEOUT_MS=5000
   HTTP_REQUEST_TIMEOUT_MS=10000  HTTP_KEEPALIVE_TIMEOUT_S=5  HTTP_KEEPALIVE_MAX_REQUESTS=10000
+  HTTP_MAX_CONNECTIONS=10000 (event-loop ports: open at once; one more gets 503)
   LOG_LEVEL=info  LOG_FORMAT=text (or json: one JSON object a line)
 )";
 }

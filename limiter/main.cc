@@ -283,9 +283,7 @@ common::Result<std::unique_ptr<common::EventHttpServer>> ServeChecksOnEventLoops
   if (s.event_port == 0 || decisions.empty()) return std::unique_ptr<common::EventHttpServer>();
   auto server = std::make_unique<common::EventHttpServer>(
       loops,
-      common::EventHttpOptions{.max_body_bytes = limiter::kMaxBatchBodyBytes,
-                               .timeout_s = (s.service.http.read_timeout_ms + 999) / 1000,
-                               .metrics = &metrics},
+      common::EventHttpOptions::From(s.service.http, limiter::kMaxBatchBodyBytes, &metrics),
       [&](int loop, event_base*) {
         common::RouteTable routes;
         // The loop's CheckRoutes, kept alive with everything else of its loop.

@@ -12,19 +12,9 @@
 #include "common/base/clock.h"
 #include "common/base/metrics.h"
 #include "common/http/http_exchange.h"
+#include "common/http/http_options.h"
 
 namespace rl::common {
-
-struct HttpServerOptions {
-  int threads = 64;        // HTTP_THREADS: threads kept waiting for connections
-  int max_threads = 1024;  // HTTP_MAX_THREADS: open connections served at once (one thread each)
-  int read_timeout_ms = 5000;      // HTTP_READ_TIMEOUT_MS: a silent client is cut off after this
-  int request_timeout_ms = 10000;  // HTTP_REQUEST_TIMEOUT_MS: a request must arrive in this time
-  int write_timeout_ms = 5000;     // HTTP_WRITE_TIMEOUT_MS
-  int keep_alive_timeout_s = 5;    // HTTP_KEEPALIVE_TIMEOUT_S: idle keep-alive connections close
-  int keep_alive_max_requests = 10000;  // HTTP_KEEPALIVE_MAX_REQUESTS per connection
-  size_t max_body_bytes = 4096;         // larger bodies get 413
-};
 
 // Applies the options and the project's defaults to a server: TCP_NODELAY (without it keep-alive
 // requests stall ~40 ms on delayed ACKs), timeouts (SlowRequestReaper for the total one), a thread

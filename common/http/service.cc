@@ -19,6 +19,7 @@ void LoadServiceSettings(SettingsLoader& load, const std::string& prefix, Servic
   load.Int("HTTP_WRITE_TIMEOUT_MS", &s->http.write_timeout_ms, 1, 600000);
   load.Int("HTTP_KEEPALIVE_TIMEOUT_S", &s->http.keep_alive_timeout_s, 1, 3600);
   load.Int("HTTP_KEEPALIVE_MAX_REQUESTS", &s->http.keep_alive_max_requests, 1, 10'000'000);
+  load.Int("HTTP_MAX_CONNECTIONS", &s->http.max_connections, 1, 1'000'000);
 }
 
 bool WantsHelp(int argc, char** argv) {

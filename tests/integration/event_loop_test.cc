@@ -144,6 +144,95 @@ TEST(EventLoopSlowRequests, TricklingRequestsGetA408AfterTheRequestTimeout) {
   EXPECT_EQ(MetricValue(*limiter->Client(), "rl_http_requests_timed_out_total"), 1);
 }
 
+// Everything a connection receives until the server closes it (or `wait` passes).
+std::string ReadUntilClosed(int fd, std::chrono::milliseconds wait) {
+  timeval timeout{static_cast<time_t>(wait.count() / 1000),
+                  static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string received;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) received.append(buf, n);
+  return n == 0 ? received : received + "<not closed>";
+}
+
+std::string CheckRequest(const std::string& user) {
+  const std::string body = R"({"user_id":")" + user + R"("})";
+  return "POST /check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// HTTP_MAX_CONNECTIONS caps the connections open on the port at once, idle ones included (a
+// client holding sockets open is the cheapest attack on an event loop): one more is answered a
+// JSON 503 and closed at once, counted and logged; when one closes, a new one is served again.
+TEST(EventLoopLimits, ConnectionsBeyondTheCapAreAnswered503AndClosed) {
+  RedisServer redis;
+  const int event_port = FreePort();
+  auto limiter = StartLimiter(redis, kNoBroker, "rl.event.cap",
+                              {{"LIMITER_EVENT_PORT", std::to_string(event_port)},
+                               {"HTTP_MAX_CONNECTIONS", "3"},
+                               {"KAFKA_STARTUP_WAIT_MS", "0"}});
+  auto metrics = limiter->Client();  // LIMITER_PORT: not under the event port's cap
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) held.push_back(ConnectLoopback(event_port));  // idle, silent
+  ASSERT_TRUE(Eventually(
+      [&] { return MetricValue(*metrics, "rl_http_connections_open{port=\"" +
+                                             std::to_string(event_port) + "\"}") == 3; },
+      std::chrono::seconds(5)));
+  const int fourth = ConnectLoopback(event_port);
+  ASSERT_GE(fourth, 0);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string refused = ReadUntilClosed(fourth, milliseconds(3000));
+  ::close(fourth);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));  // not a timeout
+  ASSERT_EQ(refused.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << refused;
+  const json error = json::parse(refused.substr(refused.find("\r\n\r\n") + 4));
+  EXPECT_EQ(error["error"]["code"], "too_many_connections");
+  EXPECT_EQ(MetricValue(*metrics, "rl_http_connections_refused_total{port=\"" +
+                                      std::to_string(event_port) + "\"}"),
+            1);
+  // The held ones are served as usual, and a place freed is taken by the next client.
+  const std::string request = CheckRequest("held");
+  ASSERT_EQ(::send(held[0], request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  char head[12] = {};
+  ASSERT_EQ(::recv(held[0], head, sizeof(head), MSG_WAITALL), static_cast<ssize_t>(sizeof(head)));
+  EXPECT_EQ(std::string(head, 12), "HTTP/1.1 200");
+  ::close(held[1]);
+  ASSERT_TRUE(Eventually(
+      [&] { return MetricValue(*metrics, "rl_http_connections_open{port=\"" +
+                                             std::to_string(event_port) + "\"}") == 2; },
+      std::chrono::seconds(5)));
+  httplib::Client next("127.0.0.1", event_port);
+  EXPECT_EQ(Outcome(PostCheck(next, R"({"user_id":"next"})")), "allowed");
+  EXPECT_TRUE(limiter->process().Running());
+  ::close(held[0]);
+  ::close(held[2]);
+}
+
+// HTTP_KEEPALIVE_MAX_REQUESTS: a keep-alive connection's last answer says "Connection: close"
+// and the connection is closed after it, so long-lived clients come back through the balancing.
+TEST(EventLoopLimits, AKeepAliveConnectionClosesAfterItsMaximumOfRequests) {
+  RedisServer redis;
+  const int event_port = FreePort();
+  auto limiter = StartLimiter(redis, kNoBroker, "rl.event.keepalive",
+                              {{"LIMITER_EVENT_PORT", std::to_string(event_port)},
+                               {"HTTP_KEEPALIVE_MAX_REQUESTS", "2"},
+                               {"KAFKA_STARTUP_WAIT_MS", "0"}});
+  const int fd = ConnectLoopback(event_port);
+  ASSERT_GE(fd, 0);
+  const std::string two = CheckRequest("ka1") + CheckRequest("ka2");
+  ASSERT_EQ(::send(fd, two.data(), two.size(), MSG_NOSIGNAL), static_cast<ssize_t>(two.size()));
+  const std::string received = ReadUntilClosed(fd, milliseconds(3000));
+  ::close(fd);
+  const size_t second = received.find("HTTP/1.1 200", 1);
+  ASSERT_EQ(received.rfind("HTTP/1.1 200", 0), 0u) << received;
+  ASSERT_NE(second, std::string::npos) << received;
+  EXPECT_EQ(received.substr(0, second).find("Connection: close"), std::string::npos) << received;
+  EXPECT_NE(received.substr(second).find("Connection: close"), std::string::npos) << received;
+  EXPECT_EQ(received.find("<not closed>"), std::string::npos) << received;
+}
+
 TEST_F(EventLoopTest, ClientsThatLeaveBeforeTheirAnswerHarmNothing) {
   redis_.Pause();  // every answer waits for the deadline
   for (int i = 0; i < 20; ++i) {
