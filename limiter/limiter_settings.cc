@@ -46,7 +46,24 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Int("LIMITER_THREADS", &s.threads, 1, 256);
   std::string user_keys = "user_id,remote_address";
   load.String("DESCRIPTOR_USER_KEYS", &user_keys);
+  // The reference service's header settings (envoyproxy/ratelimit), by its names.
+  RlsHeaderOptions& headers = s.rls.headers;
+  load.Bool("LIMIT_RESPONSE_HEADERS_ENABLED", &headers.reference);
+  for (auto [name, field] : {std::pair{"LIMIT_LIMIT_HEADER", &headers.limit_header},
+                             std::pair{"LIMIT_REMAINING_HEADER", &headers.remaining_header},
+                             std::pair{"LIMIT_RESET_HEADER", &headers.reset_header}}) {
+    load.String(name, field, true);
+  }
+  load.Bool("RLS_EXTENDED_HEADERS", &headers.extended);
   if (auto status = load.Finish(); !status.ok()) return status;
+  for (auto [name, value] : {std::pair{"LIMIT_LIMIT_HEADER", headers.limit_header},
+                             std::pair{"LIMIT_REMAINING_HEADER", headers.remaining_header},
+                             std::pair{"LIMIT_RESET_HEADER", headers.reset_header}}) {
+    if (!common::IsHeaderName(value)) {
+      return common::Status::InvalidArgument(std::string(name) + "=\"" + value +
+                                             "\": is no HTTP header name");
+    }
+  }
   s.rls.user_keys.clear();
   for (std::string_view key : common::SplitList(user_keys)) s.rls.user_keys.emplace_back(key);
   if (s.event_port != 0 && s.redis_mode == "cluster") {
@@ -109,6 +126,9 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   FAIL_MODE=open|closed    FAIL_CLOSED_RETRY_AFTER_MS=1000
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  LIMITER_PROGRESS_INTERVAL_MS=5
   GRPC_PORT=8081 (0: off)  GRPC_MAX_CONCURRENT_STREAMS=100  DESCRIPTOR_USER_KEYS=user_id,remote_address
+  LIMIT_RESPONSE_HEADERS_ENABLED=false  LIMIT_LIMIT_HEADER=RateLimit-Limit
+  LIMIT_REMAINING_HEADER=RateLimit-Remaining  LIMIT_RESET_HEADER=RateLimit-Reset  (as the reference)
+  RLS_EXTENDED_HEADERS=false  (an extension: POST /check's RateLimit headers in gRPC and /json answers)
     (where the limiter records how far it decided, for GET /analytics/limiters)
   LIMITER_EVENT_PORT=0 (0: off; POST /check, /check/batch, /json on event loops, standalone Redis)
   LIMITER_THREADS=<cores>  (the event loops; they also decide gRPC calls, standalone Redis)

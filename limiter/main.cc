@@ -247,7 +247,7 @@ struct LoopDecisions {
               clock),
         store(redis),
         runner(service.core(), store, events, clock, policies),
-        rls(runner, descriptor_stats, s.rls),
+        rls(runner, descriptor_stats, clock, s.rls),
         routes(runner, rls, metrics, clock, s.check_token) {}
   common::AsyncRedis redis;
   limiter::AsyncRedisDecisionStore store;
@@ -398,7 +398,7 @@ int main(int argc, char** argv) {
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
   limiter::DescriptorStats descriptor_stats(metrics, clock);
-  limiter::RlsService rls(service, descriptor_stats, s.rls);  // POST /json on LIMITER_PORT
+  limiter::RlsService rls(service, descriptor_stats, clock, s.rls);  // POST /json on LIMITER_PORT
   limiter::LimiterApi api{service,
                           rls,
                           admin,

@@ -59,6 +59,17 @@ bool IsValidApiKey(std::string_view key) {
   return true;
 }
 
+bool IsHeaderName(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool IsValidAction(std::string_view action) {
   if (action.empty() || action.size() > kMaxActionBytes) return false;
   for (char c : action) {

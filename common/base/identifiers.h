@@ -21,6 +21,9 @@ bool IsValidAction(std::string_view action);
 // limiter alike.
 bool IsValidApiKey(std::string_view key);
 
+// An HTTP header name (RFC 9110 token): 1..256 of A-Z a-z 0-9 and !#$%&'*+-.^_`|~.
+bool IsHeaderName(std::string_view name);
+
 // Appends `part` with '%', '{' and '}' percent-encoded, so that "{" + escaped + "}" is a Redis
 // Cluster hash tag holding exactly this part, and distinct parts give distinct keys.
 void AppendKeyEscaped(std::string& key, std::string_view part);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <iterator>
+#include <limits>
 
 #include "common/base/digest.h"
 #include "common/base/identifiers.h"
@@ -111,39 +112,62 @@ Result<std::vector<DescriptorRequest>> RlsChecks(const RateLimitRequest& request
   return checks;
 }
 
-RateLimitResponse RlsResponse(const std::vector<CheckResult>& results) {
+RateLimitResponse RlsResponse(const std::vector<CheckResult>& results,
+                              const std::vector<RlsDescriptorFacts>& facts,
+                              const RlsHeaderOptions& headers, int64_t now_ms) {
   RateLimitResponse response;
   response.set_overall_code(RateLimitResponse::OK);
-  const CheckResult* reported = nullptr;  // the refused one, else the one with the least left
-  for (const CheckResult& result : results) {
+  // The reference's header descriptor: the least left, then the last one over its limit.
+  const RateLimitResponse::DescriptorStatus* closest = nullptr;
+  uint32_t least_left = std::numeric_limits<uint32_t>::max();
+  const CheckResult* reported = nullptr;  // the extension's: the refused one, else the least left
+  for (size_t i = 0; i < results.size(); ++i) {
+    const CheckResult& result = results[i];
     auto* status = response.add_statuses();
+    if (i < facts.size() && facts[i].unlimited) {
+      status->set_code(RateLimitResponse::OK);
+      status->set_limit_remaining(std::numeric_limits<uint32_t>::max());
+      continue;
+    }
     // A cost above the limit can never be admitted: over the limit, as the reference answers.
     const bool over = !result.allowed();
     status->set_code(over ? RateLimitResponse::OVER_LIMIT : RateLimitResponse::OK);
     if (over) response.set_overall_code(RateLimitResponse::OVER_LIMIT);
     if (!result.HasLimitState()) continue;
     auto* limit = status->mutable_current_limit();
-    limit->set_name(result.rule);
+    if (i < facts.size()) limit->set_name(facts[i].name);
     limit->set_requests_per_unit(static_cast<uint32_t>(std::max<int64_t>(0, result.limit)));
     limit->set_unit(static_cast<Unit>(result.unit));
     // Over the limit, nothing is left, as the reference answers (whatever the hits not charged
     // would have left).
     status->set_limit_remaining(
         over ? 0u : static_cast<uint32_t>(std::max<int64_t>(0, result.remaining)));
-    status->mutable_duration_until_reset()->set_seconds(result.reset_ms / 1000);
-    status->mutable_duration_until_reset()->set_nanos(
-        static_cast<int32_t>(result.reset_ms % 1000 * 1'000'000));
+    const int64_t window_s = UnitWindowMs(result.unit) / 1000;
+    const bool fixed_window = i >= facts.size() || facts[i].fixed_window;
+    status->mutable_duration_until_reset()->set_seconds(
+        fixed_window && window_s > 0 ? window_s - (now_ms / 1000) % window_s  // CalculateReset
+                                     : (std::max<int64_t>(0, result.reset_ms) + 999) / 1000);
+    if (status->limit_remaining() < least_left || over) {
+      closest = status;
+      least_left = over ? 0 : status->limit_remaining();
+    }
     if (reported == nullptr || (over && reported->allowed()) ||
         (over == !reported->allowed() && result.remaining < reported->remaining)) {
       reported = &result;
     }
   }
-  if (reported != nullptr) {
-    for (const auto& [name, value] : RateLimitHeaders(*reported)) {
-      auto* header = response.add_response_headers_to_add();
-      header->set_key(name);
-      header->set_value(value);
-    }
+  auto add_header = [&response](const std::string& name, const std::string& value) {
+    auto* header = response.add_response_headers_to_add();
+    header->set_key(name);
+    header->set_value(value);
+  };
+  if (headers.reference && closest != nullptr) {
+    add_header(headers.limit_header, std::to_string(closest->current_limit().requests_per_unit()));
+    add_header(headers.remaining_header, std::to_string(closest->limit_remaining()));
+    add_header(headers.reset_header, std::to_string(closest->duration_until_reset().seconds()));
+  }
+  if (headers.extended && reported != nullptr) {
+    for (const auto& [name, value] : RateLimitHeaders(*reported)) add_header(name, value);
   }
   return response;
 }
@@ -157,16 +181,20 @@ void RlsService::Decide(RequestContext context, const RateLimitRequest& request,
   runner_.SubmitDescriptors(
       std::move(context), std::move(checks.value()),
       [this, decided_checks, done = std::move(done)](Decisions decided) {
+        std::vector<RlsDescriptorFacts> facts(decided_checks->size());
         for (size_t i = 0; i < decided_checks->size(); ++i) {
           const DescriptorRequest& check = (*decided_checks)[i];
           const DescriptorNode* node = decided.descriptor_matches[i].node;  // the config's limit
-          if (!check.own_limit && !decided.descriptor_matches[i].replaced && node != nullptr &&
-              !node->limit->unlimited) {
+          if (check.own_limit || node == nullptr || !node->limit) continue;
+          facts[i].name = node->limit->name;
+          facts[i].unlimited = node->limit->unlimited;
+          facts[i].fixed_window = node->limit->algorithm == Algorithm::kFixedWindow;
+          if (!decided.descriptor_matches[i].replaced && !node->limit->unlimited) {
             stats_.Record(check.domain, DescriptorStatKey(*node, check.entries),
                           decided.results[i], check.check.cost);
           }
         }
-        done(RlsResponse(decided.results));
+        done(RlsResponse(decided.results, facts, options_.headers, clock_.NowMs()));
       });
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/base/status.h"
 #include "envoy/service/ratelimit/v3/rls.pb.h"
 #include "limiter/core/decision_runner.h"
@@ -28,7 +29,35 @@ inline constexpr size_t kMaxDescriptorKeyBytes = 256;
 inline constexpr size_t kMaxDescriptorValueBytes = 1024;
 inline constexpr int kMaxRlsMessageBytes = 64 * 1024;  // a larger request is refused by gRPC
 
+// The headers an answer asks the proxy to add to its client's response
+// (response_headers_to_add). Off unless set, as the reference answers.
+struct RlsHeaderOptions {
+  // LIMIT_RESPONSE_HEADERS_ENABLED, as the reference: three headers for the descriptor closest to
+  // its limit (the last one over it, if any): its requests_per_unit, what is left, and the
+  // seconds until its window resets.
+  bool reference = false;
+  std::string limit_header = "RateLimit-Limit";          // LIMIT_LIMIT_HEADER
+  std::string remaining_header = "RateLimit-Remaining";  // LIMIT_REMAINING_HEADER
+  std::string reset_header = "RateLimit-Reset";          // LIMIT_RESET_HEADER
+  // RLS_EXTENDED_HEADERS, an extension: the headers POST /check answers with
+  // (rate_limit_headers.h: RateLimit-Policy, RateLimit, X-RateLimit-*, Retry-After) for the
+  // descriptor refused, else the one with the least left; after the reference's, if both.
+  bool extended = false;
+};
+
+// What one descriptor's answer takes from the config beside its decision.
+struct RlsDescriptorFacts {
+  std::string name;        // its limit's `name` in the config: "" without one (and for a
+                           // limit the request brings), as the reference answers
+  bool unlimited = false;  // `unlimited: true`: OK with 4294967295 left, no current_limit
+  // The reference's algorithm (fixed windows of the unit, the default): duration_until_reset is
+  // the unit's window less the whole seconds into it, as the reference computes it from its
+  // clock. Another `algorithm` (an extension) answers its own time until full.
+  bool fixed_window = true;
+};
+
 struct RlsOptions {
+  RlsHeaderOptions headers;
   // DESCRIPTOR_USER_KEYS: the first entry of a descriptor with one of these keys names whom the
   // decision counts for in events and GET /analytics/<user>; without one, the descriptor itself
   // ("<domain>:<key>=<value>|...", or a digest of it when that is no valid user id) does.
@@ -40,9 +69,13 @@ struct RlsOptions {
 common::Result<std::vector<DescriptorRequest>> RlsChecks(const RateLimitRequest& request,
                                                          const RlsOptions& options);
 
-// The answer for the checks' results, in order: a DescriptorStatus each, the overall code, and the
-// RateLimit headers of the most restrictive one. Pure.
-RateLimitResponse RlsResponse(const std::vector<CheckResult>& results);
+// The answer for the checks' results, in order, as the reference answers (every field): a
+// DescriptorStatus each (`facts` in the same order), the overall code, and the headers `headers`
+// asks for. duration_until_reset is whole seconds, as the reference's, at `now_ms` (the time of
+// the answer, Unix milliseconds). Pure.
+RateLimitResponse RlsResponse(const std::vector<CheckResult>& results,
+                              const std::vector<RlsDescriptorFacts>& facts,
+                              const RlsHeaderOptions& headers, int64_t now_ms);
 
 // Envoy's rate limit requests decided through one runner: validated (RlsChecks), decided as
 // descriptors, counted in the descriptor stats, answered (RlsResponse). The gRPC service
@@ -51,8 +84,9 @@ class RlsService {
  public:
   using Answer = std::function<void(common::Result<RateLimitResponse>)>;
 
-  RlsService(DecisionRunner& runner, DescriptorStats& stats, RlsOptions options)
-      : runner_(runner), stats_(stats), options_(std::move(options)) {}
+  RlsService(DecisionRunner& runner, DescriptorStats& stats, const common::Clock& clock,
+             RlsOptions options)
+      : runner_(runner), stats_(stats), clock_(clock), options_(std::move(options)) {}
   // Hands `done` the answer to `request` (when the runner has decided it), or why it is invalid
   // (INVALID_ARGUMENT over gRPC, 400 over HTTP), at once. The context's request id goes into each
   // descriptor's event.
@@ -61,6 +95,7 @@ class RlsService {
  private:
   DecisionRunner& runner_;
   DescriptorStats& stats_;
+  const common::Clock& clock_;  // the answers' seconds until reset, as the reference's clock
   const RlsOptions options_;
 };
 

@@ -108,7 +108,8 @@ class RlsIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(RlsIntegrationTest, DescriptorsCountDownThenGoOverLimitWithTheReferencesFields) {
-  auto limiter = Start();
+  // With the extension on, the answer carries POST /check's RateLimit headers too.
+  auto limiter = Start({{"RLS_EXTENDED_HEADERS", "true"}});
   for (uint32_t expected_remaining : {2u, 1u, 0u}) {
     RateLimitResponse r;
     ASSERT_TRUE(Call("edge", {{{"remote_address", "10.0.0.1"}}}, &r).ok());

@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
+#include <set>
+#include <sstream>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -49,22 +52,108 @@ std::vector<json> AskThroughGoStubs(int grpc_port, const std::vector<json>& requ
   return answers;
 }
 
-// An answer in the facts' notation: "<overall> | <status>; ..." with "OK" for a status without a
-// limit and "<code> <requests_per_unit>/<unit> <remaining>" otherwise.
-std::string Notation(const json& answer) {
-  if (answer.contains("grpc_error")) return "gRPC error " + answer["grpc_error"].dump();
-  std::string out = answer.value("overall_code", "?") + " |";
-  const json statuses = answer.value("statuses", json::array());
-  for (size_t i = 0; i < statuses.size(); ++i) {
-    const json& s = statuses[i];
-    out += (i ? "; " : " ") + s.value("code", std::string("?"));
-    if (s.contains("current_limit") && !s["current_limit"].is_null()) {
-      out += " " + std::to_string(s["current_limit"].value("requests_per_unit", 0)) + "/" +
-             s["current_limit"].value("unit", std::string("?")) + " " +
-             std::to_string(s.value("limit_remaining", 0));
-    }
+// The facts' notation, read into the reference's whole answer as the Go client prints it
+// (protojson with proto names and every field): "<overall> | <status>; ...[ || <headers>]".
+// A status is "OK" (no limit: remaining 0, no current_limit, no duration), "OK unlimited"
+// (remaining 4294967295), or "<code> <requests_per_unit>/<unit> <remaining>[ name=<name>]" with
+// the reference's duration_until_reset for that unit. Headers are "Key=value, ..." in order, a
+// value "$reset:<unit>" being that unit's seconds to reset.
+json ExpectedAnswer(const std::string& notation) {
+  std::string head = notation, header_list;
+  if (const size_t bar = notation.find(" || "); bar != std::string::npos) {
+    head = notation.substr(0, bar);
+    header_list = notation.substr(bar + 4);
   }
-  return out;
+  const size_t bar = head.find(" | ");
+  json answer = {{"overall_code", head.substr(0, bar)},
+                 {"statuses", json::array()},
+                 {"response_headers_to_add", json::array()},
+                 {"request_headers_to_add", json::array()},
+                 {"raw_body", ""},
+                 {"dynamic_metadata", nullptr},
+                 {"quota", nullptr}};
+  std::istringstream statuses(head.substr(bar + 3));
+  for (std::string status; std::getline(statuses, status, ';');) {
+    std::istringstream words(status);
+    std::string code, limit, remaining, name;
+    words >> code >> limit >> remaining >> name;
+    json s = {{"code", code}, {"current_limit", nullptr}, {"limit_remaining", 0},
+              {"duration_until_reset", nullptr}};
+    if (limit == "unlimited") {
+      s["limit_remaining"] = 4294967295u;
+    } else if (!limit.empty()) {
+      const size_t slash = limit.find('/');
+      const std::string unit = limit.substr(slash + 1);
+      s["current_limit"] = {{"name", name.rfind("name=", 0) == 0 ? name.substr(5) : ""},
+                            {"requests_per_unit", std::stoul(limit.substr(0, slash))},
+                            {"unit", unit}};
+      s["limit_remaining"] = std::stoul(remaining);
+      s["duration_until_reset"] = "$reset:" + unit;
+    }
+    answer["statuses"].push_back(s);
+  }
+  std::istringstream headers(header_list);
+  for (std::string header; std::getline(headers, header, ',');) {
+    header.erase(0, header.find_first_not_of(' '));
+    const size_t eq = header.find('=');
+    answer["response_headers_to_add"].push_back(
+        {{"key", header.substr(0, eq)}, {"value", header.substr(eq + 1)}});
+  }
+  return answer;
+}
+
+bool IsZero(const json& value) {
+  return value.is_null() || (value.is_array() && value.empty()) ||
+         (value.is_object() && value.empty()) || value == "" || value == 0 || value == false;
+}
+
+// The reference's seconds until a window of `unit` resets, for a time between `from` and `to`
+// (Unix seconds): the window's length less the seconds into it (utils.CalculateReset).
+std::set<int64_t> ResetSeconds(const std::string& unit, int64_t from, int64_t to) {
+  const std::map<std::string, int64_t> window = {
+      {"SECOND", 1}, {"MINUTE", 60}, {"HOUR", 3600}, {"DAY", 86400}};
+  std::set<int64_t> seconds;
+  const auto it = window.find(unit);
+  if (it == window.end()) return seconds;
+  for (int64_t t = from; t <= to; ++t) seconds.insert(it->second - t % it->second);
+  return seconds;
+}
+
+// Where `actual` differs from `expected` (ExpectedAnswer): "" when every field is equal. A field
+// the notation does not name must hold its zero value.
+std::string Difference(const json& expected, const json& actual, int64_t from, int64_t to,
+                       const std::string& where = "answer") {
+  if (expected.is_string() && expected.get<std::string>().rfind("$reset:", 0) == 0) {
+    const auto allowed = ResetSeconds(expected.get<std::string>().substr(7), from, to);
+    std::string text = actual.is_string() ? actual.get<std::string>() : actual.dump();
+    if (!text.empty() && text.back() == 's') text.pop_back();  // a Duration: "58s"
+    for (int64_t s : allowed) {
+      if (text == std::to_string(s)) return "";
+    }
+    return where + ": " + actual.dump() + ", not the reference's seconds to the reset";
+  }
+  if (expected.is_object() && actual.is_object()) {
+    for (const auto& [key, value] : expected.items()) {
+      const json there = actual.contains(key) ? actual[key] : json();
+      if (auto d = Difference(value, there, from, to, where + "." + key); !d.empty()) return d;
+    }
+    for (const auto& [key, value] : actual.items()) {
+      if (!expected.contains(key) && !IsZero(value)) {
+        return where + "." + key + ": " + value.dump() + " where the reference has none";
+      }
+    }
+    return "";
+  }
+  if (expected.is_array() && actual.is_array() && expected.size() == actual.size()) {
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      if (auto d = Difference(expected[i], actual[i], from, to, at); !d.empty()) return d;
+    }
+    return "";
+  }
+  return expected == actual
+             ? ""
+             : where + ": " + actual.dump() + " where the reference has " + expected.dump();
 }
 
 // The scenario's request (protojson, as the Go client reads it), with "$unique" replaced.
@@ -101,8 +190,9 @@ class RlsReferenceTest : public ::testing::Test {
                              {"GRPC_PORT", std::to_string(grpc_port_)}});
   }
 
-  // Asks each scenario's request once per answer, in order, and compares.
-  void Run(const char* list) {
+  // Asks each scenario's request once per answer, in order, and compares whole answers.
+  void Run(const char* list) { RunAgainst(list, grpc_port_); }
+  void RunAgainst(const char* list, int grpc_port) {
     ASSERT_TRUE(facts_[list].IsSequence()) << list;
     for (const YAML::Node& scenario : facts_[list]) {
       const std::string name = scenario["name"].as<std::string>();
@@ -110,13 +200,18 @@ class RlsReferenceTest : public ::testing::Test {
       const YAML::Node& expected = scenario["answers"];
       std::vector<json> requests(expected.size(), Request(scenario, unique));
       AwayFromAMinuteBoundary();
-      std::vector<json> answers = AskThroughGoStubs(grpc_port_, requests);
+      const int64_t from = ::time(nullptr);
+      std::vector<json> answers = AskThroughGoStubs(grpc_port, requests);
+      const int64_t to = ::time(nullptr);
       ASSERT_EQ(answers.size(), expected.size()) << name;
       for (size_t i = 0; i < answers.size(); ++i) {
-        EXPECT_EQ(Notation(answers[i]), expected[i].as<std::string>())
-            << name << ", request " << i + 1;
+        const std::string notation = expected[i].as<std::string>();
+        EXPECT_EQ(Difference(ExpectedAnswer(notation), answers[i], from, to), "")
+            << name << ", request " << i + 1 << ": expected " << notation << ", answered "
+            << answers[i].dump();
       }
-      std::printf("[facts] %s: %zu answers as the reference's\n", name.c_str(), answers.size());
+      std::printf("[facts] %s: %zu whole answers as the reference's\n", name.c_str(),
+                  answers.size());
     }
   }
 
@@ -150,6 +245,19 @@ TEST_F(RlsReferenceTest, TheBasicScenariosGiveTheReferencesCodesAndRemainingCoun
   EXPECT_EQ(stat("rl_descriptor_within_limit_hits_total", "key2"), 35);
   EXPECT_EQ(stat("rl_descriptor_hits_total", "key3"), 15);
   EXPECT_EQ(stat("rl_descriptor_over_limit_hits_total", "key3"), 5);
+}
+
+// The reference's response headers, switched on and renamed by its own settings.
+TEST_F(RlsReferenceTest, TheReferencesHeaderSettingsGiveItsHeaders) {
+  const int grpc_port = FreePort();
+  auto with_headers = StartLimiter(redis_, SharedKafka().bootstrap(), "rl.rls.reference.headers",
+                                   {{"LIMITS_FILE", config_dir_},
+                                    {"GRPC_PORT", std::to_string(grpc_port)},
+                                    {"LIMIT_RESPONSE_HEADERS_ENABLED", "true"},
+                                    {"LIMIT_LIMIT_HEADER", "A-Ratelimit-Limit"},
+                                    {"LIMIT_REMAINING_HEADER", "A-Ratelimit-Remaining"},
+                                    {"LIMIT_RESET_HEADER", "A-Ratelimit-Reset"}});
+  RunAgainst("with_response_headers", grpc_port);
 }
 
 TEST_F(RlsReferenceTest, ADurationUntilResetTicksDown) {

@@ -73,7 +73,7 @@ class CheckRoutesTest : public ::testing::Test {
   PolicyHolder policies_{ActivePolicyFromYaml(kOnePerMinute)};
   DecisionService service_{store_, store_, events_, clock_, metrics_, policies_, {}};
   DescriptorStats stats_{metrics_, clock_};
-  RlsService rls_{service_, stats_, {}};
+  RlsService rls_{service_, stats_, clock_, {}};
   std::unique_ptr<CheckRoutes> routes_ =
       std::make_unique<CheckRoutes>(service_, rls_, metrics_, clock_, "");
   std::string body_;

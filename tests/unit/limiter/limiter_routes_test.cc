@@ -52,7 +52,7 @@ class LimiterRoutesTest : public ::testing::Test {
   PolicyHolder policies_{ActivePolicyFromYaml(kTwoPerMinute)};
   DecisionService service_{store_, store_, events_, clock_, metrics_, policies_, {}};
   DescriptorStats stats_{metrics_, clock_};
-  RlsService rls_{service_, stats_, {}};
+  RlsService rls_{service_, stats_, clock_, {}};
   int health_asked_ = 0;
   LimiterApi api_{service_,
                   rls_,
