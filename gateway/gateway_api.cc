@@ -190,6 +190,46 @@ class ForwardRoutes {
         });
   }
 
+  // GET /proxy/check: a proxy's subrequest (nginx auth_request, Caddy forward_auth), checked as
+  // ProxyCheckBody asks, answered as POST /api answers (2xx allowed; 429 blocked, 403 denied,
+  // 401 an unknown key, 503 fail closed; the RateLimit headers and Retry-After). With
+  // ?refused_status=401 (or 403), every refusal has that status instead and the real one in
+  // X-RateLimit-Status: nginx's auth_request understands no other, and its config maps it back.
+  void ProxyCheck(const HttpRequestView& request, common::HttpResponder respond) {
+    common::HttpAnswer answer;
+    std::string request_id = common::TakeRequestId(request.request_id, answer);
+    const common::RequestIdScope in_request(request_id);
+    int refused_status = 0;
+    if (auto param = request.Param("refused_status")) {
+      if (*param != "401" && *param != "403") {
+        answer.Error(400, "invalid_argument", "refused_status must be 401 or 403");
+        return respond(std::move(answer));
+      }
+      refused_status = *param == "401" ? 401 : 403;
+    }
+    auto check = ProxyCheckBody(request, deps_.options.proxy, deps_.options.trusted_proxies);
+    if (!check.ok()) {
+      answer.Error(400, "invalid_argument", check.status().message());
+      return respond(std::move(answer));
+    }
+    limiters_.Forward(
+        "/check", check.value(), "application/json", request_id,
+        [this, body = check.value(), request_id, refused_status, answer = std::move(answer),
+         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
+          if (!from) {
+            auto parsed = common::ParseCheckRequest(body, common::kMaxCost);  // valid: ours
+            NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
+          } else {
+            ApiAnswer(*from, answer);
+          }
+          if (refused_status != 0 && (answer.status < 200 || answer.status > 299)) {
+            answer.SetHeader("X-RateLimit-Status", std::to_string(answer.status));
+            answer.status = refused_status;
+          }
+          respond(std::move(answer));
+        });
+  }
+
   // POST /api: the caller's request, checked as `api_action` for its user (ApiCheckBody).
   void Api(const HttpRequestView& request, common::HttpResponder respond) {
     common::HttpAnswer answer;
@@ -479,7 +519,8 @@ common::RouteTable ForwardingRoutes(GatewayDeps& deps, LimiterBackend& limiters)
   common::RouteTable routes;
   routes.PostAsync("/check", common::RouteTo(forward, &ForwardRoutes::Check))
       .PostAsync("/check/batch", common::RouteTo(forward, &ForwardRoutes::CheckBatch))
-      .PostAsync("/api", common::RouteTo(forward, &ForwardRoutes::Api));
+      .PostAsync("/api", common::RouteTo(forward, &ForwardRoutes::Api))
+      .GetAsync("/proxy/check", common::RouteTo(forward, &ForwardRoutes::ProxyCheck));
   return routes;
 }
 

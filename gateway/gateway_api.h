@@ -13,6 +13,7 @@
 #include "common/http/http_exchange.h"
 #include "gateway/fail_mode_events.h"
 #include "gateway/limiter_pool.h"
+#include "gateway/proxy_check.h"
 
 namespace rl::gateway {
 
@@ -24,6 +25,7 @@ struct GatewayOptions {
   std::string analytics_token;                // ANALYTICS_TOKEN: clients of /analytics must send it
   std::vector<std::string> worker_urls;    // WORKER_URLS: the workers GET /analytics/workers asks
   common::TrustedProxies trusted_proxies;  // TRUSTED_PROXIES: whose X-Forwarded-For is believed
+  ProxyCheckOptions proxy;                 // GET /proxy/check: PROXY_ROUTES, PROXY_*_HEADER, ...
 };
 
 // Everything the routes use; must outlive the server.

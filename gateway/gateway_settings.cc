@@ -25,6 +25,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   ANALYTICS_REDIS_URL=<REDIS_URL>  ANALYTICS_REDIS_TIMEOUT_MS=1000  ANALYTICS_LAST_MINUTES=60
   CHECK_TOKEN=  ANALYTICS_TOKEN=  (if set, Bearer tokens of /check and /analytics)
   TRUSTED_PROXIES=  (addresses or CIDR ranges whose X-Forwarded-For is believed; empty: none)
+  PROXY_ROUTES=  ("[METHOD ]/path=action, ...": GET /proxy/check's action; a trailing * is a prefix)
+  PROXY_DEFAULT_ACTION=http  PROXY_USER_HEADER=X-User-Id  PROXY_API_KEY_HEADER=X-API-Key
   KAFKA_BROKERS=127.0.0.1:9092  KAFKA_TOPIC=rl.decisions.v1  GATEWAY_ID=gateway-<hostname>-<random>
     (the gateway's own fail-mode answers are published as decision events)
   HTTP_THREADS=64  HTTP_MAX_THREADS=1024  HTTP_MAX_CONNECTIONS=10000 (GATEWAY_EVENT_PORT)
@@ -52,6 +54,11 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
   load.String("ANALYTICS_TOKEN", &s.api.analytics_token);
   std::string trusted_proxies;
   load.String("TRUSTED_PROXIES", &trusted_proxies);
+  std::string proxy_routes;
+  load.String("PROXY_ROUTES", &proxy_routes);
+  load.String("PROXY_DEFAULT_ACTION", &s.api.proxy.default_action, true);
+  load.String("PROXY_USER_HEADER", &s.api.proxy.user_header, true);
+  load.String("PROXY_API_KEY_HEADER", &s.api.proxy.api_key_header, true);
   s.gateway_id = "gateway-" + common::NewInstanceId();
   load.String("GATEWAY_ID", &s.gateway_id, true);
   common::LoadKafkaProducerOptions(load, env, &s.kafka);
@@ -67,6 +74,22 @@ common::Result<GatewaySettings> LoadGatewaySettings(const common::EnvSource& env
     return common::Status::InvalidArgument("TRUSTED_PROXIES: " + trusted.status().message());
   }
   s.api.trusted_proxies = trusted.value();
+  auto routes = ParseProxyRoutes(proxy_routes);
+  if (!routes.ok()) {
+    return common::Status::InvalidArgument("PROXY_ROUTES: " + routes.status().message());
+  }
+  s.api.proxy.routes = routes.value();
+  if (!common::IsValidAction(s.api.proxy.default_action)) {
+    return common::Status::InvalidArgument("PROXY_DEFAULT_ACTION: \"" +
+                                           s.api.proxy.default_action +
+                                           "\" is not [A-Za-z0-9_.:-]{1,64}");
+  }
+  for (const std::string* header : {&s.api.proxy.user_header, &s.api.proxy.api_key_header}) {
+    if (!common::IsHeaderName(*header)) {
+      return common::Status::InvalidArgument("PROXY_USER_HEADER/PROXY_API_KEY_HEADER: \"" +
+                                             *header + "\" is no HTTP header name");
+    }
+  }
   auto parsed = ParseLimiterUrls(urls);
   if (!parsed.ok())
     return common::Status::InvalidArgument("LIMITER_URLS: " + parsed.status().message());

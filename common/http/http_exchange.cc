@@ -127,6 +127,9 @@ RouteTable& RouteTable::Delete(std::string pattern, HttpHandler handler) {
 RouteTable& RouteTable::PostAsync(std::string pattern, AsyncHttpHandler handler) {
   return Add("POST", std::move(pattern), std::move(handler));
 }
+RouteTable& RouteTable::GetAsync(std::string pattern, AsyncHttpHandler handler) {
+  return Add("GET", std::move(pattern), std::move(handler));
+}
 RouteTable& RouteTable::Add(const RouteTable& other) {
   routes_.insert(routes_.end(), other.routes_.begin(), other.routes_.end());
   return *this;

@@ -77,8 +77,9 @@ class RouteTable {
   RouteTable& Get(std::string pattern, HttpHandler handler);
   RouteTable& Post(std::string pattern, HttpHandler handler);
   RouteTable& Delete(std::string pattern, HttpHandler handler);
-  // A POST route whose handler may answer later.
+  // A POST (or GET) route whose handler may answer later.
   RouteTable& PostAsync(std::string pattern, AsyncHttpHandler handler);
+  RouteTable& GetAsync(std::string pattern, AsyncHttpHandler handler);
   // Every route of `other`, after these.
   RouteTable& Add(const RouteTable& other);
 

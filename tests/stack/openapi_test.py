@@ -118,6 +118,10 @@ class OpenApiTest(unittest.TestCase):
             g("POST", "/api", "/api", {"user_id": user + "-api"}, expect=200 if i < 5 else 429)
         g("POST", "/api", "/api", raw=b"x" * 5000, expect=413)
         g("POST", "/api", "/api", {"user_id": ""}, expect=400)
+        nginx = {"X-Original-Method": "GET", "X-Original-URI": "/page?x=1", "X-User-Id": user + "-px"}
+        g("GET", "/proxy/check", "/proxy/check", headers=nginx, expect=200)
+        g("GET", "/proxy/check", "/proxy/check", headers={"X-User-Id": user}, expect=400)
+        g("GET", "/proxy/check?refused_status=500", "/proxy/check", headers=nginx, expect=400)
         self.assertTrue(stack_env.eventually(
             lambda: stack_env.get_json(GATEWAY + "/analytics/" + user)[1]["total"] >= 4))
         g("GET", "/analytics", "/analytics", expect=200)

@@ -130,6 +130,38 @@ TEST_F(GatewayRoutesTest, ApiChecksTheCallersUserAndWrapsTheDecision) {
   EXPECT_EQ(json::parse(limiters_.sent.back().body)["user_id"], "ip:192.0.2.10");
 }
 
+TEST_F(GatewayRoutesTest, AProxysSubrequestIsCheckedAndARefusalMappedForNginx) {
+  const std::vector<std::pair<std::string_view, std::string_view>> nginx = {
+      {"X-Original-Method", "POST"}, {"X-Original-URI", "/login"}, {"X-User-Id", "bob"}};
+  limiters_.answer = LimiterAnswer{200, R"({"allowed":true})", {{"RateLimit", "x"}}};
+  auto allowed = Serve("GET", "/proxy/check", "", {}, nginx);
+  EXPECT_EQ(allowed.status, 200);
+  EXPECT_EQ(allowed.HeaderValue("RateLimit"), "x");
+  ASSERT_EQ(limiters_.sent.size(), 1u);
+  EXPECT_EQ(limiters_.sent[0].path, "/check");
+  EXPECT_EQ(json::parse(limiters_.sent[0].body),
+            json({{"action", "http"}, {"cost", 1}, {"user_id", "bob"}}));
+  limiters_.answer = LimiterAnswer{429, R"({"allowed":false})", {{"Retry-After", "7"}}};
+  auto blocked = Serve("GET", "/proxy/check", "", {}, nginx);
+  EXPECT_EQ(blocked.status, 429);  // Caddy's forward_auth hands it to the client as it is
+  EXPECT_EQ(blocked.HeaderValue("Retry-After"), "7");
+  auto for_nginx = Serve("GET", "/proxy/check", "", {{"refused_status", "401"}}, nginx);
+  EXPECT_EQ(for_nginx.status, 401);
+  EXPECT_EQ(for_nginx.HeaderValue("X-RateLimit-Status"), "429");
+  EXPECT_EQ(for_nginx.HeaderValue("Retry-After"), "7");
+  // No limiter: the fail mode (closed here), mapped the same way, and published.
+  limiters_.answer.reset();
+  auto failed = Serve("GET", "/proxy/check", "", {{"refused_status", "403"}}, nginx);
+  EXPECT_EQ(failed.status, 403);
+  EXPECT_EQ(failed.HeaderValue("X-RateLimit-Status"), "503");
+  EXPECT_EQ(publisher_.events().size(), 1u);
+  // Bad input: 400, never forwarded.
+  const size_t sent = limiters_.sent.size();
+  EXPECT_EQ(Serve("GET", "/proxy/check").status, 400);
+  EXPECT_EQ(Serve("GET", "/proxy/check", "", {{"refused_status", "500"}}, nginx).status, 400);
+  EXPECT_EQ(limiters_.sent.size(), sent);
+}
+
 TEST_F(GatewayRoutesTest, AnalyticsParametersAreValidatedAndAnUnreachableStoreIs503) {
   EXPECT_EQ(Serve("GET", "/analytics/top", "", {{"by", "nothing"}}).status, 400);
   EXPECT_EQ(Serve("GET", "/analytics/top", "", {{"limit", "0"}}).status, 400);
