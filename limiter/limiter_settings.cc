@@ -55,6 +55,10 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
     load.String(name, field, true);
   }
   load.Bool("RLS_EXTENDED_HEADERS", &headers.extended);
+  load.Bool("SHADOW_MODE", &s.rls.global_shadow_mode);
+  load.Bool("LIMITS_IGNORE_DOTFILES", &s.limits_ignore_dotfiles);
+  load.Double("DESCRIPTOR_NEAR_LIMIT_RATIO", &s.descriptor_near_limit_ratio, 0.0, 1.0);
+  load.Bool("HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED", &s.ready_needs_a_domain);
   if (auto status = load.Finish(); !status.ok()) return status;
   for (auto [name, value] : {std::pair{"LIMIT_LIMIT_HEADER", headers.limit_header},
                              std::pair{"LIMIT_REMAINING_HEADER", headers.remaining_header},
@@ -129,6 +133,11 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   LIMIT_RESPONSE_HEADERS_ENABLED=false  LIMIT_LIMIT_HEADER=RateLimit-Limit
   LIMIT_REMAINING_HEADER=RateLimit-Remaining  LIMIT_RESET_HEADER=RateLimit-Reset  (as the reference)
   RLS_EXTENDED_HEADERS=false  (an extension: POST /check's RateLimit headers in gRPC and /json answers)
+  SHADOW_MODE=false  (gRPC and /json: OK overall even over a limit)  DESCRIPTOR_NEAR_LIMIT_RATIO=0.8
+  HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED=false  LIMITS_IGNORE_DOTFILES=false
+  The reference service's settings (RUNTIME_ROOT, PORT, REDIS_TYPE, ...) are read too when one of
+  RUNTIME_ROOT, RUNTIME_SUBDIRECTORY, RUNTIME_APPDIRECTORY, REDIS_SOCKET_TYPE, REDIS_TYPE, USE_STATSD
+  or CONFIG_TYPE is set (docs/configuration.md, "Migrating from envoyproxy/ratelimit").
     (where the limiter records how far it decided, for GET /analytics/limiters)
   LIMITER_EVENT_PORT=0 (0: off; POST /check, /check/batch, /json on event loops, standalone Redis)
   LIMITER_THREADS=<cores>  (the event loops; they also decide gRPC calls, standalone Redis)

@@ -43,7 +43,12 @@ struct LimiterSettings {
   int grpc_max_concurrent_streams = 100;  // GRPC_MAX_CONCURRENT_STREAMS, per connection
   int event_port = 0;  // LIMITER_EVENT_PORT: /check on event loops (0: off; issue 22, in progress)
   int threads = 2;     // LIMITER_THREADS: its event loops (default: the core count)
-  RlsOptions rls;                         // DESCRIPTOR_USER_KEYS
+  RlsOptions rls;                         // DESCRIPTOR_USER_KEYS, LIMIT_*_HEADER, SHADOW_MODE
+  bool limits_ignore_dotfiles = false;    // LIMITS_IGNORE_DOTFILES: skip a directory's .files
+  double descriptor_near_limit_ratio = 0.8;  // DESCRIPTOR_NEAR_LIMIT_RATIO (NEAR_LIMIT_RATIO)
+  // HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED: not ready (/ready, /healthcheck) while no Envoy
+  // ratelimit domain is loaded, as the reference.
+  bool ready_needs_a_domain = false;
 };
 
 // Loads and validates; the error names the offending variable.

@@ -40,6 +40,7 @@
 #include "limiter/front/checked_reports.h"
 #include "limiter/front/rls_grpc_service.h"
 #include "limiter/front/rls_service.h"
+#include "limiter/reference_settings.h"
 
 using namespace rl;
 
@@ -67,7 +68,13 @@ limiter::HealthReport CheckHealth(limiter::AdminStore& store, common::KafkaProdu
 // Readiness: can this limiter answer as configured? Under FAIL_MODE=open always (without Redis it
 // answers fail_open, as configured), so a readiness probe never turns fail-open into an outage;
 // under FAIL_MODE=closed only while Redis answers. Kafka never matters: events are buffered.
-limiter::HealthReport CheckReady(limiter::AdminStore& store, limiter::FailMode mode) {
+// `needs_a_domain` (HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED): not ready while its policy has no
+// Envoy ratelimit domain.
+limiter::HealthReport CheckReady(limiter::AdminStore& store, limiter::FailMode mode,
+                                 const limiter::DecisionService* needs_a_domain) {
+  if (needs_a_domain != nullptr && needs_a_domain->policy()->policy.domains.empty()) {
+    return {503, {{"ready", false}, {"error", "no rate limit domain loaded yet"}}};
+  }
   if (mode == limiter::FailMode::kOpen) {
     return {200, {{"ready", true}, {"fail_mode", "open"}}};
   }
@@ -87,7 +94,7 @@ limiter::HealthReport CheckReady(limiter::AdminStore& store, limiter::FailMode m
 common::Result<std::shared_ptr<const limiter::ActivePolicy>> InitialPolicy(
     const limiter::LimiterSettings& s, const common::Clock& clock) {
   if (s.limits_file_required || std::ifstream(s.limits_file).good()) {
-    auto loaded = limiter::LoadPolicyFile(s.limits_file, clock);
+    auto loaded = limiter::LoadPolicyFile(s.limits_file, clock, s.limits_ignore_dotfiles);
     if (!loaded.ok()) {
       return common::Status::InvalidArgument("LIMITS_FILE " + s.limits_file + " is invalid:\n" +
                                              loaded.status().message());
@@ -337,12 +344,18 @@ int main(int argc, char** argv) {
   common::BlockTerminationSignals();
   auto env = common::EnvSource::FromProcess();
   if (!env.ok()) return common::ReportBadConfiguration("limiter", env.status());
-  auto settings = limiter::LoadLimiterSettings(env.value());
+  // A Deployment of envoyproxy/ratelimit, by its settings' names, as this limiter's.
+  auto translated = limiter::TranslateReferenceSettings(env.value().Vars());
+  if (!translated.ok()) return common::ReportBadConfiguration("limiter", translated.status());
+  auto settings = limiter::LoadLimiterSettings(common::EnvSource(translated.value().vars));
   if (!settings.ok()) return common::ReportBadConfiguration("limiter", settings.status());
   const limiter::LimiterSettings& s = settings.value();
   if (auto st = common::SetupLogging("limiter", s.service.log_level, s.service.log_format);
       !st.ok()) {
     return common::ReportBadConfiguration("limiter", st);
+  }
+  for (const std::string& note : translated.value().notes) {
+    spdlog::info("envoyproxy/ratelimit setting {}", note);
   }
 
   common::SystemClock clock;
@@ -372,7 +385,11 @@ int main(int argc, char** argv) {
                      [&kafka] { return static_cast<double>(kafka.QueueLength()); });
   common::KafkaEventPublisher publisher(kafka, metrics, clock);
   limiter::PolicyHolder policies(initial);
-  limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics);
+  limiter::PolicyFileWatcher watcher(s.limits_file, policies, clock, metrics,
+                                     [skip_hidden = s.limits_ignore_dotfiles](
+                                         const std::string& path) {
+                                       return limiter::ReadLimits(path, skip_hidden);
+                                     });
   common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
   // A request Redis has just blocked until T is answered locally until T.
   limiter::BlockedCache blocked_cache(clock, metrics,
@@ -397,14 +414,17 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   common::ConfigureServer(server, s.service.http, metrics, clock);
-  limiter::DescriptorStats descriptor_stats(metrics, clock);
+  limiter::DescriptorStats descriptor_stats(metrics, clock, 10000, s.descriptor_near_limit_ratio);
   limiter::RlsService rls(service, descriptor_stats, clock, s.rls);  // POST /json on LIMITER_PORT
   limiter::LimiterApi api{service,
                           rls,
                           admin,
                           redis_store,
                           [&] { return CheckHealth(redis_store, kafka, s.health_kafka_timeout_ms); },
-                          [&] { return CheckReady(redis_store, s.options.fail_mode); },
+                          [&] {
+                            return CheckReady(redis_store, s.options.fail_mode,
+                                              s.ready_needs_a_domain ? &service : nullptr);
+                          },
                           metrics,
                           clock,
                           s.admin_token,

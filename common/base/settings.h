@@ -30,6 +30,8 @@ class EnvSource {
   static Result<std::map<std::string, std::string>> ParseDotEnv(std::string_view text);
 
   const std::string* Find(std::string_view name) const;
+  // Every variable.
+  std::map<std::string, std::string> Vars() const { return {vars_.begin(), vars_.end()}; }
   // Every variable whose name starts with `prefix`.
   std::map<std::string, std::string> WithPrefix(std::string_view prefix) const;
 

@@ -41,14 +41,16 @@ namespace {
 constexpr std::string_view kBundleMarker = "#@rl-limits-file ";
 }  // namespace
 
-std::optional<std::string> ReadLimits(const std::string& path) {
+std::optional<std::string> ReadLimits(const std::string& path, bool skip_hidden) {
   std::error_code error;
   if (!std::filesystem::is_directory(path, error)) return ReadWholeFile(path);
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
     const std::string ext = entry.path().extension().string();
+    const std::string name = entry.path().filename().string();
+    if (skip_hidden && name.front() == '.') continue;
     if (entry.is_regular_file(error) && (ext == ".yaml" || ext == ".yml")) {
-      names.push_back(entry.path().filename().string());
+      names.push_back(name);
     }
   }
   if (error) return std::nullopt;
@@ -152,8 +154,9 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
 }
 
 common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
-                                                                   const common::Clock& clock) {
-  auto text = ReadLimits(path);
+                                                                   const common::Clock& clock,
+                                                                   bool skip_hidden) {
+  auto text = ReadLimits(path, skip_hidden);
   if (!text) return common::Status::InvalidArgument("cannot read " + path);
   return ActivePolicyFromText(*text, path, clock);
 }

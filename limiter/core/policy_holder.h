@@ -49,7 +49,9 @@ std::optional<std::string> ReadWholeFile(const std::string& path);
 // What LIMITS_FILE holds: a file's content, or for a directory its *.yaml and *.yml files, sorted
 // by name, as one bundle (each file after a line "#@rl-limits-file <name>"); nullopt if neither
 // can be read. The bundle changes whenever any of its files does, so the watcher reloads.
-std::optional<std::string> ReadLimits(const std::string& path);
+// `skip_hidden` (LIMITS_IGNORE_DOTFILES): a directory's files whose name starts with '.' are not
+// read. Subdirectories never are (a Kubernetes ConfigMap's ..data among them).
+std::optional<std::string> ReadLimits(const std::string& path, bool skip_hidden = false);
 
 // Parses a bundle of files (ReadLimits of a directory) into one policy: at most one file of the
 // project's own format (its rules, tiers and keys) and any number of Envoy ratelimit files, one
@@ -74,7 +76,8 @@ common::Result<std::shared_ptr<const ActivePolicy>> ActivePolicyFromText(
 
 // Reads and parses a limits file. A missing file is an error naming the path.
 common::Result<std::shared_ptr<const ActivePolicy>> LoadPolicyFile(const std::string& path,
-                                                                   const common::Clock& clock);
+                                                                   const common::Clock& clock,
+                                                                   bool skip_hidden = false);
 
 // limiter --check-config FILE (and rlctl config validate): parses and validates FILE (a file or a
 // directory bundle) without connecting to anything. Writes a summary to `out` and returns 0, or
@@ -95,7 +98,8 @@ int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err);
 class PolicyFileWatcher {
  public:
   PolicyFileWatcher(std::string path, PolicyHolder& holder, const common::Clock& clock,
-                    common::MetricsRegistry& metrics, FileReader read = ReadLimits);
+                    common::MetricsRegistry& metrics,
+                    FileReader read = [](const std::string& path) { return ReadLimits(path); });
 
   // One periodic check: loads the file if its content changed.
   void Poll();

@@ -8,15 +8,16 @@
 
 namespace rl::limiter {
 
-DescriptorHits CountHits(const CheckResult& result, int64_t hits) {
+DescriptorHits CountHits(const CheckResult& result, int64_t hits, double near_limit_ratio) {
   DescriptorHits h;
   h.total = hits;
   switch (result.verdict) {
     case Verdict::kAllowed: {
       h.within_limit = hits;
-      // The reference's near-limit threshold: 80% of the limit, rounded down. Only the hits past
-      // it count.
-      const int64_t threshold = result.limit * 8 / 10;
+      // The reference's near-limit threshold: NEAR_LIMIT_RATIO (80%) of the limit, rounded down.
+      // Only the hits past it count.
+      const auto threshold = static_cast<int64_t>(static_cast<double>(result.limit) *
+                                                  near_limit_ratio);
       const int64_t used = result.limit - result.remaining;
       h.near_limit = std::clamp<int64_t>(used - threshold, 0, hits);
       break;
@@ -31,7 +32,8 @@ DescriptorHits CountHits(const CheckResult& result, int64_t hits) {
       if (result.verdict == Verdict::kBanned || result.remaining <= 0 || used >= result.limit) {
         h.over_limit = hits;
       } else {
-        const int64_t threshold = result.limit * 8 / 10;
+        const auto threshold = static_cast<int64_t>(static_cast<double>(result.limit) *
+                                                    near_limit_ratio);
         h.over_limit = used + hits - result.limit;
         h.near_limit = result.limit - std::max(threshold, used);
       }
@@ -48,8 +50,14 @@ DescriptorHits CountHits(const CheckResult& result, int64_t hits) {
 }
 
 DescriptorStats::DescriptorStats(common::MetricsRegistry& metrics, const common::Clock& clock,
-                                 size_t max_series)
-    : metrics_(metrics), max_series_(max_series), overflow_log_(clock, 60'000) {}
+                                 size_t max_series, double near_limit_ratio)
+    : metrics_(metrics),
+      max_series_(max_series),
+      near_limit_ratio_(near_limit_ratio),
+      overflow_log_(clock, 60'000),
+      global_shadow_mode_(metrics.AddCounter(
+          "rl_descriptor_global_shadow_mode_total",
+          "Envoy rate limit answers over the limit that SHADOW_MODE answered OK")) {}
 
 DescriptorStats::Series& DescriptorStats::Find(const std::string& domain,
                                                const std::string& descriptor) {
@@ -91,7 +99,7 @@ DescriptorStats::Series& DescriptorStats::Find(const std::string& domain,
 
 void DescriptorStats::Record(const std::string& domain, const std::string& descriptor,
                              const CheckResult& result, int64_t hits) {
-  const DescriptorHits h = CountHits(result, hits);
+  const DescriptorHits h = CountHits(result, hits, near_limit_ratio_);
   Series& s = Find(domain, descriptor);
   s.total->Inc(h.total);
   if (h.over_limit) s.over_limit->Inc(h.over_limit);

@@ -28,7 +28,7 @@ struct DescriptorHits {
   int64_t within_limit = 0;  // admitted
   int64_t shadow_mode = 0;   // refused but for shadow mode
 };
-DescriptorHits CountHits(const CheckResult& result, int64_t hits);
+DescriptorHits CountHits(const CheckResult& result, int64_t hits, double near_limit_ratio = 0.8);
 
 inline constexpr size_t kMaxDescriptorLabelBytes = 256;
 
@@ -37,8 +37,13 @@ class DescriptorStats {
   // detailed_metric labels carry request values, so memory is bounded: a label longer than
   // kMaxDescriptorLabelBytes keeps its start and a digest, and past `max_series` distinct
   // descriptors further ones are counted under descriptor="_overflow" with a warn log.
+  // `near_limit_ratio` (DESCRIPTOR_NEAR_LIMIT_RATIO, the reference's NEAR_LIMIT_RATIO): hits past
+  // this share of a limit are near it.
   DescriptorStats(common::MetricsRegistry& metrics, const common::Clock& clock,
-                  size_t max_series = 10000);
+                  size_t max_series = 10000, double near_limit_ratio = 0.8);
+
+  // Counts one answer whose OVER_LIMIT SHADOW_MODE turned into OK. Thread-safe.
+  void RecordGlobalShadowMode() { global_shadow_mode_.Inc(); }
 
   // Counts one decision of a descriptor that a configured limit decided. Thread-safe.
   void Record(const std::string& domain, const std::string& descriptor, const CheckResult& result,
@@ -56,9 +61,11 @@ class DescriptorStats {
 
   common::MetricsRegistry& metrics_;
   const size_t max_series_;
+  const double near_limit_ratio_;
   std::mutex mu_;
   std::unordered_map<std::string, Series> series_;  // by domain '\0' descriptor
   common::LogThrottle overflow_log_;
+  common::Counter& global_shadow_mode_;
 };
 
 }  // namespace rl::limiter

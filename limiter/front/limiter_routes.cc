@@ -81,6 +81,13 @@ common::RouteTable LimiterRoutes(const LimiterApi& api) {
       // Readiness (a load balancer's or Kubernetes' probe): 200 while this limiter answers as
       // configured, which under FAIL_MODE=open includes answering fail_open without Redis.
       .Get("/ready", report(api.ready))
+      // envoyproxy/ratelimit's probe path, for its Deployments as they are: 200 when ready,
+      // else 500 (the reference's status), with /ready's body.
+      .Get("/healthcheck",
+           [&api](const HttpRequestView&, HttpAnswer& answer) {
+             HealthReport ready = api.ready();
+             answer.Json(ready.status == 200 ? 200 : 500, ready.body);
+           })
       .Get("/config",
            [&api](const HttpRequestView&, HttpAnswer& answer) {
              answer.Json(200, PolicyJson(*api.service.policy()));

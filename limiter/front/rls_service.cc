@@ -194,7 +194,14 @@ void RlsService::Decide(RequestContext context, const RateLimitRequest& request,
                           decided.results[i], check.check.cost);
           }
         }
-        done(RlsResponse(decided.results, facts, options_.headers, clock_.NowMs()));
+        RateLimitResponse response =
+            RlsResponse(decided.results, facts, options_.headers, clock_.NowMs());
+        if (options_.global_shadow_mode &&
+            response.overall_code() == RateLimitResponse::OVER_LIMIT) {
+          response.set_overall_code(RateLimitResponse::OK);
+          stats_.RecordGlobalShadowMode();
+        }
+        done(std::move(response));
       });
 }
 

@@ -58,6 +58,10 @@ struct RlsDescriptorFacts {
 
 struct RlsOptions {
   RlsHeaderOptions headers;
+  // SHADOW_MODE, as the reference's global shadow mode: an answer over the limit says OK overall
+  // (its statuses still say which descriptor was over), counted in
+  // rl_descriptor_global_shadow_mode_total.
+  bool global_shadow_mode = false;
   // DESCRIPTOR_USER_KEYS: the first entry of a descriptor with one of these keys names whom the
   // decision counts for in events and GET /analytics/<user>; without one, the descriptor itself
   // ("<domain>:<key>=<value>|...", or a digest of it when that is no valid user id) does.

@@ -260,6 +260,70 @@ TEST_F(RlsReferenceTest, TheReferencesHeaderSettingsGiveItsHeaders) {
   RunAgainst("with_response_headers", grpc_port);
 }
 
+// A Deployment of the reference with its image swapped: only the reference's settings, its
+// config directory laid out as its runtime wants it (RUNTIME_ROOT a symlink, swapped to update,
+// as a Kubernetes ConfigMap is), its probe path. It serves the README's examples over gRPC and
+// /json, skips dotfiles (RUNTIME_IGNOREDOTFILES) and never reads a ConfigMap's ..data.
+TEST_F(RlsReferenceTest, ALimiterWithOnlyTheReferencesSettingsServesItsExampleConfigs) {
+  const std::string root = MakeTempDir("reference-runtime");
+  auto lay_out = [&](const std::string& version, bool with_reload) {
+    const std::string dir = root + "/" + version + "/ratelimit/config";
+    fs::create_directories(dir + "/..data");
+    for (const auto& file : fs::directory_iterator(SourcePath("tests/rls-reference/examples"))) {
+      fs::copy_file(file.path(), dir + "/" + file.path().filename().string());
+    }
+    if (with_reload) fs::copy_file(SourcePath("tests/rls-reference/reload.yaml"), dir + "/reload.yaml");
+    std::ofstream(dir + "/.hidden.yaml") << "not: [valid";              // skipped
+    fs::copy_file(dir + "/example1.yaml", dir + "/..data/example1.yaml");  // never read
+  };
+  lay_out("v1", false);
+  fs::create_directory_symlink(root + "/v1", root + "/current");
+  const int port = FreePort(), grpc_port = FreePort();
+  ChildProcess reference_style(
+      {BinaryPath("limiter")},
+      {{"HOST", "127.0.0.1"},
+       {"PORT", std::to_string(port)},
+       {"GRPC_PORT", std::to_string(grpc_port)},
+       {"RUNTIME_ROOT", root + "/current"},
+       {"RUNTIME_SUBDIRECTORY", "ratelimit"},
+       {"RUNTIME_WATCH_ROOT", "false"},
+       {"RUNTIME_IGNOREDOTFILES", "true"},
+       {"REDIS_SOCKET_TYPE", "tcp"},
+       {"REDIS_URL", "127.0.0.1:" + std::to_string(redis_.port())},
+       {"USE_STATSD", "false"},
+       {"LOG_LEVEL", "INFO"},
+       {"HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED", "true"},
+       {"KAFKA_STARTUP_WAIT_MS", "0"}},  // no broker here: this test is about the reference's
+      root + "/limiter.log");
+  httplib::Client http("127.0.0.1", port);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto res = http.Get("/healthcheck");
+        return res && res->status == 200;
+      },
+      std::chrono::seconds(20)))
+      << reference_style.LogTail();
+  EXPECT_NE(reference_style.LogTail(20000).find("envoyproxy/ratelimit setting RUNTIME_ROOT"),
+            std::string::npos);
+  RunAgainst("examples", grpc_port);
+  // /json, the reference's HTTP form of the same call.
+  auto json_answer = http.Post("/json",
+                               R"({"domain":"mongo_cps","descriptors":[{"entries":)"
+                               R"([{"key":"database","value":"default"}]}]})",
+                               "application/json");
+  ASSERT_TRUE(json_answer);
+  EXPECT_EQ(json_answer->status, 200) << json_answer->body;
+  EXPECT_NE(json_answer->body.find("\"overallCode\":\"OK\""), std::string::npos) << json_answer->body;
+  // The ConfigMap is updated: a new version directory, the symlink swapped in one rename.
+  const double before = MetricValue(http, kLoaded);
+  lay_out("v2", true);
+  fs::create_directory_symlink(root + "/v2", root + "/next");
+  fs::rename(root + "/next", root + "/current");
+  ASSERT_TRUE(Eventually([&] { return MetricValue(http, kLoaded) > before; },
+                         std::chrono::seconds(10)));
+  RunAgainst("after_reload", grpc_port);
+}
+
 TEST_F(RlsReferenceTest, ADurationUntilResetTicksDown) {
   // The reference asks twice, 2 s apart, for a day's limit and expects less time left.
   json request = {
