@@ -59,6 +59,10 @@ common::Result<LimiterSettings> LoadLimiterSettings(const common::EnvSource& env
   load.Bool("LIMITS_IGNORE_DOTFILES", &s.limits_ignore_dotfiles);
   load.Double("DESCRIPTOR_NEAR_LIMIT_RATIO", &s.descriptor_near_limit_ratio, 0.0, 1.0);
   load.Bool("HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED", &s.ready_needs_a_domain);
+  load.String("LIMITS_XDS_SERVER", &s.xds.server);
+  load.String("LIMITS_XDS_NODE_ID", &s.xds.node_id, true);
+  load.Int("LIMITS_XDS_RETRY_MS", &s.xds.retry_ms, 10, 3'600'000);
+  load.Bool("LIMITS_XDS_FORCE_START", &s.xds_force_start);
   if (auto status = load.Finish(); !status.ok()) return status;
   for (auto [name, value] : {std::pair{"LIMIT_LIMIT_HEADER", headers.limit_header},
                              std::pair{"LIMIT_REMAINING_HEADER", headers.remaining_header},
@@ -135,6 +139,8 @@ Settings are environment variables (or lines of ENV_FILE / ./.env); see .env for
   RLS_EXTENDED_HEADERS=false  (an extension: POST /check's RateLimit headers in gRPC and /json answers)
   SHADOW_MODE=false  (gRPC and /json: OK overall even over a limit)  DESCRIPTOR_NEAR_LIMIT_RATIO=0.8
   HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED=false  LIMITS_IGNORE_DOTFILES=false
+  LIMITS_XDS_SERVER=  (host:port: Envoy ratelimit configs over xDS instead of LIMITS_FILE)
+  LIMITS_XDS_NODE_ID=default  LIMITS_XDS_RETRY_MS=3000  LIMITS_XDS_FORCE_START=false
   The reference service's settings (RUNTIME_ROOT, PORT, REDIS_TYPE, ...) are read too when one of
   RUNTIME_ROOT, RUNTIME_SUBDIRECTORY, RUNTIME_APPDIRECTORY, REDIS_SOCKET_TYPE, REDIS_TYPE, USE_STATSD
   or CONFIG_TYPE is set (docs/configuration.md, "Migrating from envoyproxy/ratelimit").

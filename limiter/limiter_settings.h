@@ -10,6 +10,7 @@
 #include "common/redis/redis_client.h"
 #include "limiter/core/decision_service.h"
 #include "limiter/front/rls_service.h"
+#include "limiter/front/xds_options.h"
 
 namespace rl::limiter {
 
@@ -49,6 +50,10 @@ struct LimiterSettings {
   // HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED: not ready (/ready, /healthcheck) while no Envoy
   // ratelimit domain is loaded, as the reference.
   bool ready_needs_a_domain = false;
+  // LIMITS_XDS_SERVER (host:port; empty: off): Envoy ratelimit configs from an xDS server instead
+  // of LIMITS_FILE; not ready until the first one is applied unless LIMITS_XDS_FORCE_START.
+  XdsOptions xds;
+  bool xds_force_start = false;  // LIMITS_XDS_FORCE_START (FORCE_START_WITHOUT_INITIAL_CONFIG)
 };
 
 // Loads and validates; the error names the offending variable.

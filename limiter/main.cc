@@ -40,6 +40,7 @@
 #include "limiter/front/checked_reports.h"
 #include "limiter/front/rls_grpc_service.h"
 #include "limiter/front/rls_service.h"
+#include "limiter/front/xds_config_client.h"
 #include "limiter/reference_settings.h"
 
 using namespace rl;
@@ -93,6 +94,13 @@ limiter::HealthReport CheckReady(limiter::AdminStore& store, limiter::FailMode m
 // one that appears later is loaded.
 common::Result<std::shared_ptr<const limiter::ActivePolicy>> InitialPolicy(
     const limiter::LimiterSettings& s, const common::Clock& clock) {
+  if (!s.xds.server.empty()) {  // nothing until the xDS server's first configs
+    auto waiting = std::make_shared<limiter::ActivePolicy>();
+    waiting->policy.source = "xds://" + s.xds.server;
+    waiting->policy.version = "xds-waiting";
+    waiting->loaded_at_ms = clock.NowMs();
+    return std::shared_ptr<const limiter::ActivePolicy>(waiting);
+  }
   if (s.limits_file_required || std::ifstream(s.limits_file).good()) {
     auto loaded = limiter::LoadPolicyFile(s.limits_file, clock, s.limits_ignore_dotfiles);
     if (!loaded.ok()) {
@@ -390,7 +398,15 @@ int main(int argc, char** argv) {
                                          const std::string& path) {
                                        return limiter::ReadLimits(path, skip_hidden);
                                      });
-  common::PeriodicThread watch(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
+  // The limits come from LIMITS_FILE, watched, or from an xDS server (LIMITS_XDS_SERVER).
+  std::optional<common::PeriodicThread> watch;
+  std::unique_ptr<limiter::XdsConfigClient> xds;
+  if (s.xds.server.empty()) {
+    watch.emplace(s.limits_reload_interval_ms, [&watcher] { watcher.Poll(); });
+  } else {
+    xds = std::make_unique<limiter::XdsConfigClient>(s.xds, policies, clock, metrics);
+    xds->Start();
+  }
   // A request Redis has just blocked until T is answered locally until T.
   limiter::BlockedCache blocked_cache(clock, metrics,
                                       static_cast<size_t>(s.blocked_cache_entries));
@@ -422,6 +438,12 @@ int main(int argc, char** argv) {
                           redis_store,
                           [&] { return CheckHealth(redis_store, kafka, s.health_kafka_timeout_ms); },
                           [&] {
+                            if (xds && !s.xds_force_start && !xds->HasConfig()) {
+                              return limiter::HealthReport{
+                                  503, {{"ready", false},
+                                        {"error", "no rate limit config from the xDS server "
+                                                  "yet"}}};
+                            }
                             return CheckReady(redis_store, s.options.fail_mode,
                                               s.ready_needs_a_domain ? &service : nullptr);
                           },

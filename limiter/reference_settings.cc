@@ -136,8 +136,36 @@ Result<TranslatedSettings> TranslateReferenceSettings(
                                                                                  : "false"));
   }
   if (const std::string* type = get("CONFIG_TYPE"); type && Lower(*type) != "file") {
-    return Status::InvalidArgument("CONFIG_TYPE=" + *type +
-                                   ": only FILE is supported yet (GRPC_XDS_SOTW is not)");
+    if (Lower(*type) != "grpc_xds_sotw") {
+      return Status::InvalidArgument("CONFIG_TYPE=" + *type + ": FILE or GRPC_XDS_SOTW");
+    }
+    const std::string* url = get("CONFIG_GRPC_XDS_SERVER_URL");
+    RL_TRY(t.Map("CONFIG_GRPC_XDS_SERVER_URL", "LIMITS_XDS_SERVER",
+                 url ? *url : "localhost:18000"));
+    if (const std::string* node = get("CONFIG_GRPC_XDS_NODE_ID")) {
+      RL_TRY(t.Map("CONFIG_GRPC_XDS_NODE_ID", "LIMITS_XDS_NODE_ID", *node));
+    }
+    if (const std::string* retry = get("CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL")) {
+      auto ms = DurationMs(*retry);
+      if (!ms.ok()) {
+        return Status::InvalidArgument("CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL: " +
+                                       ms.status().message());
+      }
+      RL_TRY(t.Map("CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL", "LIMITS_XDS_RETRY_MS",
+                   std::to_string(std::max<int64_t>(10, ms.value()))));
+    }
+    if (const std::string* tls = get("CONFIG_GRPC_XDS_SERVER_USE_TLS"); tls && IsTrue(*tls)) {
+      return Status::InvalidArgument(
+          "CONFIG_GRPC_XDS_SERVER_USE_TLS=true: TLS to the xDS server is not supported yet");
+    }
+    for (const char* name : {"CONFIG_GRPC_XDS_NODE_METADATA",
+                             "CONFIG_GRPC_XDS_CLIENT_ADDITIONAL_HEADERS"}) {
+      if (get(name)) t.Note(name, "ignored: the node is sent with its id alone");
+    }
+  }
+  if (const std::string* force = get("FORCE_START_WITHOUT_INITIAL_CONFIG")) {
+    RL_TRY(t.Map("FORCE_START_WITHOUT_INITIAL_CONFIG", "LIMITS_XDS_FORCE_START",
+                 IsTrue(*force) ? "true" : "false"));
   }
   if (const std::string* merge = get("MERGE_DOMAIN_CONFIG"); merge && IsTrue(*merge)) {
     return Status::InvalidArgument(

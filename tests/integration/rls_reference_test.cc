@@ -324,6 +324,87 @@ TEST_F(RlsReferenceTest, ALimiterWithOnlyTheReferencesSettingsServesItsExampleCo
   RunAgainst("after_reload", grpc_port);
 }
 
+// The reference's configs from an xDS server, as Envoy Gateway serves them
+// (CONFIG_TYPE=GRPC_XDS_SOTW): go-control-plane's own SotW server and snapshot cache
+// (tests/xds-server) serves RateLimitConfig resources; each new snapshot is applied and ACKed, an
+// invalid one NACKed while the configs in force stay.
+TEST_F(RlsReferenceTest, ConfigsFromAnXdsServerAreServedUpdatedAndABadOneRefused) {
+  const std::string xds_server = SourcePath(".cache/go/bin/xds-server");
+  ASSERT_TRUE(fs::exists(xds_server)) << "scripts/setup builds it from tests/xds-server";
+  const std::string dir = MakeTempDir("xds");
+  const std::string configs = dir + "/configs.json";
+  const std::string examples = R"([
+    {"name": "mongo_cps", "domain": "mongo_cps", "descriptors": [
+      {"key": "database", "value": "users",
+       "rateLimit": {"unit": "SECOND", "requestsPerUnit": 500}}]},
+    {"name": "messaging", "domain": "messaging", "descriptors": [
+      {"key": "message_type", "value": "marketing", "descriptors": [
+        {"key": "to_number", "rateLimit": {"unit": "DAY", "requestsPerUnit": 5}}]},
+      {"key": "to_number", "rateLimit": {"unit": "DAY", "requestsPerUnit": 100}}]},
+    {"name": "internal", "domain": "internal", "descriptors": [
+      {"key": "ldap", "rateLimit": {"unlimited": true}},
+      {"key": "azure", "rateLimit": {"unit": "MINUTE", "requestsPerUnit": 100}}]},
+    {"name": "example7", "domain": "example7", "descriptors": [
+      {"key": "key_1", "value": "value_1", "descriptors": [
+        {"key": "user", "value": "bkthomps", "rateLimit":
+          {"name": "specific_limit", "unit": "SECOND", "requestsPerUnit": 5}}]},
+      {"key": "key_2", "value": "value_2", "descriptors": [
+        {"key": "user", "value": "bkthomps", "rateLimit":
+          {"replaces": [{"name": "specific_limit"}], "unit": "SECOND", "requestsPerUnit": 10}}]}]}
+  ])";
+  std::ofstream(configs) << examples;
+  const int xds_port = FreePort();
+  ChildProcess xds({xds_server, "-port", std::to_string(xds_port), "-node", "rl-node",
+                    "-configs", configs},
+                   {}, dir + "/xds-server.log");
+  const int port = FreePort(), grpc_port = FreePort();
+  ChildProcess limiter({BinaryPath("limiter")},
+                       {{"HOST", "127.0.0.1"},
+                        {"PORT", std::to_string(port)},
+                        {"GRPC_PORT", std::to_string(grpc_port)},
+                        {"CONFIG_TYPE", "GRPC_XDS_SOTW"},
+                        {"CONFIG_GRPC_XDS_SERVER_URL", "127.0.0.1:" + std::to_string(xds_port)},
+                        {"CONFIG_GRPC_XDS_NODE_ID", "rl-node"},
+                        {"CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL", "200ms"},
+                        {"REDIS_SOCKET_TYPE", "tcp"},
+                        {"REDIS_URL", "127.0.0.1:" + std::to_string(redis_.port())},
+                        {"USE_STATSD", "false"},
+                        {"KAFKA_STARTUP_WAIT_MS", "0"}},
+                       dir + "/limiter.log");
+  httplib::Client http("127.0.0.1", port);
+  // Not ready before the first configs (FORCE_START_WITHOUT_INITIAL_CONFIG is off), then ready.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto res = http.Get("/healthcheck");
+        return res && res->status == 200;
+      },
+      std::chrono::seconds(20)))
+      << limiter.LogTail() << xds.LogTail();
+  const std::string applied = "rl_xds_config_updates_total{result=\"applied\"}";
+  EXPECT_EQ(MetricValue(http, applied), 1);
+  RunAgainst("xds_examples", grpc_port);
+  EXPECT_TRUE(Eventually([&] { return xds.LogTail().find("acked version 1") != std::string::npos; },
+                         std::chrono::seconds(5)))
+      << xds.LogTail();
+  // A new snapshot: the reload domain added, served once applied.
+  std::ofstream(configs) << R"([{"name": "reload", "domain": "reload", "descriptors": [
+      {"key": "key1", "rateLimit": {"unit": "SECOND", "requestsPerUnit": 50}},
+      {"key": "block", "rateLimit": {"unit": "SECOND", "requestsPerUnit": 0}}]}])";
+  ASSERT_TRUE(Eventually([&] { return MetricValue(http, applied) == 2; }, std::chrono::seconds(10)));
+  RunAgainst("after_reload", grpc_port);
+  // An invalid snapshot (a limit without its unit) is refused, NACKed, and the last one stays.
+  std::ofstream(configs) << R"([{"name": "broken", "domain": "broken", "descriptors": [
+      {"key": "k", "rateLimit": {"requestsPerUnit": 5}}]}])";
+  const std::string rejected = "rl_xds_config_updates_total{result=\"rejected\"}";
+  ASSERT_TRUE(Eventually([&] { return MetricValue(http, rejected) == 1; }, std::chrono::seconds(10)));
+  EXPECT_TRUE(Eventually([&] { return xds.LogTail().find("nacked") != std::string::npos; },
+                         std::chrono::seconds(5)));
+  RunAgainst("xds_after_rejection", grpc_port);
+  // Refused once, however often the server sends it again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(MetricValue(http, rejected), 1);
+}
+
 TEST_F(RlsReferenceTest, ADurationUntilResetTicksDown) {
   // The reference asks twice, 2 s apart, for a day's limit and expects less time left.
   json request = {

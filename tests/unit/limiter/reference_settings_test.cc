@@ -94,14 +94,30 @@ TEST(ReferenceSettings, WhatThisLimiterCannotDoIsRefusedByName) {
        std::vector<std::pair<std::string, std::string>>{{"REDIS_TYPE", "sentinel"},
                                                         {"REDIS_TLS", "true"},
                                                         {"REDIS_SOCKET_TYPE", "unix"},
-                                                        {"CONFIG_TYPE", "GRPC_XDS_SOTW"},
+                                                        {"CONFIG_TYPE", "REST"},
+                                                        {"CONFIG_GRPC_XDS_SERVER_USE_TLS", "true"},
                                                         {"BACKEND_TYPE", "memcache"},
                                                         {"MERGE_DOMAIN_CONFIG", "true"},
                                                         {"REDIS_PERSECOND", "true"}}) {
     Env env = kDeployment;
     env[name] = value;
+    if (name == "CONFIG_GRPC_XDS_SERVER_USE_TLS") env["CONFIG_TYPE"] = "GRPC_XDS_SOTW";
     EXPECT_NE(Refusal(env).find(name), std::string::npos) << name;
   }
+}
+
+TEST(ReferenceSettings, ConfigsFromAnXdsServer) {
+  const TranslatedSettings t = Translate({{"CONFIG_TYPE", "GRPC_XDS_SOTW"},
+                                          {"CONFIG_GRPC_XDS_SERVER_URL", "gateway:18001"},
+                                          {"CONFIG_GRPC_XDS_NODE_ID", "ratelimit"},
+                                          {"CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL", "1s"},
+                                          {"FORCE_START_WITHOUT_INITIAL_CONFIG", "true"}});
+  EXPECT_EQ(t.vars.at("LIMITS_XDS_SERVER"), "gateway:18001");
+  EXPECT_EQ(t.vars.at("LIMITS_XDS_NODE_ID"), "ratelimit");
+  EXPECT_EQ(t.vars.at("LIMITS_XDS_RETRY_MS"), "1000");
+  EXPECT_EQ(t.vars.at("LIMITS_XDS_FORCE_START"), "true");
+  EXPECT_EQ(Translate({{"CONFIG_TYPE", "GRPC_XDS_SOTW"}}).vars.at("LIMITS_XDS_SERVER"),
+            "localhost:18000");  // the reference's default
 }
 
 TEST(ReferenceSettings, WithoutAReferenceSettingNothingIsTranslated) {
