@@ -103,7 +103,7 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
     }
     r.OnlyKeys(n, at,
                {"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric",
-                "share_threshold"});
+                "share_threshold", "value_to_metric"});
     DescriptorNode node;
     node.path = at;
     if (!n["key"]) {
@@ -130,6 +130,9 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
                  "needs a wildcard value (one ending in '*'), not " + Quoted(node.value));
         }
       }
+    }
+    if (n["value_to_metric"]) {
+      if (auto v = r.Bool(n["value_to_metric"], at + ".value_to_metric")) node.value_to_metric = *v;
     }
     if (n["rate_limit"]) node.limit = ReadLimit(r, n["rate_limit"], at + ".rate_limit");
     bool shadow = false, detailed = false;
@@ -180,11 +183,24 @@ LimitParams DescriptorLimit::Params() const {
   return p;
 }
 
-std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries) {
-  if (!node.limit || !node.limit->detailed_metric) return node.stat_key;
+std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries,
+                              const std::vector<const DescriptorNode*>& path) {
+  auto own = [](const std::string& k, const std::string& v) { return k + (v.empty() ? "" : "_" + v); };
   std::string key;
-  for (const auto& [k, v] : entries)
-    key += (key.empty() ? "" : ".") + k + (v.empty() ? "" : "_" + v);
+  if (node.limit && node.limit->detailed_metric) {
+    for (const auto& [k, v] : entries) key += (key.empty() ? "" : ".") + own(k, v);
+    return key;
+  }
+  const bool by_value = std::any_of(path.begin(), path.end(), [](const DescriptorNode* n) {
+    return n->value_to_metric;
+  });
+  if (!by_value || path.size() > entries.size()) return node.stat_key;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const DescriptorNode& level = *path[i];
+    const bool request_value = level.value_to_metric && !level.share_threshold;
+    key += (key.empty() ? "" : ".") +
+           own(level.key, request_value ? entries[i].second : level.value);
+  }
   return key;
 }
 

@@ -47,6 +47,7 @@ struct DescriptorNode {
   std::string value;  // empty: any value of the key
   std::optional<DescriptorLimit> limit;
   std::vector<DescriptorNode> descriptors;
+  bool value_to_metric = false;  // statistics name this level by the request's value
   std::string path;  // where it is in the file, e.g. descriptors[0].descriptors[1] (for errors)
   // The reference's statistics key of the node: its own and its parents' keys, each with "_value"
   // when the node has a value, joined by '.', e.g. "key1_value1.subkey1".
@@ -89,7 +90,12 @@ DescriptorEntries CountedEntries(const DescriptorEntries& entries,
 // The descriptor label of the reference's per-descriptor statistics for a request descriptor that
 // `node` matched: the node's stat_key, or with `detailed_metric` the request's own entries
 // ("key1_value1.subkey1_subvalue1"), as the reference names them. Pure.
-std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries);
+// `path`: the node matched at each level (MatchDescriptor's), for `value_to_metric`: a level
+// whose node has it is named by the request's own value (key_value) when it matched by key
+// alone or by a wildcard, as the reference names its statistics (share_threshold keeps the
+// wildcard).
+std::string DescriptorStatKey(const DescriptorNode& node, const DescriptorEntries& entries,
+                              const std::vector<const DescriptorNode*>& path = {});
 
 // Applies `replaces` across one request's matches (nullptr: no limit): a match is dropped when
 // another match's limit names it in `replaces`. In place.

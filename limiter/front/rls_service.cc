@@ -190,7 +190,9 @@ void RlsService::Decide(RequestContext context, const RateLimitRequest& request,
           facts[i].unlimited = node->limit->unlimited;
           facts[i].fixed_window = node->limit->algorithm == Algorithm::kFixedWindow;
           if (!decided.descriptor_matches[i].replaced && !node->limit->unlimited) {
-            stats_.Record(check.domain, DescriptorStatKey(*node, check.entries),
+            stats_.Record(check.domain,
+                          DescriptorStatKey(*node, check.entries,
+                                            decided.descriptor_matches[i].path),
                           decided.results[i], check.check.cost);
           }
         }

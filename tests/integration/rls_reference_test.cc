@@ -245,6 +245,11 @@ TEST_F(RlsReferenceTest, TheBasicScenariosGiveTheReferencesCodesAndRemainingCoun
   EXPECT_EQ(stat("rl_descriptor_within_limit_hits_total", "key2"), 35);
   EXPECT_EQ(stat("rl_descriptor_hits_total", "key3"), 15);
   EXPECT_EQ(stat("rl_descriptor_over_limit_hits_total", "key3"), 5);
+  // value_to_metric: the route level is named by the request's value, as the reference's
+  // statistic fields.route_/api/users.method.
+  EXPECT_EQ(MetricValue(*client, "rl_descriptor_hits_total{descriptor=\"route_/api/users.method\","
+                                 "domain=\"fields\"}"),
+            1);
 }
 
 // The reference's response headers, switched on and renamed by its own settings.
