@@ -146,6 +146,17 @@ TEST_F(HostileInputTest, WrongMethodsPathsAndHugePathsGetA4xxJsonErrorEverywhere
                 "X-API-Key with bytes that are not ASCII");
   ExpectJson4xx(gateway->Post("/api", {{"X-User-Id", "u\xff"}}, "", "application/json"),
                 "X-User-Id with bytes that are not UTF-8");
+  // GET /proxy/check: a subrequest without its original request, or with a hostile one.
+  ExpectJson4xx(gateway->Get("/proxy/check"), "a proxy check without the original URI");
+  ExpectJson4xx(gateway->Get("/proxy/check", {{"X-Original-URI", "no-slash"}}), "relative URI");
+  ExpectJson4xx(gateway->Get("/proxy/check", {{"X-Original-URI", "/" + std::string(9000, 'a')}}),
+                "a 9 KB original URI");
+  ExpectJson4xx(gateway->Get("/proxy/check", {{"X-Original-URI", "/"}, {"X-Original-Method", "g t"}}),
+                "a method that is no method");
+  ExpectJson4xx(gateway->Get("/proxy/check", {{"X-Original-URI", "/"}, {"X-User-Id", "u\xff"}}),
+                "a user header that is not UTF-8");
+  ExpectJson4xx(gateway->Get("/proxy/check?refused_status=200", {{"X-Original-URI", "/"}}),
+                "a refused_status that is not 401 or 403");
   ExpectJson4xx(gateway->Get("/dashboard/assets/../../etc/passwd"), "asset path traversal");
   ExpectJson4xx(gateway->Get("/dashboard/assets/" + std::string(100, 'a')), "long asset name");
   ExpectJson4xx(gateway->Get("/dashboard/assets/nope.js"), "unknown asset");
@@ -171,9 +182,11 @@ TEST_F(HostileInputTest, EveryKnownPathAnswersAWrongMethodWith405AndTheMethodsIt
       {limiter_.get(), "/health", "GET, HEAD"},
       {limiter_.get(), "/metrics", "GET, HEAD"},
       {limiter_.get(), "/config", "GET, HEAD"},
+      {limiter_.get(), "/healthcheck", "GET, HEAD"},
       {limiter_.get(), "/limits/u1", "GET, HEAD, DELETE"},
       {gateway_.get(), "/check", "POST"},
       {gateway_.get(), "/api", "POST"},
+      {gateway_.get(), "/proxy/check", "GET, HEAD"},
       {gateway_.get(), "/analytics", "GET, HEAD"},
       {gateway_.get(), "/analytics/top", "GET, HEAD"},
       {gateway_.get(), "/analytics/series", "GET, HEAD"},
