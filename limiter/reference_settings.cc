@@ -167,6 +167,13 @@ Result<TranslatedSettings> TranslateReferenceSettings(
     RL_TRY(t.Map("FORCE_START_WITHOUT_INITIAL_CONFIG", "LIMITS_XDS_FORCE_START",
                  IsTrue(*force) ? "true" : "false"));
   }
+  for (const char* name : {"RESPONSE_DYNAMIC_METADATA", "QUOTA_MODE",
+                           "LIMIT_PER_UNIT_HEADERS_ENABLED", "LIMIT_REQUEST_HEADERS_ENABLED"}) {
+    if (const std::string* v = get(name); v && IsTrue(*v)) {
+      return Status::InvalidArgument(std::string(name) +
+                                     "=true: not supported yet (the answers would differ)");
+    }
+  }
   if (const std::string* merge = get("MERGE_DOMAIN_CONFIG"); merge && IsTrue(*merge)) {
     return Status::InvalidArgument(
         "MERGE_DOMAIN_CONFIG=true: not supported; a domain defined in two files is an error");

@@ -103,7 +103,7 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
     }
     r.OnlyKeys(n, at,
                {"key", "value", "rate_limit", "descriptors", "shadow_mode", "detailed_metric",
-                "share_threshold", "value_to_metric"});
+                "share_threshold", "value_to_metric", "quota_mode"});
     DescriptorNode node;
     node.path = at;
     if (!n["key"]) {
@@ -135,7 +135,10 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
       if (auto v = r.Bool(n["value_to_metric"], at + ".value_to_metric")) node.value_to_metric = *v;
     }
     if (n["rate_limit"]) node.limit = ReadLimit(r, n["rate_limit"], at + ".rate_limit");
-    bool shadow = false, detailed = false;
+    bool shadow = false, detailed = false, quota = false;
+    if (n["quota_mode"]) {
+      if (auto v = r.Bool(n["quota_mode"], at + ".quota_mode")) quota = *v;
+    }
     if (n["shadow_mode"]) {
       if (auto v = r.Bool(n["shadow_mode"], at + ".shadow_mode")) shadow = *v;
     }
@@ -145,6 +148,7 @@ void ReadDescriptors(Reader& r, const YAML::Node& list, const std::string& where
     if (node.limit) {
       node.limit->shadow_mode = shadow;
       node.limit->detailed_metric = detailed;
+      node.limit->quota_mode = quota;
     }
     if (n["descriptors"])
       ReadDescriptors(r, n["descriptors"], at + ".descriptors", node.stat_key, &node.descriptors);

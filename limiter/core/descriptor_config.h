@@ -36,6 +36,9 @@ struct DescriptorLimit {
   std::vector<std::string> replaces;
   bool shadow_mode = false;
   bool detailed_metric = false;
+  // A soft limit (the reference's quota_mode): over it, the descriptor's status says so, but the
+  // answer is OVER_LIMIT only when every quota group of the request is over (QuotaGroupKey).
+  bool quota_mode = false;
 
   // The unit's length; 0 for an unknown unit.
   int64_t WindowMs() const { return UnitWindowMs(unit); }

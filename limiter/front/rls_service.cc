@@ -4,6 +4,7 @@
 #include <memory>
 #include <iterator>
 #include <limits>
+#include <map>
 
 #include "common/base/digest.h"
 #include "common/base/identifiers.h"
@@ -112,15 +113,26 @@ Result<std::vector<DescriptorRequest>> RlsChecks(const RateLimitRequest& request
   return checks;
 }
 
+std::string QuotaGroupKey(const DescriptorEntries& entries) {
+  std::string backend, model, all;
+  for (const auto& [key, value] : entries) {
+    if (key == "backend_name") backend = value;
+    if (key == "model_name_override") model = value;
+    all += key + "=" + value + ";";
+  }
+  return backend.empty() && model.empty() ? all : backend + "|" + model;
+}
+
 RateLimitResponse RlsResponse(const std::vector<CheckResult>& results,
                               const std::vector<RlsDescriptorFacts>& facts,
                               const RlsHeaderOptions& headers, int64_t now_ms) {
   RateLimitResponse response;
-  response.set_overall_code(RateLimitResponse::OK);
   // The reference's header descriptor: the least left, then the last one over its limit.
   const RateLimitResponse::DescriptorStatus* closest = nullptr;
   uint32_t least_left = std::numeric_limits<uint32_t>::max();
   const CheckResult* reported = nullptr;  // the extension's: the refused one, else the least left
+  bool hard_limit_over = false;
+  std::map<std::string, bool> quota_groups;  // group -> over (any of its descriptors)
   for (size_t i = 0; i < results.size(); ++i) {
     const CheckResult& result = results[i];
     auto* status = response.add_statuses();
@@ -131,8 +143,13 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results,
     }
     // A cost above the limit can never be admitted: over the limit, as the reference answers.
     const bool over = !result.allowed();
+    const bool quota = i < facts.size() && !facts[i].quota_group.empty();
     status->set_code(over ? RateLimitResponse::OVER_LIMIT : RateLimitResponse::OK);
-    if (over) response.set_overall_code(RateLimitResponse::OVER_LIMIT);
+    if (quota) {
+      quota_groups[facts[i].quota_group] |= over;
+    } else if (over) {
+      hard_limit_over = true;
+    }
     if (!result.HasLimitState()) continue;
     auto* limit = status->mutable_current_limit();
     if (i < facts.size()) limit->set_name(facts[i].name);
@@ -147,7 +164,7 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results,
     status->mutable_duration_until_reset()->set_seconds(
         fixed_window && window_s > 0 ? window_s - (now_ms / 1000) % window_s  // CalculateReset
                                      : (std::max<int64_t>(0, result.reset_ms) + 999) / 1000);
-    if (status->limit_remaining() < least_left || over) {
+    if (status->limit_remaining() < least_left || (over && !quota)) {
       closest = status;
       least_left = over ? 0 : status->limit_remaining();
     }
@@ -156,6 +173,13 @@ RateLimitResponse RlsResponse(const std::vector<CheckResult>& results,
       reported = &result;
     }
   }
+  // Over only for a hard limit over, or when every quota group is (one model's quota used up
+  // while another's is left: the request may still go there).
+  const bool every_quota_over =
+      !quota_groups.empty() &&
+      std::all_of(quota_groups.begin(), quota_groups.end(), [](const auto& g) { return g.second; });
+  response.set_overall_code(hard_limit_over || every_quota_over ? RateLimitResponse::OVER_LIMIT
+                                                                : RateLimitResponse::OK);
   auto add_header = [&response](const std::string& name, const std::string& value) {
     auto* header = response.add_response_headers_to_add();
     header->set_key(name);
@@ -189,6 +213,7 @@ void RlsService::Decide(RequestContext context, const RateLimitRequest& request,
           facts[i].name = node->limit->name;
           facts[i].unlimited = node->limit->unlimited;
           facts[i].fixed_window = node->limit->algorithm == Algorithm::kFixedWindow;
+          if (node->limit->quota_mode) facts[i].quota_group = QuotaGroupKey(check.entries);
           if (!decided.descriptor_matches[i].replaced && !node->limit->unlimited) {
             stats_.Record(check.domain,
                           DescriptorStatKey(*node, check.entries,

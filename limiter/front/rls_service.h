@@ -54,7 +54,14 @@ struct RlsDescriptorFacts {
   // the unit's window less the whole seconds into it, as the reference computes it from its
   // clock. Another `algorithm` (an extension) answers its own time until full.
   bool fixed_window = true;
+  // quota_mode: its group (QuotaGroupKey of its entries); empty for a hard limit.
+  std::string quota_group;
 };
+
+// The reference's quota group of a quota-mode descriptor: its backend_name and
+// model_name_override entries if it has either (the descriptors of one model decide together),
+// else all its entries. Pure.
+std::string QuotaGroupKey(const DescriptorEntries& entries);
 
 struct RlsOptions {
   RlsHeaderOptions headers;

@@ -402,15 +402,15 @@ descriptors:
   EXPECT_EQ(StatKey(d, {{"plain", "x"}}), "plain");  // without it: the config's path
 }
 
-// The reference's quota_mode (a soft limit answered OK with metadata) is not supported yet: a file
-// with it is refused by name, never read as a hard limit.
-TEST(DescriptorConfig, QuotaModeIsRefusedNotIgnored) {
-  auto domain = ParseDescriptorConfig(
+// The reference's quota_mode: a soft limit, read beside shadow_mode (rls_service.cc decides what
+// it does to the answer).
+TEST(DescriptorConfig, QuotaModeIsReadOnTheDescriptorsLimit) {
+  const DescriptorDomain d = Parse(
       "domain: d\ndescriptors:\n  - key: k\n    quota_mode: true\n"
-      "    rate_limit: {unit: minute, requests_per_unit: 3}\n",
-      "t.yaml");
-  ASSERT_FALSE(domain.ok());
-  EXPECT_NE(domain.status().message().find("quota_mode"), std::string::npos);
+      "    rate_limit: {unit: minute, requests_per_unit: 3}\n  - key: hard\n"
+      "    rate_limit: {unit: minute, requests_per_unit: 3}\n");
+  EXPECT_TRUE(d.descriptors[0].limit->quota_mode);
+  EXPECT_FALSE(d.descriptors[1].limit->quota_mode);
 }
 
 TEST(DescriptorConfig, ValueToMetricMustBeABoolean) {

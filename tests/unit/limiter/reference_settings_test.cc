@@ -98,7 +98,9 @@ TEST(ReferenceSettings, WhatThisLimiterCannotDoIsRefusedByName) {
                                                         {"CONFIG_GRPC_XDS_SERVER_USE_TLS", "true"},
                                                         {"BACKEND_TYPE", "memcache"},
                                                         {"MERGE_DOMAIN_CONFIG", "true"},
-                                                        {"REDIS_PERSECOND", "true"}}) {
+                                                        {"REDIS_PERSECOND", "true"},
+                                                        {"RESPONSE_DYNAMIC_METADATA", "true"},
+                                                        {"LIMIT_PER_UNIT_HEADERS_ENABLED", "true"}}) {
     Env env = kDeployment;
     env[name] = value;
     if (name == "CONFIG_GRPC_XDS_SERVER_USE_TLS") env["CONFIG_TYPE"] = "GRPC_XDS_SOTW";

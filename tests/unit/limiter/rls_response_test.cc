@@ -163,6 +163,37 @@ TEST(RlsResponse, TheExtendedHeadersAreAnExtensionAfterTheReferences) {
   EXPECT_TRUE(retry_after);
 }
 
+// quota_mode (src/service/ratelimit.go): a quota descriptor over its limit says OVER_LIMIT, but
+// the answer is OVER_LIMIT only when every quota group is over, or a hard limit is.
+TEST(RlsResponse, QuotaDescriptorsRefuseOnlyWhenEveryGroupIsOver) {
+  auto overall = [](std::vector<bool> over, std::vector<std::string> groups) {
+    std::vector<CheckResult> results;
+    std::vector<RlsDescriptorFacts> facts;
+    for (size_t i = 0; i < over.size(); ++i) {
+      results.push_back(Decided(over[i] ? Verdict::kBlocked : Verdict::kAllowed, 1,
+                                RateLimitUnit::kMinute, 0, 1000));
+      facts.push_back(RlsDescriptorFacts{.quota_group = groups[i]});
+    }
+    const RateLimitResponse r = RlsResponse(results, facts, {}, kNowMs);
+    for (size_t i = 0; i < over.size(); ++i) {
+      EXPECT_EQ(r.statuses(i).code(), over[i] ? RateLimitResponse::OVER_LIMIT
+                                              : RateLimitResponse::OK);
+    }
+    return RateLimitResponse::Code_Name(r.overall_code());
+  };
+  EXPECT_EQ(overall({true, false}, {"a", "b"}), "OK");          // model b still has quota
+  EXPECT_EQ(overall({true, true}, {"a", "b"}), "OVER_LIMIT");   // every group over
+  EXPECT_EQ(overall({true, false}, {"a", "a"}), "OVER_LIMIT");  // one group: any over is over
+  EXPECT_EQ(overall({false, true}, {"a", ""}), "OVER_LIMIT");   // a hard limit over
+}
+
+TEST(QuotaGroupKey, TheModelsEntriesElseAllOfThem) {
+  EXPECT_EQ(QuotaGroupKey({{"tenant", "t1"}, {"backend_name", "b"}, {"model_name_override", "m"}}),
+            "b|m");
+  EXPECT_EQ(QuotaGroupKey({{"backend_name", "b"}}), "b|");
+  EXPECT_EQ(QuotaGroupKey({{"tenant", "t1"}, {"route", "/x"}}), "tenant=t1;route=/x;");
+}
+
 TEST(IsHeaderName, AcceptsTokensOnly) {
   EXPECT_TRUE(common::IsHeaderName("RateLimit-Limit"));
   EXPECT_TRUE(common::IsHeaderName("x_custom.1!"));
