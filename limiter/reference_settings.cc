@@ -253,10 +253,16 @@ Result<TranslatedSettings> TranslateReferenceSettings(
     RL_TRY(t.Map("NEAR_LIMIT_RATIO", "DESCRIPTOR_NEAR_LIMIT_RATIO", *ratio));
   }
   for (const char* name : {"CACHE_KEY_PREFIX", "EXPIRATION_JITTER_MAX_SECONDS",
-                           "STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT", "GRPC_MAX_CONNECTION_AGE",
-                           "GRPC_MAX_CONNECTION_AGE_GRACE"}) {
-    if (get(name)) t.Note(name, "ignored: this limiter's keys, expiries and connections are its "
-                                "own (a refused request is never charged)");
+                           "GRPC_MAX_CONNECTION_AGE", "GRPC_MAX_CONNECTION_AGE_GRACE"}) {
+    if (get(name)) t.Note(name, "ignored: this limiter's keys, expiries and connections are its own");
+  }
+  if (const std::string* stop = get("STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT")) {
+    if (IsTrue(*stop)) {
+      return Status::InvalidArgument(
+          "STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT=true: not supported yet (every descriptor's "
+          "hits are counted, as the reference's default)");
+    }
+    t.Note("STOP_CACHE_KEY_INCREMENT_WHEN_OVERLIMIT", "false: what this limiter does");
   }
 #undef RL_TRY
   return t.Done();

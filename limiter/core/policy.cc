@@ -433,6 +433,7 @@ Resolution ResolveDescriptor(const Policy& policy, const DescriptorRequest& requ
   check.strike_key = std::move(keys.strikes);
   check.cost = request.check.cost;
   check.shadow = limit->shadow_mode || policy.shadow_mode;
+  check.charge_when_over = !check.shadow && check.params.algorithm == Algorithm::kFixedWindow;
   out.checks.push_back(std::move(check));
   return out;
 }

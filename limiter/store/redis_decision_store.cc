@@ -73,7 +73,7 @@ common::ScriptCall PolicyScriptCall(const std::vector<RuleCheck>& checks,
     call.args.push_back(std::to_string(c.params.burst));
     call.args.push_back(RateArg(c.params));
     call.args.push_back(std::to_string(c.cost));
-    call.args.push_back(c.shadow ? "1" : "0");
+    call.args.push_back(c.shadow ? "1" : c.charge_when_over ? "2" : "0");
     call.args.push_back(std::to_string(c.penalty.blocks));
     call.args.push_back(std::to_string(c.penalty.within_ms));
     call.args.push_back(std::to_string(c.penalty.ban_ms));

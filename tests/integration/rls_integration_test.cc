@@ -242,7 +242,8 @@ TEST_F(RlsIntegrationTest, HitsAddendCountsThatManyHits) {
 // hits_addend as envoyproxy/ratelimit reads it (src/utils/utilities.go GetHitsAddends): a
 // descriptor's 0 checks without counting, the request's 0 means 1, and any count above the limit
 // is OVER_LIMIT with its current_limit, an event, rl_decisions_total and the over-limit
-// statistics. Before, 4294967295 and a descriptor's 0 answered INVALID_ARGUMENT (which Envoy's
+// statistics, its hits counted as the reference counts them. Before, 4294967295 and a
+// descriptor's 0 answered INVALID_ARGUMENT (which Envoy's
 // default failure_mode_deny: false lets through), and 4 against a limit of 3 answered
 // OVER_LIMIT with no current_limit, no event and no statistics.
 TEST_F(RlsIntegrationTest, HitsAddendEdgeCasesAreDecisionsAsTheReferenceAnswersThem) {
@@ -291,16 +292,19 @@ TEST_F(RlsIntegrationTest, HitsAddendEdgeCasesAreDecisionsAsTheReferenceAnswersT
     EXPECT_EQ(over.statuses(0).limit_remaining(), 0u);
     EXPECT_EQ(metric(blocked), blocked_before + 1) << address;
     EXPECT_GT(metric(over_hits), over_before) << address;
-    // Nothing was charged: the whole limit is still there for a request that fits.
-    EXPECT_EQ(call(address, std::nullopt, 1).statuses(0).limit_remaining(), 2u) << address;
+    // Charged, as the reference counts hits over the limit: the window is used up for what
+    // follows (src/limiter/base_limiter.go).
+    EXPECT_EQ(call(address, std::nullopt, 1).overall_code(), RateLimitResponse::OVER_LIMIT)
+        << address;
   }
-  // 4 hits against 3 with none used: 1 over the limit, as the reference counts them.
-  EXPECT_EQ(metric(over_hits), 4294967295.0 - 3 + 1);
+  // As the reference counts them: 4294967295 - 3 and 4 - 3 hits over the limit, and the one hit
+  // of each request after them.
+  EXPECT_EQ(metric(over_hits), 4294967295.0 - 3 + 1 + 1 + 1);
   auto events = ReadDecisions(SharedKafka().bootstrap(), topic_, 7, std::chrono::seconds(20));
   int blocked_events = 0;
   for (const auto& e : events) blocked_events += e.outcome() == events::v1::OUTCOME_BLOCKED;
   EXPECT_EQ(events.size(), 7u);
-  EXPECT_EQ(blocked_events, 2);
+  EXPECT_EQ(blocked_events, 4);
 }
 
 TEST_F(RlsIntegrationTest, BadRequestsAreInvalidArgumentsAndCreateNoKey) {

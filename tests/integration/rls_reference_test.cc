@@ -199,13 +199,24 @@ class RlsReferenceTest : public ::testing::Test {
       const std::string unique = std::to_string(++unique_) + "-" + std::to_string(::time(nullptr));
       const YAML::Node& expected = scenario["answers"];
       std::vector<json> requests(expected.size(), Request(scenario, unique));
+      // An answer "[hits N] <answer>": its request has hits_addend N.
+      std::vector<std::string> notations;
+      for (size_t i = 0; i < expected.size(); ++i) {
+        std::string notation = expected[i].as<std::string>();
+        if (notation.rfind("[hits ", 0) == 0) {
+          const size_t close = notation.find("] ");
+          requests[i]["hitsAddend"] = std::stoi(notation.substr(6, close - 6));
+          notation = notation.substr(close + 2);
+        }
+        notations.push_back(notation);
+      }
       AwayFromAMinuteBoundary();
       const int64_t from = ::time(nullptr);
       std::vector<json> answers = AskThroughGoStubs(grpc_port, requests);
       const int64_t to = ::time(nullptr);
       ASSERT_EQ(answers.size(), expected.size()) << name;
       for (size_t i = 0; i < answers.size(); ++i) {
-        const std::string notation = expected[i].as<std::string>();
+        const std::string& notation = notations[i];
         EXPECT_EQ(Difference(ExpectedAnswer(notation), answers[i], from, to), "")
             << name << ", request " << i + 1 << ": expected " << notation << ", answered "
             << answers[i].dump();
@@ -235,14 +246,16 @@ class RlsReferenceTest : public ::testing::Test {
 TEST_F(RlsReferenceTest, TheBasicScenariosGiveTheReferencesCodesAndRemainingCounts) {
   Run("scenarios");
   // And the reference's statistics of them (ratelimit.service.rate_limit.another.key2.total_hits
-  // and so on): key2 was hit 25 + 15 times, 5 over its limit; key3 15 times, 5 over.
+  // and so on): key2 was hit 25 + 15 times, 5 over its limit, then 15 + 15 + 1 (the hits
+  // scenario: 10 of the second 15 over, as the reference counts the part past the limit, and the
+  // last 1); key3 15 times, 5 over.
   auto client = limiter_->Client();
   auto stat = [&](const std::string& name, const std::string& descriptor) {
     return MetricValue(*client, name + "{descriptor=\"" + descriptor + "\",domain=\"another\"}");
   };
-  EXPECT_EQ(stat("rl_descriptor_hits_total", "key2"), 40);
-  EXPECT_EQ(stat("rl_descriptor_over_limit_hits_total", "key2"), 5);
-  EXPECT_EQ(stat("rl_descriptor_within_limit_hits_total", "key2"), 35);
+  EXPECT_EQ(stat("rl_descriptor_hits_total", "key2"), 71);
+  EXPECT_EQ(stat("rl_descriptor_over_limit_hits_total", "key2"), 16);
+  EXPECT_EQ(stat("rl_descriptor_within_limit_hits_total", "key2"), 50);
   EXPECT_EQ(stat("rl_descriptor_hits_total", "key3"), 15);
   EXPECT_EQ(stat("rl_descriptor_over_limit_hits_total", "key3"), 5);
   // value_to_metric: the route level is named by the request's value, as the reference's

@@ -26,6 +26,10 @@ struct RuleCheck {
   LimitParams params;
   int64_t cost = 1;
   bool shadow = false;  // would-be blocks are reported, never enforced nor charged
+  // Envoy's rate limit service counts a fixed window's hits over the limit too (its counter runs
+  // past the limit), so a descriptor's later requests in the window see that: charged even when
+  // refused. Every other check is all or nothing.
+  bool charge_when_over = false;
   Penalty penalty;
   RateLimitUnit unit = RateLimitUnit::kUnknown;  // a descriptor limit's unit, for Envoy's answer
 };

@@ -19,7 +19,9 @@
 -- KEYS     three per rule: state key, ban key, strike key (blocks counted for the penalty)
 -- ARGV[1]  now in microseconds, or "" for Redis TIME (tests pass a time; the limiter never does)
 -- ARGV[2]  number of rules
--- then ten per rule: algorithm, limit, window_ms, burst, rate_per_us, cost, shadow (0|1),
+-- then ten per rule: algorithm, limit, window_ms, burst, rate_per_us, cost, shadow (0|1; 2: not
+--          shadow, and a fixed window is charged its cost even when it refuses, as Envoy's rate
+--          limit service counts),
 --          penalty_blocks (0 = none), penalty_within_ms, penalty_ban_ms
 -- Reply    {now_ms, refused_by_ban (0|1), then five per rule: allowed (0|1), remaining, reset_ms,
 --          retry_after_ms, banned_ms (0 = not banned)}
@@ -252,7 +254,8 @@ local function decide(n, k, a, now, reply)
     rules[i] = {
       algorithm = ARGV[b + 1], limit = tonumber(ARGV[b + 2]), window_ms = tonumber(ARGV[b + 3]),
       burst = tonumber(ARGV[b + 4]), rate = tonumber(ARGV[b + 5]), cost = tonumber(ARGV[b + 6]),
-      shadow = ARGV[b + 7] == '1', penalty_blocks = tonumber(ARGV[b + 8]),
+      shadow = ARGV[b + 7] == '1', charge_over = ARGV[b + 7] == '2',
+      penalty_blocks = tonumber(ARGV[b + 8]),
       penalty_within_ms = tonumber(ARGV[b + 9]), penalty_ban_ms = tonumber(ARGV[b + 10]),
       key = KEYS[c + 1], ban_key = KEYS[c + 2], strike_key = KEYS[c + 3],
     }
@@ -310,6 +313,10 @@ local function decide(n, k, a, now, reply)
     local r, d = rules[i], decisions[i]
     if not blocked then
       if d.allowed then write(r.algorithm, r.key, d, r, now, r.cost) end
+    elseif not d.allowed and r.charge_over and r.algorithm == 'fixed_window' then
+      -- Envoy's rate limit service counts the hits of a refused request too.
+      d.count = d.count + r.cost
+      write(r.algorithm, r.key, d, r, now, r.cost)
     elseif not d.allowed and not r.shadow and r.penalty_blocks > 0 then
       local strikes = redis.call('INCR', r.strike_key)
       if strikes == 1 then redis.call('PEXPIRE', r.strike_key, r.penalty_within_ms) end
