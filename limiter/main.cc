@@ -456,7 +456,10 @@ int main(int argc, char** argv) {
       fmt::format("redis {}, kafka {}, topic {}, fail mode {}, policy {} version {}, id {}",
                   redis->Describe(), s.kafka.brokers, s.kafka.topic, s.fail_mode,
                   initial->policy.source, initial->policy.version, s.options.limiter_id);
-  auto on_hangup = [&watcher] { watcher.Reload(); };
+  auto on_hangup = [&watcher, &xds] {
+    if (xds) return spdlog::info("SIGHUP: the limits come from the xDS server; nothing to reload");
+    watcher.Reload();
+  };
   WaitForTopic(kafka, s, clock);
   // The event-driven decision path: LIMITER_THREADS loops, each with its own Redis connection
   // (standalone Redis), behind a breaker of their own for the same server. They serve gRPC and
