@@ -212,22 +212,7 @@ class ForwardRoutes {
       answer.Error(400, "invalid_argument", check.status().message());
       return respond(std::move(answer));
     }
-    limiters_.Forward(
-        "/check", check.value(), "application/json", request_id,
-        [this, body = check.value(), request_id, refused_status, answer = std::move(answer),
-         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
-          if (!from) {
-            auto parsed = common::ParseCheckRequest(body, common::kMaxCost);  // valid: ours
-            NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
-          } else {
-            ApiAnswer(*from, answer);
-          }
-          if (refused_status != 0 && (answer.status < 200 || answer.status > 299)) {
-            answer.SetHeader("X-RateLimit-Status", std::to_string(answer.status));
-            answer.status = refused_status;
-          }
-          respond(std::move(answer));
-        });
+    CheckAsApi(check.value(), request_id, std::move(answer), std::move(respond), refused_status);
   }
 
   // POST /api: the caller's request, checked as `api_action` for its user (ApiCheckBody).
@@ -244,18 +229,7 @@ class ForwardRoutes {
       answer.Error(400, "invalid_argument", check.status().message());
       return respond(std::move(answer));
     }
-    limiters_.Forward(
-        "/check", check.value(), "application/json", request_id,
-        [this, body = check.value(), request_id, answer = std::move(answer),
-         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
-          if (!from) {
-            auto parsed = common::ParseCheckRequest(body, common::kMaxCost);  // valid: ours
-            NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
-          } else {
-            ApiAnswer(*from, answer);
-          }
-          respond(std::move(answer));
-        });
+    CheckAsApi(check.value(), request_id, std::move(answer), std::move(respond));
   }
 
  private:
@@ -266,6 +240,29 @@ class ForwardRoutes {
       return false;
     }
     return !RefuseBody(request, max_bytes, answer);
+  }
+
+  // Sends `body` (a /check body of ours, valid) to the limiters and answers as POST /api does,
+  // the fail mode if none answers. `refused_status` (non-zero): every refusal gets it instead,
+  // the real status in X-RateLimit-Status.
+  void CheckAsApi(const std::string& body, const std::string& request_id, common::HttpAnswer answer,
+                  common::HttpResponder respond, int refused_status = 0) {
+    limiters_.Forward(
+        "/check", body, "application/json", request_id,
+        [this, body, request_id, refused_status, answer = std::move(answer),
+         respond = std::move(respond)](std::optional<LimiterAnswer> from) mutable {
+          if (!from) {
+            auto parsed = common::ParseCheckRequest(body, common::kMaxCost);  // valid: ours
+            NoLimiter(parsed.ok() ? parsed.value() : common::CheckRequest{}, request_id, answer);
+          } else {
+            ApiAnswer(*from, answer);
+          }
+          if (refused_status != 0 && (answer.status < 200 || answer.status > 299)) {
+            answer.SetHeader("X-RateLimit-Status", std::to_string(answer.status));
+            answer.status = refused_status;
+          }
+          respond(std::move(answer));
+        });
   }
 
   // The limiter's answer to a POST /api check, as the gateway answers the caller.

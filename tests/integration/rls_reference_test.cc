@@ -226,6 +226,29 @@ class RlsReferenceTest : public ::testing::Test {
     }
   }
 
+  // A limiter's environment as a Deployment of the reference gives it: the reference's settings
+  // for its ports and this fixture's Redis, with `settings` (its config source) added. No broker
+  // here: these tests are about the reference's settings.
+  Env ReferenceStyleEnv(int port, int grpc_port, Env settings) const {
+    settings.insert({{"HOST", "127.0.0.1"},
+                     {"PORT", std::to_string(port)},
+                     {"GRPC_PORT", std::to_string(grpc_port)},
+                     {"REDIS_SOCKET_TYPE", "tcp"},
+                     {"REDIS_URL", "127.0.0.1:" + std::to_string(redis_.port())},
+                     {"USE_STATSD", "false"},
+                     {"KAFKA_STARTUP_WAIT_MS", "0"}});
+    return settings;
+  }
+  // Whether the reference's probe path answers 200 within 20 s.
+  static bool BecomesHealthy(httplib::Client& http) {
+    return Eventually(
+        [&] {
+          auto res = http.Get("/healthcheck");
+          return res && res->status == 200;
+        },
+        std::chrono::seconds(20));
+  }
+
   // Waits for the limiter to load its changed limits directory.
   void WaitForReload(double loaded_before) {
     auto client = limiter_->Client();
@@ -299,28 +322,16 @@ TEST_F(RlsReferenceTest, ALimiterWithOnlyTheReferencesSettingsServesItsExampleCo
   const int port = FreePort(), grpc_port = FreePort();
   ChildProcess reference_style(
       {BinaryPath("limiter")},
-      {{"HOST", "127.0.0.1"},
-       {"PORT", std::to_string(port)},
-       {"GRPC_PORT", std::to_string(grpc_port)},
-       {"RUNTIME_ROOT", root + "/current"},
-       {"RUNTIME_SUBDIRECTORY", "ratelimit"},
-       {"RUNTIME_WATCH_ROOT", "false"},
-       {"RUNTIME_IGNOREDOTFILES", "true"},
-       {"REDIS_SOCKET_TYPE", "tcp"},
-       {"REDIS_URL", "127.0.0.1:" + std::to_string(redis_.port())},
-       {"USE_STATSD", "false"},
-       {"LOG_LEVEL", "INFO"},
-       {"HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED", "true"},
-       {"KAFKA_STARTUP_WAIT_MS", "0"}},  // no broker here: this test is about the reference's
+      ReferenceStyleEnv(port, grpc_port,
+                        {{"RUNTIME_ROOT", root + "/current"},
+                         {"RUNTIME_SUBDIRECTORY", "ratelimit"},
+                         {"RUNTIME_WATCH_ROOT", "false"},
+                         {"RUNTIME_IGNOREDOTFILES", "true"},
+                         {"LOG_LEVEL", "INFO"},
+                         {"HEALTHY_WITH_AT_LEAST_ONE_CONFIG_LOADED", "true"}}),
       root + "/limiter.log");
   httplib::Client http("127.0.0.1", port);
-  ASSERT_TRUE(Eventually(
-      [&] {
-        auto res = http.Get("/healthcheck");
-        return res && res->status == 200;
-      },
-      std::chrono::seconds(20)))
-      << reference_style.LogTail();
+  ASSERT_TRUE(BecomesHealthy(http)) << reference_style.LogTail();
   EXPECT_NE(reference_style.LogTail(20000).find("envoyproxy/ratelimit setting RUNTIME_ROOT"),
             std::string::npos);
   RunAgainst("examples", grpc_port);
@@ -377,27 +388,17 @@ TEST_F(RlsReferenceTest, ConfigsFromAnXdsServerAreServedUpdatedAndABadOneRefused
                    {}, dir + "/xds-server.log");
   const int port = FreePort(), grpc_port = FreePort();
   ChildProcess limiter({BinaryPath("limiter")},
-                       {{"HOST", "127.0.0.1"},
-                        {"PORT", std::to_string(port)},
-                        {"GRPC_PORT", std::to_string(grpc_port)},
-                        {"CONFIG_TYPE", "GRPC_XDS_SOTW"},
-                        {"CONFIG_GRPC_XDS_SERVER_URL", "127.0.0.1:" + std::to_string(xds_port)},
-                        {"CONFIG_GRPC_XDS_NODE_ID", "rl-node"},
-                        {"CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL", "200ms"},
-                        {"REDIS_SOCKET_TYPE", "tcp"},
-                        {"REDIS_URL", "127.0.0.1:" + std::to_string(redis_.port())},
-                        {"USE_STATSD", "false"},
-                        {"KAFKA_STARTUP_WAIT_MS", "0"}},
+                       ReferenceStyleEnv(
+                           port, grpc_port,
+                           {{"CONFIG_TYPE", "GRPC_XDS_SOTW"},
+                            {"CONFIG_GRPC_XDS_SERVER_URL",
+                             "127.0.0.1:" + std::to_string(xds_port)},
+                            {"CONFIG_GRPC_XDS_NODE_ID", "rl-node"},
+                            {"CONFIG_GRPC_XDS_SERVER_CONNECT_RETRY_INTERVAL", "200ms"}}),
                        dir + "/limiter.log");
   httplib::Client http("127.0.0.1", port);
   // Not ready before the first configs (FORCE_START_WITHOUT_INITIAL_CONFIG is off), then ready.
-  ASSERT_TRUE(Eventually(
-      [&] {
-        auto res = http.Get("/healthcheck");
-        return res && res->status == 200;
-      },
-      std::chrono::seconds(20)))
-      << limiter.LogTail() << xds.LogTail();
+  ASSERT_TRUE(BecomesHealthy(http)) << limiter.LogTail() << xds.LogTail();
   const std::string applied = "rl_xds_config_updates_total{result=\"applied\"}";
   EXPECT_EQ(MetricValue(http, applied), 1);
   RunAgainst("xds_examples", grpc_port);
